@@ -1,0 +1,163 @@
+"""Reverse-mode automatic differentiation.
+
+A differentiable op is a ``Function`` subclass with ``forward`` (arrays in, one array out) and
+``backward`` (the output's gradient in, one gradient per tensor input out). ``Function.apply``
+runs ``forward`` and, when gradients are wanted, links the output to the function so that
+``backward`` can walk the graph. The engine knows nothing of layers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lucid.tensor import Tensor
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations record a graph for ``backward``."""
+    return getattr(_state, "enabled", True)
+
+
+def set_grad_enabled(mode: bool) -> None:
+    """Switch graph recording on or off for this thread."""
+    _state.enabled = bool(mode)
+
+
+@contextlib.contextmanager
+def _grad_mode(mode: bool) -> Iterator[None]:
+    previous = is_grad_enabled()
+    set_grad_enabled(mode)
+    try:
+        yield
+    finally:
+        set_grad_enabled(previous)
+
+
+class no_grad(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name
+    """Context manager and decorator: build no graph, keep no saved tensors.
+
+    Example:
+        >>> import lucid
+        >>> x = lucid.ones(3, requires_grad=True)
+        >>> with lucid.no_grad():
+        ...     y = x * 2
+        >>> y.requires_grad
+        False
+    """
+
+    def __enter__(self) -> None:
+        self._previous = is_grad_enabled()
+        set_grad_enabled(False)
+
+    def __exit__(self, *exc: object) -> None:
+        set_grad_enabled(self._previous)
+
+
+class enable_grad(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name
+    """Context manager and decorator: record graphs again inside ``no_grad``."""
+
+    def __enter__(self) -> None:
+        self._previous = is_grad_enabled()
+        set_grad_enabled(True)
+
+    def __exit__(self, *exc: object) -> None:
+        set_grad_enabled(self._previous)
+
+
+class Function:
+    """One differentiable operation.
+
+    Subclasses implement ``forward(self, *arrays, **params) -> array`` and
+    ``backward(self, grad_output) -> array | tuple`` returning one gradient (or None) per
+    tensor input; they keep what backward needs on ``self`` (``save_for_backward``).
+    """
+
+    inputs: tuple[Tensor, ...]
+    saved_tensors: tuple[Any, ...] = ()
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self.saved_tensors = arrays
+
+    def forward(self, *arrays: Any, **params: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, grad_output: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
+        """Run the op on tensors; record it in the graph when any input needs a gradient."""
+        from lucid.tensor import Tensor, check_same_device
+
+        check_same_device(inputs, cls.__name__)
+        fn = cls()
+        output = Tensor._wrap(fn.forward(*(t.data for t in inputs), **params))
+        if is_grad_enabled() and any(t.requires_grad for t in inputs):
+            fn.inputs = inputs
+            output.requires_grad = True
+            output._grad_fn = fn
+        return output
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Tensors reachable from ``root`` through recorded functions, outputs before inputs."""
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:  # iterative: deep graphs must not hit Python's recursion limit
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        if tensor._grad_fn is not None:
+            for parent in tensor._grad_fn.__dict__.get("inputs", ()):
+                if parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into every leaf's ``.grad``, seeded with ``grad``."""
+    from lucid.tensor import Tensor
+
+    grads: dict[int, Any] = {id(root): grad}
+    with _grad_mode(False):
+        for tensor in _topological_order(root):
+            g = grads.pop(id(tensor), None)
+            if g is None:
+                continue
+            fn = tensor._grad_fn
+            if fn is None:  # a leaf: accumulate, never overwrite
+                if tensor.grad is None:
+                    tensor.grad = Tensor._wrap(g.astype(tensor.dtype, copy=True))
+                else:
+                    tensor.grad.data = tensor.grad.data + g
+                continue
+            if fn.__dict__.get("released"):
+                raise RuntimeError(
+                    "trying to backward through the graph a second time; "
+                    "call backward(retain_graph=True) the first time if you need to"
+                )
+            input_grads = fn.backward(g)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            for parent, parent_grad in zip(fn.inputs, input_grads, strict=True):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                key = id(parent)
+                grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+            if not retain_graph:
+                # free saved activations as soon as they are used: training memory stays flat
+                fn.__dict__.clear()
+                fn.released = True

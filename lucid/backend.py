@@ -1,0 +1,159 @@
+"""The array backend: numpy on the CPU, CuPy on a GPU.
+
+This is the only module that imports cupy. Everything else asks it for the array module of
+the arrays at hand (``get_array_module``) and moves data only through ``to_device``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+
+@functools.cache
+def _cupy() -> ModuleType | None:
+    """Import cupy once; None when it is missing or sees no usable GPU."""
+    try:
+        import cupy  # noqa: PLC0415 - optional dependency, imported lazily on purpose
+
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None
+        return cupy
+    except Exception:  # ImportError, CUDARuntimeError, driver problems: all mean "no GPU"
+        return None
+
+
+def gpu_available() -> bool:
+    """True when CuPy is installed and sees at least one GPU."""
+    return _cupy() is not None
+
+
+def gpu_count() -> int:
+    """How many GPUs CuPy sees (0 without CuPy)."""
+    cupy = _cupy()
+    return 0 if cupy is None else int(cupy.cuda.runtime.getDeviceCount())
+
+
+@dataclass(frozen=True)
+class Device:
+    """Where a tensor's data lives: ``Device("cpu")`` or ``Device("gpu", 0)``.
+
+    ``"cuda"`` and ``"cuda:N"`` are accepted as aliases of ``"gpu"`` and ``"gpu:N"``.
+    Compares equal to its string form, so ``t.device == "cpu"`` works.
+    """
+
+    type: str
+    index: int | None = None
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        return f"device({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            try:
+                other = as_device(other)
+            except ValueError:
+                return False
+        if not isinstance(other, Device):
+            return NotImplemented
+        return (self.type, self.index or 0) == (other.type, other.index or 0)
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index or 0))
+
+
+CPU = Device("cpu")
+
+DeviceLike = Device | str | None
+
+
+def as_device(device: DeviceLike) -> Device:
+    """Parse ``"cpu"``, ``"gpu"``, ``"gpu:1"``, ``"cuda"``, ``"cuda:0"`` or a Device."""
+    if device is None:
+        return CPU
+    if isinstance(device, Device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"expected a device name such as 'cpu' or 'gpu', got {device!r}")
+    name, _, index = device.strip().lower().partition(":")
+    if name == "cuda":
+        name = "gpu"
+    if name not in ("cpu", "gpu") or (index and not index.isdigit()) or (name == "cpu" and index):
+        raise ValueError(f"unknown device {device!r}: expected 'cpu', 'gpu', 'gpu:N' or 'cuda:N'")
+    if name == "cpu":
+        return CPU
+    return Device("gpu", int(index) if index else 0)
+
+
+def array_module(device: DeviceLike) -> ModuleType:
+    """The array module (numpy or cupy) that holds data on ``device``."""
+    device = as_device(device)
+    if device.type == "cpu":
+        return np
+    cupy = _cupy()
+    if cupy is None:
+        raise RuntimeError(
+            "a GPU was requested but CuPy sees none; install lucid with the 'gpu' extra "
+            "(pip install .[gpu]) on a machine with an NVIDIA GPU, or use device 'cpu'"
+        )
+    return cupy
+
+
+def get_array_module(*arrays: Any) -> ModuleType:
+    """numpy or cupy, whichever owns the given arrays (numpy for anything else)."""
+    cupy = _cupy()
+    if cupy is not None:
+        for a in arrays:
+            if isinstance(a, cupy.ndarray):
+                return cupy
+    return np
+
+
+def device_of(array: Any) -> Device:
+    """The device an array lives on."""
+    cupy = _cupy()
+    if cupy is not None and isinstance(array, cupy.ndarray):
+        return Device("gpu", int(array.device.id))
+    return CPU
+
+
+def to_device(array: Any, device: DeviceLike) -> Any:
+    """Move an array to ``device`` (no copy when it is already there)."""
+    device = as_device(device)
+    if device.type == "cpu":
+        return asnumpy(array)
+    cupy = array_module(device)
+    with cupy.cuda.Device(device.index or 0):
+        return cupy.asarray(array)
+
+
+def asnumpy(array: Any) -> np.ndarray:
+    """A numpy array with the data of ``array`` (copies from a GPU)."""
+    cupy = _cupy()
+    if cupy is not None and isinstance(array, cupy.ndarray):
+        return cupy.asnumpy(array)
+    return np.asarray(array)
+
+
+def synchronize() -> None:
+    """Wait for queued GPU work to finish (a no-op without a GPU); for timing."""
+    cupy = _cupy()
+    if cupy is not None:
+        cupy.cuda.Stream.null.synchronize()
+
+
+def blas_info() -> str:
+    """A one-line description of numpy's BLAS, for ``lucid info``."""
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config["Build Dependencies"]["blas"]
+        return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
+    except Exception:  # older numpy without mode="dicts"
+        return "unknown"

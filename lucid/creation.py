@@ -1,0 +1,113 @@
+"""Tensor factories: zeros, ones, full, arange, rand, randn and their ``*_like`` forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lucid.backend import DeviceLike, array_module, as_device
+from lucid.dtypes import DTypeLike, as_dtype, get_default_dtype
+from lucid.random import generator
+from lucid.tensor import Tensor, _shape_args
+
+
+def _make(fill: Any, sizes: tuple[Any, ...], dtype: DTypeLike, device: DeviceLike,
+          requires_grad: bool) -> Tensor:
+    xp = array_module(device)
+    t = Tensor._wrap(fill(xp, _shape_args(sizes), as_dtype(dtype)))
+    return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def zeros(*size: Any, dtype: DTypeLike = None, device: DeviceLike = None,
+          requires_grad: bool = False) -> Tensor:
+    return _make(lambda xp, s, d: xp.zeros(s, dtype=d), size, dtype, device, requires_grad)
+
+
+def ones(*size: Any, dtype: DTypeLike = None, device: DeviceLike = None,
+         requires_grad: bool = False) -> Tensor:
+    return _make(lambda xp, s, d: xp.ones(s, dtype=d), size, dtype, device, requires_grad)
+
+
+def empty(*size: Any, dtype: DTypeLike = None, device: DeviceLike = None,
+          requires_grad: bool = False) -> Tensor:
+    return _make(lambda xp, s, d: xp.empty(s, dtype=d), size, dtype, device, requires_grad)
+
+
+def full(size: Any, fill_value: float, dtype: DTypeLike = None, device: DeviceLike = None,
+         requires_grad: bool = False) -> Tensor:
+    if dtype is None and isinstance(fill_value, bool):
+        dtype = np.dtype("bool")
+    elif dtype is None and isinstance(fill_value, int):
+        dtype = np.dtype("int64")
+    return _make(lambda xp, s, d: xp.full(s, fill_value, dtype=d), (size,), dtype, device,
+                 requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: DTypeLike = None,
+           device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    """Like PyTorch: integer arguments give int64, any float argument the default dtype."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, int) for v in (start, end, step))
+        dtype = np.dtype("int64") if is_int else get_default_dtype()
+    xp = array_module(device)
+    t = Tensor._wrap(xp.arange(start, end, step).astype(as_dtype(dtype)))
+    return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def rand(*size: Any, dtype: DTypeLike = None, device: DeviceLike = None,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from the device's seeded generator."""
+    gen = generator(as_device(device))
+    return _make(lambda xp, s, d: gen.random(s, dtype=np.float64).astype(d), size, dtype, device,
+                 requires_grad)
+
+
+def randn(*size: Any, dtype: DTypeLike = None, device: DeviceLike = None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the device's seeded generator."""
+    gen = generator(as_device(device))
+    return _make(lambda xp, s, d: gen.standard_normal(s, dtype=np.float64).astype(d), size, dtype,
+                 device, requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: tuple[int, ...] = (),
+            dtype: DTypeLike = None, device: DeviceLike = None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    gen = generator(as_device(device))
+    dtype = np.dtype("int64") if dtype is None else as_dtype(dtype)
+    return Tensor._wrap(gen.integers(low, high, size=size).astype(dtype))
+
+
+def _like(factory: Any) -> Any:
+    def like(t: Tensor, dtype: DTypeLike = None, device: DeviceLike = None,
+             requires_grad: bool = False) -> Tensor:
+        return factory(*t.shape, dtype=t.dtype if dtype is None else dtype,
+                       device=t.device if device is None else device, requires_grad=requires_grad)
+
+    like.__name__ = f"{factory.__name__}_like"
+    like.__doc__ = f"``{factory.__name__}`` with the shape (and dtype, device) of ``t``."
+    return like
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = _like(empty)
+rand_like = _like(rand)
+randn_like = _like(randn)
+
+
+def full_like(t: Tensor, fill_value: float, dtype: DTypeLike = None, device: DeviceLike = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype,
+                device=t.device if device is None else device, requires_grad=requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A CPU tensor sharing memory with ``array``."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray, got {type(array).__name__}")
+    return Tensor._wrap(array)

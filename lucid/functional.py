@@ -1,0 +1,209 @@
+"""Free-function forms of tensor ops (``lucid.exp(x)``, ``lucid.cat([a, b])``, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lucid.ops import elementwise as ew
+from lucid.ops import shape
+from lucid.ops._util import normalize_dims
+from lucid.tensor import Tensor, check_same_device, tensor
+
+
+def _as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    return tensor(x, device=None if like is None else like.device,
+                  dtype=like.dtype if like is not None and like.dtype.kind == "f" else None)
+
+
+def add(input: Tensor, other: Any, alpha: float = 1) -> Tensor:
+    return input + (other * alpha if alpha != 1 else other)
+
+
+def sub(input: Tensor, other: Any, alpha: float = 1) -> Tensor:
+    return input - (other * alpha if alpha != 1 else other)
+
+
+def mul(input: Tensor, other: Any) -> Tensor:
+    return input * other
+
+
+def div(input: Tensor, other: Any) -> Tensor:
+    return input / other
+
+
+def pow(input: Tensor, exponent: Any) -> Tensor:  # noqa: A001 - PyTorch's name
+    return input**exponent
+
+
+def neg(input: Tensor) -> Tensor:
+    return -input
+
+
+def exp(input: Tensor) -> Tensor:
+    return input.exp()
+
+
+def log(input: Tensor) -> Tensor:
+    return input.log()
+
+
+def sqrt(input: Tensor) -> Tensor:
+    return input.sqrt()
+
+
+def abs(input: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
+    return input.abs()
+
+
+def clamp(input: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    return input.clamp(min, max)
+
+
+clip = clamp
+
+
+def maximum(input: Tensor, other: Tensor) -> Tensor:
+    return input.maximum(other)
+
+
+def minimum(input: Tensor, other: Tensor) -> Tensor:
+    return input.minimum(other)
+
+
+def where(condition: Tensor, input: Any, other: Any) -> Tensor:
+    """``input`` where ``condition`` holds, else ``other``; differentiable in both."""
+    like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
+    a, b = _as_tensor(input, like), _as_tensor(other, like)
+    if a.dtype != b.dtype:
+        common = np.result_type(a.dtype, b.dtype)
+        a, b = a.to(common), b.to(common)
+    cond = condition.data if isinstance(condition, Tensor) else condition
+    return ew.Where.apply(a, b, condition=cond)
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    return input @ other
+
+
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    return input.sum(dim, keepdim)
+
+
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return input.mean(dim, keepdim)
+
+
+def var(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
+        *, correction: int | None = None) -> Tensor:
+    return input.var(dim, unbiased, keepdim, correction=correction)
+
+
+def std(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
+        *, correction: int | None = None) -> Tensor:
+    return input.std(dim, unbiased, keepdim, correction=correction)
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    return input.max(dim, keepdim)
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    return input.min(dim, keepdim)
+
+
+def amax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return input.amax(dim, keepdim)
+
+
+def amin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return input.amin(dim, keepdim)
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return input.argmax(dim, keepdim)
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return input.argmin(dim, keepdim)
+
+
+def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
+    return input.reshape(shape)
+
+
+def permute(input: Tensor, dims: Sequence[int]) -> Tensor:
+    return input.permute(*dims)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    return input.transpose(dim0, dim1)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    return input.flatten(start_dim, end_dim)
+
+
+def squeeze(input: Tensor, dim: Any = None) -> Tensor:
+    return input.squeeze(dim)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    return input.unsqueeze(dim)
+
+
+def flip(input: Tensor, dims: Sequence[int]) -> Tensor:
+    return input.flip(dims)
+
+
+def _check_join(tensors: Sequence[Tensor], name: str) -> list[Tensor]:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{name}: expected a non-empty list of tensors")
+    check_same_device(tensors, name)
+    dtype = tensors[0].dtype
+    return [t if t.dtype == dtype else t.to(dtype) for t in tensors]
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dimension."""
+    tensors = _check_join(tensors, "cat")
+    (axis,) = normalize_dims(dim, tensors[0].ndim)
+    return shape.Cat.apply(*tensors, axis=axis)
+
+
+concat = cat
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along a new dimension."""
+    tensors = _check_join(tensors, "stack")
+    axis = dim % (tensors[0].ndim + 1)
+    return shape.Stack.apply(*tensors, axis=axis)
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+    """Pad the last ``len(pad) // 2`` dims; ``pad`` is (left, right, top, bottom, ...).
+
+    Modes: ``constant`` (with ``value``), ``reflect``, ``replicate``, ``circular``.
+    """
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: expected an even number of widths for at most {input.ndim} dims, "
+                         f"got {tuple(pad)}")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise ValueError(f"pad: unknown mode {mode!r}; expected constant, reflect, replicate "
+                         "or circular")
+    if mode == "reflect":
+        for i, width in enumerate(pad):
+            size = input.shape[input.ndim - 1 - i // 2]
+            if width >= size:
+                raise ValueError(f"pad: reflection padding {width} must be smaller than the "
+                                 f"padded dimension ({size})")
+    if mode != "constant" and any(w < 0 for w in pad):
+        raise ValueError(f"pad: negative widths are only allowed in constant mode, got {tuple(pad)}")
+    return shape.Pad.apply(input, pad=tuple(int(w) for w in pad), mode=mode, value=value)
+

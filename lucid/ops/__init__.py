@@ -1,0 +1,1 @@
+"""Differentiable tensor operations, one ``Function`` per op, grouped by kind."""

@@ -1,0 +1,240 @@
+"""Element-wise arithmetic and math, with broadcasting undone in backward."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lucid.autograd import Function
+from lucid.ops._util import unbroadcast, xp_of
+
+
+class Add(Function):
+    def forward(self, a: Any, b: Any) -> Any:
+        self.shapes = (a.shape, b.shape)
+        return a + b
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        return unbroadcast(gy, self.shapes[0]), unbroadcast(gy, self.shapes[1])
+
+
+class Sub(Function):
+    def forward(self, a: Any, b: Any) -> Any:
+        self.shapes = (a.shape, b.shape)
+        return a - b
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        return unbroadcast(gy, self.shapes[0]), unbroadcast(-gy, self.shapes[1])
+
+
+class Mul(Function):
+    def forward(self, a: Any, b: Any) -> Any:
+        self.save_for_backward(a, b)
+        return a * b
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        a, b = self.saved_tensors
+        return unbroadcast(gy * b, a.shape), unbroadcast(gy * a, b.shape)
+
+
+class Div(Function):
+    def forward(self, a: Any, b: Any) -> Any:
+        self.save_for_backward(a, b)
+        return a / b
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        a, b = self.saved_tensors
+        ga = gy / b
+        return unbroadcast(ga, a.shape), unbroadcast(-ga * a / b, b.shape)
+
+
+class Pow(Function):
+    def forward(self, a: Any, b: Any) -> Any:
+        y = a**b
+        self.save_for_backward(a, b, y)
+        return y
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        a, b, y = self.saved_tensors
+        xp = xp_of(a)
+        ga = gy * b * a ** (b - 1)
+        # d(a**b)/db = a**b * log(a); defined as 0 where a == 0 (as PyTorch does)
+        safe_log = xp.log(xp.where(a > 0, a, 1))
+        gb = gy * y * safe_log
+        return unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)
+
+
+class PowScalar(Function):
+    def forward(self, a: Any, exponent: float) -> Any:
+        self.save_for_backward(a)
+        self.exponent = exponent
+        return a**exponent
+
+    def backward(self, gy: Any) -> Any:
+        (a,) = self.saved_tensors
+        if self.exponent == 2:
+            return gy * 2 * a
+        return gy * self.exponent * a ** (self.exponent - 1)
+
+
+class Neg(Function):
+    def forward(self, a: Any) -> Any:
+        return -a
+
+    def backward(self, gy: Any) -> Any:
+        return -gy
+
+
+class Exp(Function):
+    def forward(self, a: Any) -> Any:
+        y = xp_of(a).exp(a)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy: Any) -> Any:
+        return gy * self.saved_tensors[0]
+
+
+class Log(Function):
+    def forward(self, a: Any) -> Any:
+        self.save_for_backward(a)
+        return xp_of(a).log(a)
+
+    def backward(self, gy: Any) -> Any:
+        return gy / self.saved_tensors[0]
+
+
+class Sqrt(Function):
+    def forward(self, a: Any) -> Any:
+        y = xp_of(a).sqrt(a)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy: Any) -> Any:
+        return gy / (2 * self.saved_tensors[0])
+
+
+class Abs(Function):
+    def forward(self, a: Any) -> Any:
+        self.save_for_backward(a)
+        return xp_of(a).abs(a)
+
+    def backward(self, gy: Any) -> Any:
+        return gy * xp_of(gy).sign(self.saved_tensors[0])
+
+
+class Clamp(Function):
+    """``clamp(min, max)``; the gradient passes where min <= x <= max, as in PyTorch."""
+
+    def forward(self, a: Any, min: float | None = None, max: float | None = None) -> Any:
+        xp = xp_of(a)
+        self.save_for_backward(a)
+        self.bounds = (min, max)
+        return xp.clip(a, min, max)
+
+    def backward(self, gy: Any) -> Any:
+        (a,) = self.saved_tensors
+        low, high = self.bounds
+        mask = True
+        if low is not None:
+            mask = a >= low
+        if high is not None:
+            mask = mask & (a <= high)
+        return gy * mask
+
+
+class Maximum(Function):
+    """Element-wise maximum; ties share the gradient equally, as in PyTorch."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.save_for_backward(a, b)
+        return xp_of(a).maximum(a, b)
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        a, b = self.saved_tensors
+        wa = (a > b) + 0.5 * (a == b)
+        return unbroadcast(gy * wa, a.shape), unbroadcast(gy * (1 - wa), b.shape)
+
+
+class Minimum(Function):
+    def forward(self, a: Any, b: Any) -> Any:
+        self.save_for_backward(a, b)
+        return xp_of(a).minimum(a, b)
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        a, b = self.saved_tensors
+        wa = (a < b) + 0.5 * (a == b)
+        return unbroadcast(gy * wa, a.shape), unbroadcast(gy * (1 - wa), b.shape)
+
+
+class Where(Function):
+    """``where(condition, a, b)``; the condition is a constant, not differentiated."""
+
+    def forward(self, a: Any, b: Any, condition: Any = None) -> Any:
+        self.condition = condition
+        self.shapes = (a.shape, b.shape)
+        return xp_of(a).where(condition, a, b)
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        zero = gy.dtype.type(0)
+        xp = xp_of(gy)
+        return (
+            unbroadcast(xp.where(self.condition, gy, zero), self.shapes[0]),
+            unbroadcast(xp.where(self.condition, zero, gy), self.shapes[1]),
+        )
+
+
+class Relu(Function):
+    def forward(self, a: Any) -> Any:
+        y = xp_of(a).maximum(a, 0)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy: Any) -> Any:
+        return gy * (self.saved_tensors[0] > 0)
+
+
+class Sigmoid(Function):
+    def forward(self, a: Any) -> Any:
+        xp = xp_of(a)
+        # split by sign so exp never overflows
+        e = xp.exp(-xp.abs(a))
+        y = xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy: Any) -> Any:
+        y = self.saved_tensors[0]
+        return gy * y * (1 - y)
+
+
+class Tanh(Function):
+    def forward(self, a: Any) -> Any:
+        y = xp_of(a).tanh(a)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy: Any) -> Any:
+        y = self.saved_tensors[0]
+        return gy * (1 - y * y)
+
+
+class LeakyRelu(Function):
+    def forward(self, a: Any, negative_slope: float = 0.01) -> Any:
+        self.save_for_backward(a)
+        self.slope = negative_slope
+        return xp_of(a).where(a > 0, a, a * a.dtype.type(negative_slope))
+
+    def backward(self, gy: Any) -> Any:
+        (a,) = self.saved_tensors
+        return xp_of(a).where(a > 0, gy, gy * gy.dtype.type(self.slope))
+
+
+class Cast(Function):
+    """``to(dtype)``: gradients flow back in the source dtype."""
+
+    def forward(self, a: Any, dtype: Any = None) -> Any:
+        self.source = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, gy: Any) -> Any:
+        return gy.astype(self.source)

@@ -1,0 +1,106 @@
+"""Reductions over dimensions: sum, mean, var, max/min and friends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lucid.autograd import Function
+from lucid.ops._util import xp_of
+
+
+def _expand_back(gy: Any, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool) -> Any:
+    """Reshape a reduced gradient so it broadcasts against the input again."""
+    if not keepdim:
+        gy = gy.reshape([1 if i in axes else n for i, n in enumerate(shape)])
+    return gy
+
+
+class Sum(Function):
+    def forward(self, a: Any, axes: tuple[int, ...] = (), keepdim: bool = False) -> Any:
+        self.meta = (a.shape, axes, keepdim)
+        return a.sum(axis=axes, keepdims=keepdim)
+
+    def backward(self, gy: Any) -> Any:
+        shape, axes, keepdim = self.meta
+        return xp_of(gy).broadcast_to(_expand_back(gy, shape, axes, keepdim), shape)
+
+
+class Mean(Function):
+    def forward(self, a: Any, axes: tuple[int, ...] = (), keepdim: bool = False) -> Any:
+        self.meta = (a.shape, axes, keepdim)
+        return a.mean(axis=axes, keepdims=keepdim)
+
+    def backward(self, gy: Any) -> Any:
+        shape, axes, keepdim = self.meta
+        count = 1
+        for i in axes:
+            count *= shape[i]
+        gy = _expand_back(gy, shape, axes, keepdim) / gy.dtype.type(max(count, 1))
+        return xp_of(gy).broadcast_to(gy, shape)
+
+
+class Var(Function):
+    """Variance with Bessel's ``correction`` (0 = population, 1 = unbiased)."""
+
+    def forward(
+        self, a: Any, axes: tuple[int, ...] = (), correction: int = 1, keepdim: bool = False
+    ) -> Any:
+        count = 1
+        for i in axes:
+            count *= a.shape[i]
+        centered = a - a.mean(axis=axes, keepdims=True)
+        divisor = max(count - correction, 0)
+        self.save_for_backward(centered)
+        self.meta = (a.shape, axes, keepdim, divisor)
+        # divisor 0 (e.g. unbiased variance of one element) gives nan, as in PyTorch
+        scale = a.dtype.type(1 / divisor if divisor else float("nan"))
+        return (centered * centered).sum(axis=axes, keepdims=keepdim) * scale
+
+    def backward(self, gy: Any) -> Any:
+        (centered,) = self.saved_tensors
+        shape, axes, keepdim, divisor = self.meta
+        gy = _expand_back(gy, shape, axes, keepdim)
+        return gy * centered * centered.dtype.type(2 / divisor if divisor else float("nan"))
+
+
+class Amax(Function):
+    """Maximum over dims; ties share the gradient equally (PyTorch's ``amax``)."""
+
+    def forward(self, a: Any, axes: tuple[int, ...] = (), keepdim: bool = False) -> Any:
+        y = a.max(axis=axes, keepdims=True)
+        self.save_for_backward(a, y)
+        self.meta = (a.shape, axes, keepdim)
+        return y if keepdim else y.reshape([n for i, n in enumerate(a.shape) if i not in axes])
+
+    def backward(self, gy: Any) -> Any:
+        a, y = self.saved_tensors
+        shape, axes, keepdim = self.meta
+        mask = a == y
+        count = mask.sum(axis=axes, keepdims=True)
+        return _expand_back(gy, shape, axes, keepdim) * mask / count.astype(gy.dtype)
+
+
+class Amin(Amax):
+    def forward(self, a: Any, axes: tuple[int, ...] = (), keepdim: bool = False) -> Any:
+        y = a.min(axis=axes, keepdims=True)
+        self.save_for_backward(a, y)
+        self.meta = (a.shape, axes, keepdim)
+        return y if keepdim else y.reshape([n for i, n in enumerate(a.shape) if i not in axes])
+
+
+class TakeAlong(Function):
+    """Values at given indices along one axis (the values of ``max(dim)``/``min(dim)``)."""
+
+    def forward(self, a: Any, indices: Any = None, axis: int = 0, keepdim: bool = False) -> Any:
+        xp = xp_of(a)
+        idx = xp.expand_dims(indices, axis)
+        self.meta = (a.shape, a.dtype, idx, axis)
+        y = xp.take_along_axis(a, idx, axis=axis)
+        return y if keepdim else y.squeeze(axis)
+
+    def backward(self, gy: Any) -> Any:
+        shape, dtype, idx, axis = self.meta
+        xp = xp_of(gy)
+        grad = xp.zeros(shape, dtype=gy.dtype)
+        xp.put_along_axis(grad, idx, gy.reshape(idx.shape), axis=axis)
+        return grad

@@ -1,0 +1,163 @@
+"""Shape, indexing, joining and padding ops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lucid.autograd import Function
+from lucid.ops._util import xp_of
+
+
+class Reshape(Function):
+    def forward(self, a: Any, shape: tuple[int, ...] = ()) -> Any:
+        self.source = a.shape
+        return a.reshape(shape)
+
+    def backward(self, gy: Any) -> Any:
+        return gy.reshape(self.source)
+
+
+class Permute(Function):
+    def forward(self, a: Any, dims: tuple[int, ...] = ()) -> Any:
+        self.dims = dims
+        return a.transpose(dims)
+
+    def backward(self, gy: Any) -> Any:
+        inverse = [0] * len(self.dims)
+        for i, d in enumerate(self.dims):
+            inverse[d] = i
+        return gy.transpose(inverse)
+
+
+class Expand(Function):
+    def forward(self, a: Any, shape: tuple[int, ...] = ()) -> Any:
+        self.source = a.shape
+        return xp_of(a).broadcast_to(a, shape)
+
+    def backward(self, gy: Any) -> Any:
+        from lucid.ops._util import unbroadcast
+
+        return unbroadcast(gy, self.source)
+
+
+class Cat(Function):
+    def forward(self, *arrays: Any, axis: int = 0) -> Any:
+        self.axis = axis
+        self.sizes = [a.shape[axis] for a in arrays]
+        return xp_of(*arrays).concatenate(arrays, axis=axis)
+
+    def backward(self, gy: Any) -> tuple[Any, ...]:
+        xp = xp_of(gy)
+        cuts = []
+        total = 0
+        for n in self.sizes[:-1]:
+            total += n
+            cuts.append(total)
+        return tuple(xp.split(gy, cuts, axis=self.axis))
+
+
+class Stack(Function):
+    def forward(self, *arrays: Any, axis: int = 0) -> Any:
+        self.axis = axis
+        return xp_of(*arrays).stack(arrays, axis=axis)
+
+    def backward(self, gy: Any) -> tuple[Any, ...]:
+        xp = xp_of(gy)
+        return tuple(xp.moveaxis(gy, self.axis, 0))
+
+
+def _is_basic_index(index: Any) -> bool:
+    """True for ints, slices, None and Ellipsis only: such views never repeat an element."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, slice)) or p is None or p is Ellipsis for p in parts)
+
+
+class GetItem(Function):
+    def forward(self, a: Any, index: Any = None) -> Any:
+        self.meta = (a.shape, a.dtype, index)
+        return a[index]
+
+    def backward(self, gy: Any) -> Any:
+        shape, dtype, index = self.meta
+        xp = xp_of(gy)
+        grad = xp.zeros(shape, dtype=gy.dtype)
+        if _is_basic_index(index):
+            grad[index] = gy
+        else:  # advanced indexing may pick an element twice: accumulate
+            xp.add.at(grad, index, gy)
+        return grad
+
+
+class Flip(Function):
+    def forward(self, a: Any, axes: tuple[int, ...] = ()) -> Any:
+        self.axes = axes
+        return xp_of(a).flip(a, axis=axes)
+
+    def backward(self, gy: Any) -> Any:
+        return xp_of(gy).flip(gy, axis=self.axes)
+
+
+_NUMPY_PAD_MODE = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+                   "circular": "wrap"}
+
+
+class Pad(Function):
+    """PyTorch's ``F.pad``: ``pad`` lists (before, after) pairs from the last dim backwards.
+
+    Negative padding crops, as in PyTorch's constant mode.
+    """
+
+    def forward(self, a: Any, pad: tuple[int, ...] = (), mode: str = "constant",
+                value: float = 0.0) -> Any:
+        xp = xp_of(a)
+        widths = [(0, 0)] * a.ndim
+        for i in range(len(pad) // 2):
+            widths[a.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+        self.meta = (a.shape, widths, mode)
+        # crop first for negative widths, then pad with the non-negative remainder
+        crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, a.shape))
+        a = a[crop]
+        positive = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+        if mode == "constant":
+            return xp.pad(a, positive, mode="constant", constant_values=value)
+        return xp.pad(a, positive, mode=_NUMPY_PAD_MODE[mode])
+
+    def backward(self, gy: Any) -> Any:
+        shape, widths, mode = self.meta
+        xp = xp_of(gy)
+        grad = gy
+        for axis, (lo, hi) in enumerate(widths):
+            if lo == 0 and hi == 0:
+                continue
+            grad = _fold_axis(xp, grad, axis, max(lo, 0), max(hi, 0), mode)
+        # undo any negative (cropping) widths by placing the gradient back in a zero array
+        if any(lo < 0 or hi < 0 for lo, hi in widths):
+            full = xp.zeros(shape, dtype=grad.dtype)
+            inner = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, shape))
+            full[inner] = grad
+            grad = full
+        return grad
+
+
+def _fold_axis(xp: Any, grad: Any, axis: int, lo: int, hi: int, mode: str) -> Any:
+    """Sum the gradient of the padded border of one axis back onto the values it copied."""
+    grad = xp.moveaxis(grad, axis, 0)
+    n = grad.shape[0] - lo - hi
+    inner = grad[lo : lo + n].copy()
+    if mode == "reflect":
+        # padded index lo - k (k = 1..lo) copied inner index k; the tail mirrors it
+        if lo:
+            inner[1 : lo + 1] += grad[:lo][::-1]
+        if hi:
+            inner[n - 1 - hi : n - 1] += grad[lo + n :][::-1]
+    elif mode == "replicate":
+        if lo:
+            inner[0] += grad[:lo].sum(axis=0)
+        if hi:
+            inner[n - 1] += grad[lo + n :].sum(axis=0)
+    elif mode == "circular":
+        if lo:
+            inner[n - lo :] += grad[:lo]
+        if hi:
+            inner[:hi] += grad[lo + n :]
+    return xp.moveaxis(inner, 0, axis)

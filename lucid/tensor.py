@@ -1,0 +1,680 @@
+"""``Tensor``: an n-dimensional array on a device, with an optional gradient.
+
+Methods and names follow PyTorch. The array is numpy's on the CPU and CuPy's on a GPU; ops
+never look at which, they ask ``backend.get_array_module``.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from lucid import autograd
+from lucid.backend import (
+    Device,
+    DeviceLike,
+    array_module,
+    as_device,
+    asnumpy,
+    device_of,
+    to_device,
+)
+from lucid.dtypes import DTypeLike, as_dtype, get_default_dtype
+from lucid.ops import elementwise as ew
+from lucid.ops import linalg, reduction, shape
+from lucid.ops._util import normalize_dims, xp_of
+
+Scalar = builtins.int | builtins.float | builtins.bool
+
+
+class ValuesIndices(NamedTuple):
+    """What ``max(dim)`` and ``min(dim)`` return, as PyTorch's ``(values, indices)``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def check_same_device(tensors: Sequence[Tensor], op: str) -> None:
+    """Raise a clear error when an op gets tensors on different devices."""
+    if len(tensors) < 2:
+        return
+    first = tensors[0].device
+    for t in tensors[1:]:
+        if t.device != first:
+            raise RuntimeError(
+                f"{op}: expected all tensors to be on the same device, but found at least two "
+                f"devices, {first} and {t.device}; move them with .to(device) first"
+            )
+
+
+def _shape_args(sizes: tuple[Any, ...]) -> tuple[int, ...]:
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike, as PyTorch does."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    return tuple(builtins.int(s) for s in sizes)
+
+
+class Tensor:
+    """A multi-dimensional array with autograd, on the CPU (numpy) or a GPU (CuPy).
+
+    Example:
+        >>> import lucid
+        >>> x = lucid.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        tensor([[2., 4.],
+                [6., 8.]])
+    """
+
+    __array_priority__ = 1000  # make numpy defer to Tensor's reflected operators
+
+    def __init__(self, data: Any, requires_grad: bool = False) -> None:
+        self.data = data
+        self.requires_grad = builtins.bool(requires_grad)
+        self.grad: Tensor | None = None
+        self._grad_fn: autograd.Function | None = None
+        if requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError("only tensors of floating point dtype can require gradients")
+
+    @classmethod
+    def _wrap(cls, array: Any) -> Tensor:
+        """A tensor around an existing array, without copying or checking."""
+        t = cls.__new__(cls)
+        t.data = array
+        t.requires_grad = False
+        t.grad = None
+        t._grad_fn = None
+        return t
+
+    # ---- attributes -------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> Device:
+        return device_of(self.data)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._grad_fn is None
+
+    @property
+    def grad_fn(self) -> autograd.Function | None:
+        return self._grad_fn
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        return self.permute(*reversed(range(self.ndim)))
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return builtins.int(self.data.size)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        body = np.array2string(
+            asnumpy(self.data), separator=", ", prefix="tensor(", precision=4
+        )
+        extras = []
+        if self.dtype not in (get_default_dtype(), np.dtype("int64"), np.dtype("bool")):
+            extras.append(f"dtype=lucid.{self.dtype}")
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self._grad_fn is not None:
+            extras.append(f"grad_fn=<{type(self._grad_fn).__name__}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ---- conversion -------------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The data as a numpy array (shared, not copied, on the CPU)."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()"
+            )
+        if self.device.type != "cpu":
+            raise TypeError(
+                f"can't convert a {self.device} tensor to numpy; use tensor.cpu().numpy()"
+            )
+        return self.data
+
+    def item(self) -> builtins.float | builtins.int | builtins.bool:
+        if self.numel() != 1:
+            raise ValueError(f"a tensor with {self.numel()} elements cannot be converted to a scalar")
+        return asnumpy(self.data).reshape(()).item()
+
+    def tolist(self) -> Any:
+        return asnumpy(self.data).tolist()
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        return Tensor._wrap(self.data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if not self.is_leaf:
+            raise RuntimeError("requires_grad_() can only be changed on leaf tensors")
+        if requires_grad and self.dtype.kind != "f":
+            raise RuntimeError("only tensors of floating point dtype can require gradients")
+        self.requires_grad = requires_grad
+        return self
+
+    def clone(self) -> Tensor:
+        return _Clone.apply(self)
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+        device: DeviceLike = kwargs.pop("device", None)
+        dtype: DTypeLike = kwargs.pop("dtype", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, (str, Device)):
+                device = arg
+            else:
+                dtype = arg
+        out = self
+        if device is not None and as_device(device) != self.device:
+            out = _ToDevice.apply(out, device=as_device(device))
+        if dtype is not None and as_dtype(dtype) != self.dtype:
+            out = ew.Cast.apply(out, dtype=as_dtype(dtype))
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def gpu(self, index: int = 0) -> Tensor:
+        return self.to(Device("gpu", index))
+
+    cuda = gpu
+
+    def float(self) -> Tensor:
+        return self.to(np.dtype("float32"))
+
+    def double(self) -> Tensor:
+        return self.to(np.dtype("float64"))
+
+    def half(self) -> Tensor:
+        return self.to(np.dtype("float16"))
+
+    def long(self) -> Tensor:
+        return self.to(np.dtype("int64"))
+
+    def int(self) -> Tensor:
+        return self.to(np.dtype("int32"))
+
+    def bool(self) -> Tensor:
+        return self.to(np.dtype("bool"))
+
+    def __float__(self) -> builtins.float:
+        return builtins.float(self.item())
+
+    def __int__(self) -> builtins.int:
+        return builtins.int(self.item())
+
+    def __bool__(self) -> builtins.bool:
+        return builtins.bool(self.item())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        array = asnumpy(self.data)
+        return array if dtype is None else array.astype(dtype)
+
+    # ---- autograd ---------------------------------------------------------------------------
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool = False) -> None:
+        """Accumulate the gradient of this tensor into the ``.grad`` of every leaf."""
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if gradient is None:
+            if self.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            seed = xp_of(self.data).ones(self.data.shape, dtype=self.dtype)
+        else:
+            gradient = gradient if isinstance(gradient, Tensor) else tensor(gradient)
+            if gradient.shape != self.shape:
+                raise RuntimeError(
+                    f"gradient has shape {gradient.shape} but the output has shape {self.shape}"
+                )
+            seed = gradient.data.astype(self.dtype, copy=False)
+        autograd.backward(self, seed, retain_graph=retain_graph)
+
+    # ---- arithmetic -------------------------------------------------------------------------
+    def _operand(self, other: Any) -> tuple[Tensor, Tensor]:
+        """Both operands as tensors, promoted the way PyTorch promotes them."""
+        if not isinstance(other, Tensor):
+            if isinstance(other, (builtins.bool, builtins.int, builtins.float)):
+                if self.dtype.kind == "f":
+                    dtype = self.dtype
+                elif isinstance(other, builtins.float):
+                    dtype = get_default_dtype()
+                elif isinstance(other, builtins.bool) and self.dtype.kind == "b":
+                    dtype = self.dtype
+                else:
+                    dtype = self.dtype if self.dtype.kind in "iu" else np.dtype("int64")
+                other = Tensor._wrap(xp_of(self.data).asarray(other, dtype=dtype))
+            else:
+                other = tensor(other, device=self.device)
+        a, b = self, other
+        # a floating operand decides the result's dtype (numpy would widen int64+float32)
+        if a.dtype != b.dtype:
+            if a.dtype.kind == "f" and b.dtype.kind != "f":
+                b = Tensor._wrap(b.data.astype(a.dtype))
+            elif b.dtype.kind == "f" and a.dtype.kind != "f":
+                a = a.to(b.dtype)
+        return a, b
+
+    def __add__(self, other: Any) -> Tensor:
+        return ew.Add.apply(*self._operand(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        b, a = self._operand(other)
+        return ew.Add.apply(a, b)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ew.Sub.apply(*self._operand(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        b, a = self._operand(other)
+        return ew.Sub.apply(a, b)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ew.Mul.apply(*self._operand(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        b, a = self._operand(other)
+        return ew.Mul.apply(a, b)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        a, b = self._operand(other)
+        if a.dtype.kind != "f":  # true division of integers gives floats, as in PyTorch
+            a, b = a.to(get_default_dtype()), b.to(get_default_dtype())
+        return ew.Div.apply(a, b)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        b, a = self._operand(other)
+        if a.dtype.kind != "f":
+            a, b = a.to(get_default_dtype()), b.to(get_default_dtype())
+        return ew.Div.apply(a, b)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        if isinstance(exponent, (builtins.int, builtins.float)) and not isinstance(
+            exponent, builtins.bool
+        ):
+            return ew.PowScalar.apply(self, exponent=exponent)
+        return ew.Pow.apply(*self._operand(exponent))
+
+    def __rpow__(self, base: Any) -> Tensor:
+        b, a = self._operand(base)
+        return ew.Pow.apply(a, b)
+
+    def __matmul__(self, other: Tensor) -> Tensor:
+        return linalg.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return linalg.MatMul.apply(tensor(other, device=self.device), self)
+
+    def __neg__(self) -> Tensor:
+        return ew.Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return self.abs()
+
+    # in-place forms: allowed where no recorded graph could be corrupted by them
+    def _inplace(self, result: Tensor) -> Tensor:
+        if autograd.is_grad_enabled() and result.requires_grad:
+            if self.is_leaf and self.requires_grad:
+                raise RuntimeError(
+                    "a leaf tensor that requires grad is being used in an in-place operation; "
+                    "wrap it in lucid.no_grad()"
+                )
+            return result  # a non-leaf in a graph: fall back to the out-of-place result
+        self.data[...] = result.data
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace(self + other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace(self - other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace(self * other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace(self / other)
+
+    def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        return self._inplace(self + (other * alpha if alpha != 1 else other))
+
+    def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        return self._inplace(self - (other * alpha if alpha != 1 else other))
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace(self * other)
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace(self / other)
+
+    def clamp_(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
+        return self._inplace(self.clamp(min, max))
+
+    def copy_(self, source: Any) -> Tensor:
+        source = source if isinstance(source, Tensor) else tensor(source)
+        if source.device != self.device:
+            source = source.to(self.device)
+        return self._inplace(source.to(self.dtype).expand(*self.shape))
+
+    def fill_(self, value: Scalar) -> Tensor:
+        xp = xp_of(self.data)
+        return self._inplace(Tensor._wrap(xp.full(self.shape, value, dtype=self.dtype)))
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    # ---- comparisons (never differentiable) -------------------------------------------------
+    def _compare(self, other: Any, op: Any) -> Tensor:
+        other_data = other.data if isinstance(other, Tensor) else other
+        if isinstance(other, Tensor):
+            check_same_device((self, other), "comparison")
+        return Tensor._wrap(op(self.data, other_data))
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, lambda a, b: a == b)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, lambda a, b: a != b)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, lambda a, b: a >= b)
+
+    def __invert__(self) -> Tensor:
+        return Tensor._wrap(~self.data)
+
+    def __and__(self, other: Any) -> Tensor:
+        return self._compare(other, lambda a, b: a & b)
+
+    def __or__(self, other: Any) -> Tensor:
+        return self._compare(other, lambda a, b: a | b)
+
+    __hash__ = object.__hash__
+
+    # ---- math -------------------------------------------------------------------------------
+    def exp(self) -> Tensor:
+        return ew.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return ew.Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return ew.Sqrt.apply(self)
+
+    def abs(self) -> Tensor:
+        return ew.Abs.apply(self)
+
+    def relu(self) -> Tensor:
+        return ew.Relu.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return ew.Sigmoid.apply(self)
+
+    def tanh(self) -> Tensor:
+        return ew.Tanh.apply(self)
+
+    def clamp(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+        return ew.Clamp.apply(self, min=min, max=max)
+
+    clip = clamp
+
+    def maximum(self, other: Tensor) -> Tensor:
+        return ew.Maximum.apply(*self._operand(other))
+
+    def minimum(self, other: Tensor) -> Tensor:
+        return ew.Minimum.apply(*self._operand(other))
+
+    def matmul(self, other: Tensor) -> Tensor:
+        return self @ other
+
+    # ---- reductions -------------------------------------------------------------------------
+    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False,
+            dtype: DTypeLike = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        if x.dtype.kind in "biu" and dtype is None:
+            x = x.to(np.dtype("int64"))  # PyTorch sums integers and bools as int64
+        return reduction.Sum.apply(x, axes=normalize_dims(dim, x.ndim), keepdim=keepdim)
+
+    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"mean(): could not infer output dtype; input dtype is {self.dtype}")
+        return reduction.Mean.apply(self, axes=normalize_dims(dim, self.ndim), keepdim=keepdim)
+
+    def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+            keepdim: bool = False, *, correction: int | None = None) -> Tensor:
+        """Variance; ``unbiased=True`` (the default) or ``correction=1`` divides by N - 1."""
+        if unbiased is not None and correction is not None:
+            raise ValueError("var: give either 'unbiased' or 'correction', not both")
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        return reduction.Var.apply(
+            self, axes=normalize_dims(dim, self.ndim), correction=correction, keepdim=keepdim
+        )
+
+    def std(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+            keepdim: bool = False, *, correction: int | None = None) -> Tensor:
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        return reduction.Amax.apply(self, axes=normalize_dims(dim, self.ndim), keepdim=keepdim)
+
+    def amin(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        return reduction.Amin.apply(self, axes=normalize_dims(dim, self.ndim), keepdim=keepdim)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return Tensor._wrap(xp_of(self.data).asarray(self.data.argmax()))
+        (axis,) = normalize_dims(dim, self.ndim)
+        out = self.data.argmax(axis=axis)
+        return Tensor._wrap(xp_of(out).expand_dims(out, axis) if keepdim else out)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return (-self.detach()).argmax(dim, keepdim) if self.dtype.kind != "b" else \
+            (~self).argmax(dim, keepdim)
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """``max()`` the largest value; ``max(dim)`` the pair (values, indices);
+        ``max(other)`` the element-wise maximum."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        if dim is None:
+            return self.amax()
+        indices = self.argmax(dim)
+        (axis,) = normalize_dims(dim, self.ndim)
+        values = reduction.TakeAlong.apply(self, indices=indices.data, axis=axis, keepdim=keepdim)
+        if keepdim:
+            indices = indices.unsqueeze(axis)
+        return ValuesIndices(values, indices)
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        if dim is None:
+            return self.amin()
+        indices = self.argmin(dim)
+        (axis,) = normalize_dims(dim, self.ndim)
+        values = reduction.TakeAlong.apply(self, indices=indices.data, axis=axis, keepdim=keepdim)
+        if keepdim:
+            indices = indices.unsqueeze(axis)
+        return ValuesIndices(values, indices)
+
+    # ---- shape ------------------------------------------------------------------------------
+    def reshape(self, *shape_: Any) -> Tensor:
+        target = _shape_args(shape_)
+        if target == self.shape:
+            return self
+        return shape.Reshape.apply(self, shape=target)
+
+    view = reshape
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = start_dim % self.ndim, end_dim % self.ndim
+        middle = 1
+        for n in self.shape[start : end + 1]:
+            middle *= n
+        return self.reshape(self.shape[:start] + (middle,) + self.shape[end + 1 :])
+
+    def permute(self, *dims: Any) -> Tensor:
+        order = _shape_args(dims)
+        if sorted(d % max(self.ndim, 1) for d in order) != list(range(self.ndim)):
+            raise RuntimeError(f"permute: {order} is not a permutation of {self.ndim} dims")
+        return shape.Permute.apply(self, dims=tuple(d % self.ndim for d in order))
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        order = list(range(self.ndim))
+        a, b = normalize_dims(dim0, self.ndim)[0], normalize_dims(dim1, self.ndim)[0]
+        order[a], order[b] = order[b], order[a]
+        return self.permute(*order)
+
+    def t(self) -> Tensor:
+        if self.ndim > 2:
+            raise RuntimeError("t() expects a tensor with <= 2 dimensions")
+        return self.T
+
+    def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
+        axes = normalize_dims(dim, self.ndim) if self.ndim else ()
+        return self.reshape(
+            tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
+        )
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        if not -self.ndim - 1 <= dim <= self.ndim:
+            raise IndexError(f"unsqueeze: dim {dim} out of range for a {self.ndim}-d tensor")
+        dim = dim % (self.ndim + 1)
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def expand(self, *sizes: Any) -> Tensor:
+        target = _shape_args(sizes)
+        lead = len(target) - self.ndim
+        if lead < 0:
+            raise RuntimeError(f"expand: {target} has fewer dims than the tensor's {self.shape}")
+        full = tuple(
+            self.shape[i - lead] if (n == -1 and i >= lead) else n for i, n in enumerate(target)
+        )
+        if full == self.shape:
+            return self
+        return shape.Expand.apply(self, shape=full)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(*other.shape)
+
+    def flip(self, dims: int | Sequence[int]) -> Tensor:
+        return shape.Flip.apply(self, axes=normalize_dims(dims, self.ndim))
+
+    # ---- indexing ---------------------------------------------------------------------------
+    @staticmethod
+    def _index(index: Any) -> Any:
+        if isinstance(index, Tensor):
+            return index.data
+        if isinstance(index, tuple):
+            return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        if isinstance(index, list):
+            return np.asarray(index)
+        return index
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return shape.GetItem.apply(self, index=self._index(index))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if autograd.is_grad_enabled() and self.requires_grad:
+            raise RuntimeError(
+                "writing into a tensor that requires grad is only allowed under lucid.no_grad()"
+            )
+        if isinstance(value, Tensor):
+            check_same_device((self, value), "setitem")
+            value = value.data
+        self.data[self._index(index)] = value
+
+    def __iter__(self) -> Iterable[Tensor]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+
+class _Clone(autograd.Function):
+    def forward(self, a: Any) -> Any:
+        return a.copy()
+
+    def backward(self, gy: Any) -> Any:
+        return gy
+
+
+class _ToDevice(autograd.Function):
+    def forward(self, a: Any, device: Device = None) -> Any:  # type: ignore[assignment]
+        self.source = device_of(a)
+        return to_device(a, device)
+
+    def backward(self, gy: Any) -> Any:
+        return to_device(gy, self.source)
+
+
+def tensor(data: Any, dtype: DTypeLike = None, device: DeviceLike = None,
+           requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, numbers or arrays).
+
+    Python floats give the default dtype (float32), Python ints int64, bools bool; numpy
+    arrays keep their dtype, as in PyTorch.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    elif not hasattr(data, "dtype"):  # Python numbers and (nested) lists
+        data = np.asarray(data)
+        if data.dtype == np.float64:
+            data = data.astype(get_default_dtype())
+    target = as_device(device) if device is not None else device_of(data)
+    array = array_module(target).array(
+        to_device(data, target), dtype=None if dtype is None else as_dtype(dtype), copy=True
+    )
+    return Tensor(array, requires_grad=requires_grad)
+

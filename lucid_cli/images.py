@@ -1,0 +1,402 @@
+"""Image loading, resizing and atomic saving for the CLI.
+
+Inside the program an image is a float32 array in [0, 1] with layout (H, W, 3) RGB,
+plus an optional (H, W) float32 alpha channel. Everything here is numpy + Pillow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+import secrets
+import struct
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = [
+    "ImageError",
+    "LoadedImage",
+    "MAX_IMAGE_PIXELS",
+    "SUPPORTED_INPUT_SUFFIXES",
+    "SUPPORTED_OUTPUT_FORMATS",
+    "center_crop_square",
+    "load_image",
+    "resize_shorter_side",
+    "resize_to",
+    "save_image",
+]
+
+#: File suffixes (lower case, with the dot) that ``load_image`` is meant for.
+SUPPORTED_INPUT_SUFFIXES: tuple[str, ...] = (
+    ".jpg", ".jpeg", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp",
+)
+
+#: Output suffix -> Pillow format name.
+SUPPORTED_OUTPUT_FORMATS: Mapping[str, str] = MappingProxyType({
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".webp": "WEBP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+})
+
+# Formats whose files can carry an alpha channel; alpha is silently dropped for the rest.
+_ALPHA_FORMATS = frozenset({"PNG", "WEBP", "TIFF"})
+
+#: Pixel budget for decoding. Pillow's default (~89 Mpx) rejects ordinary large photos;
+#: this allows e.g. 14000 x 14000 while still refusing decompression bombs.
+MAX_IMAGE_PIXELS = 200_000_000
+
+
+class ImageError(Exception):
+    """A file could not be read or written as an image.
+
+    ``str(err)`` is one line: ``"<path>: <what is wrong>"``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = os.fspath(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass
+class LoadedImage:
+    """A decoded image: ``rgb`` (H, W, 3) float32 in [0, 1], optional ``alpha`` (H, W)."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    path: Path
+    icc_converted: bool = False
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width)."""
+        return int(self.rgb.shape[0]), int(self.rgb.shape[1])
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _os_error_reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError) or exc.errno == errno.ENOENT:
+        return "no such file"
+    if isinstance(exc, IsADirectoryError) or exc.errno == errno.EISDIR:
+        return "is a directory"
+    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+@contextlib.contextmanager
+def _pixel_limit():
+    """Raise Pillow's bomb limit for the duration of a decode, turning warnings into errors."""
+    old = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        with warnings.catch_warnings():
+            # Above the limit Pillow only warns (the hard error comes at 2x); refuse both.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = old
+
+
+def _to_float(img: Image.Image) -> np.ndarray:
+    """Single- or multi-band 8/16/32-bit image -> float32 in [0, 1] (no channel fixing)."""
+    mode = img.mode
+    if mode.startswith("I;16"):
+        return np.asarray(img, dtype=np.float32) / 65535.0
+    if mode == "I":
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
+        if lo >= 0 and hi <= 65535:
+            # 32-bit integer images from Pillow are almost always widened 16-bit data.
+            return (arr / 65535.0).astype(np.float32)
+        return _minmax(arr)
+    if mode == "F":
+        arr = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0, posinf=1.0, neginf=0.0)
+        if arr.size and (arr.min() < 0 or arr.max() > 1):
+            # No convention for the range of float images outside [0, 1]: stretch.
+            return _minmax(arr)
+        return arr.astype(np.float32)
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def _minmax(arr: np.ndarray) -> np.ndarray:
+    lo, hi = float(arr.min()), float(arr.max())
+    if hi <= lo:
+        return np.zeros(arr.shape, np.float32)
+    return ((arr - lo) / (hi - lo)).astype(np.float32)
+
+
+def _split_alpha(img: Image.Image) -> tuple[Image.Image, np.ndarray | None]:
+    """Bring any Pillow mode to a colour image (RGB/L/CMYK/16-bit/float) plus optional alpha."""
+    mode = img.mode
+    if mode in ("RGB", "L", "CMYK", "I", "F") or mode.startswith("I;16"):
+        return img, None
+    if mode == "1":
+        return img.convert("L"), None
+    if mode in ("RGBA", "RGBa", "LA", "La", "PA"):
+        img = img.convert("LA" if mode in ("LA", "La") else "RGBA")
+        alpha = np.asarray(img.getchannel("A"), dtype=np.float32) / 255.0
+        return img.convert("L" if img.mode == "LA" else "RGB"), alpha
+    if mode == "P":
+        has_alpha = getattr(img, "has_transparency_data", None)
+        if has_alpha is None:  # Pillow < 10.1
+            has_alpha = "transparency" in img.info or img.palette.mode == "RGBA"
+        if has_alpha:
+            return _split_alpha(img.convert("RGBA"))
+        return img.convert("RGB"), None
+    # RGBX, YCbCr, HSV, ...: whatever Pillow can turn into RGB.
+    return img.convert("RGB"), None
+
+
+def _icc_to_srgb(img: Image.Image, icc: bytes) -> Image.Image | None:
+    """Convert ``img`` (RGB, L or CMYK) from its embedded profile to sRGB; None on failure."""
+    try:
+        from PIL import ImageCms
+    except ImportError:  # Pillow built without littlecms
+        return None
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        dst = ImageCms.createProfile("sRGB")
+        out = ImageCms.profileToProfile(img, src, dst, outputMode="RGB")
+    except Exception:  # noqa: BLE001 - best effort: a broken profile must not block loading
+        return None
+    return out
+
+
+def load_image(path: str | os.PathLike[str]) -> LoadedImage:
+    """Decode an image file into float32 RGB in [0, 1] (+ alpha when it has one).
+
+    Applies EXIF orientation, converts an embedded ICC profile to sRGB (best effort),
+    takes the first frame of animations. Raises ``ImageError`` with a one-line reason.
+    """
+    p = Path(path)
+    name = os.fspath(path)
+    if p.is_dir():
+        raise ImageError(name, "is a directory")
+    try:
+        if p.stat().st_size == 0:
+            raise ImageError(name, "file is empty")
+    except OSError as exc:
+        raise ImageError(name, _os_error_reason(exc)) from exc
+
+    try:
+        with _pixel_limit():
+            try:
+                img = Image.open(p)
+            except UnidentifiedImageError as exc:
+                raise ImageError(name, "not an image file (cannot identify image)") from exc
+            with img:
+                try:
+                    img.seek(0)  # first frame of animated GIF/WebP/TIFF
+                    img.load()  # force full decode: truncation surfaces here, not later
+                except (OSError, ValueError, EOFError, SyntaxError, struct.error) as exc:
+                    raise ImageError(name, "truncated or corrupt image data") from exc
+                icc = img.info.get("icc_profile")
+                try:
+                    oriented = ImageOps.exif_transpose(img)
+                except Exception:  # noqa: BLE001 - malformed EXIF: keep the stored orientation
+                    oriented = img.copy()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(
+            name, f"image too large (more than {MAX_IMAGE_PIXELS:,} pixels)"
+        ) from exc
+    except ImageError:
+        raise
+    except OSError as exc:
+        raise ImageError(name, _os_error_reason(exc)) from exc
+
+    color, alpha = _split_alpha(oriented)
+    icc_converted = False
+    if icc and color.mode in ("RGB", "L", "CMYK"):
+        converted = _icc_to_srgb(color, icc)
+        if converted is not None:
+            color, icc_converted = converted, True
+    if color.mode == "CMYK":
+        color = color.convert("RGB")
+
+    arr = _to_float(color)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    rgb = np.ascontiguousarray(arr[:, :, :3], dtype=np.float32)
+    if rgb.shape[0] < 1 or rgb.shape[1] < 1:
+        raise ImageError(name, "image has no pixels")
+    return LoadedImage(rgb=rgb, alpha=alpha, path=p, icc_converted=icc_converted)
+
+
+# --------------------------------------------------------------------------- resizing
+
+
+def _check_image_array(img: np.ndarray) -> None:
+    if img.ndim not in (2, 3):
+        raise ValueError(f"expected an (H, W) or (H, W, C) array, got shape {img.shape}")
+
+
+def resize_to(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Lanczos-resize an (H, W) or (H, W, C) float array to ``size=(h, w)``, clipped to [0, 1]."""
+    _check_image_array(img)
+    h, w = int(size[0]), int(size[1])
+    if h < 1 or w < 1:
+        raise ValueError(f"cannot resize to {h}x{w}: every side must be at least 1 pixel")
+    if (h, w) == img.shape[:2]:
+        return np.array(img, dtype=np.float32)
+    # Pillow's "F" mode resamples in float32, so no 8-bit quantisation on the way.
+    channels = [img] if img.ndim == 2 else [img[:, :, c] for c in range(img.shape[2])]
+    out = [
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(ch, dtype=np.float32), mode="F").resize(
+                (w, h), Image.Resampling.LANCZOS
+            ),
+            dtype=np.float32,
+        )
+        for ch in channels
+    ]
+    res = out[0] if img.ndim == 2 else np.stack(out, axis=2)
+    # Lanczos rings past the input range near hard edges.
+    return np.clip(res, 0.0, 1.0)
+
+
+def shorter_side_shape(shape: tuple[int, ...], size: int) -> tuple[int, int]:
+    """(h, w) that ``resize_shorter_side`` would produce for an array of ``shape``."""
+    h, w = int(shape[0]), int(shape[1])
+    if size < 0:
+        raise ValueError(f"size must be >= 0, got {size}")
+    if size == 0:
+        return h, w
+    if h <= w:
+        return size, max(1, round(w * size / h))
+    return max(1, round(h * size / w)), size
+
+
+def resize_shorter_side(img: np.ndarray, size: int) -> np.ndarray:
+    """Resize so the shorter side is exactly ``size`` keeping aspect; ``size=0`` = unchanged."""
+    _check_image_array(img)
+    if size == 0:
+        return img
+    return resize_to(img, shorter_side_shape(img.shape, size))
+
+
+def center_crop_square(img: np.ndarray) -> np.ndarray:
+    """Largest centred square of an (H, W) or (H, W, C) array."""
+    _check_image_array(img)
+    h, w = img.shape[:2]
+    side = min(h, w)
+    if side < 1:
+        raise ValueError(f"cannot crop an image of size {h}x{w}")
+    top, left = (h - side) // 2, (w - side) // 2
+    return img[top : top + side, left : left + side]
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def _to_uint8(x: np.ndarray) -> np.ndarray:
+    x = np.nan_to_num(np.asarray(x, dtype=np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    return np.rint(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _create_temp(target: Path) -> tuple[int, Path]:
+    """Exclusive temp file next to ``target`` (hidden, same suffix). Mode follows the umask."""
+    for _ in range(100):
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}{target.suffix}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "could not create a temporary file", str(target))
+
+
+def save_image(
+    path: str | os.PathLike[str],
+    rgb: np.ndarray,
+    alpha: np.ndarray | None = None,
+    *,
+    quality: int = 95,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``rgb`` (H, W, 3) [0, 1] (+ ``alpha``) atomically; format from the extension.
+
+    Alpha is kept for PNG/WebP/TIFF and dropped for JPEG/BMP. The image is written to a
+    hidden temp file in the target directory and moved into place, so readers never see
+    a half-written file. Raises ``FileExistsError`` if the target exists and not
+    ``overwrite``, ``ImageError`` for unsupported extensions and unwritable locations.
+    """
+    name = os.fspath(path)
+    target = Path(path)
+    fmt = SUPPORTED_OUTPUT_FORMATS.get(target.suffix.lower())
+    if fmt is None:
+        supported = ", ".join(SUPPORTED_OUTPUT_FORMATS)
+        shown = f"'{target.suffix}'" if target.suffix else "no extension"
+        raise ImageError(name, f"unsupported output format {shown} (supported: {supported})")
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1:
+        raise ValueError(f"rgb must have shape (H, W, 3), got {rgb.shape}")
+    if alpha is not None:
+        alpha = np.asarray(alpha)
+        if alpha.shape != rgb.shape[:2]:
+            raise ValueError(f"alpha must have shape {rgb.shape[:2]}, got {alpha.shape}")
+    if not 1 <= quality <= 100:
+        raise ValueError(f"quality must be in 1..100, got {quality}")
+
+    if target.is_dir():
+        raise ImageError(name, "is a directory")
+    # Checked up front rather than at rename time: os.replace always clobbers.
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{name}: file already exists (pass overwrite=True to replace it)")
+
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:  # a path component is a regular file
+        raise ImageError(name, "parent is not a directory") from exc
+    except OSError as exc:
+        raise ImageError(name, f"cannot create directory {os.fspath(parent)}: "
+                               f"{_os_error_reason(exc)}") from exc
+
+    u8 = _to_uint8(rgb)
+    if alpha is not None and fmt in _ALPHA_FORMATS:
+        pil = Image.fromarray(np.dstack([u8, _to_uint8(alpha)]), mode="RGBA")
+    else:
+        pil = Image.fromarray(u8, mode="RGB")
+
+    options: dict[str, object] = {}
+    if fmt == "JPEG":
+        # 4:4:4 chroma at high quality: stylised images have fine colour texture.
+        options = {"quality": quality, "subsampling": 0 if quality >= 90 else 2,
+                   "optimize": True}
+    elif fmt == "WEBP":
+        options = {"quality": quality}
+
+    try:
+        fd, tmp = _create_temp(target)
+    except OSError as exc:
+        reason = _os_error_reason(exc)
+        if reason == "no such file":
+            reason = "no such directory"
+        raise ImageError(name, reason) from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pil.save(fh, format=fmt, **options)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise ImageError(name, _os_error_reason(exc)) from exc
+        raise
+    return target

@@ -1,0 +1,190 @@
+"""Every core tensor op: float64 numerical gradients, and PyTorch (values and gradients)."""
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import lucid
+from lucid.testing import gradcheck
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+TOLERANCE = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
+
+# name -> (function applied to both libraries, input shapes, positive inputs only)
+CASES: dict[str, tuple[Callable, list[tuple[int, ...]], bool]] = {
+    "add_broadcast": (lambda a, b: a + b, [(3, 4), (4,)], False),
+    "sub_broadcast": (lambda a, b: a - b, [(2, 1, 4), (3, 1)], False),
+    "mul_broadcast": (lambda a, b: a * b, [(2, 3, 4), (1, 3, 1)], False),
+    "div": (lambda a, b: a / b, [(3, 4), (3, 4)], True),
+    "rsub_scalar": (lambda a: 2.0 - a, [(3,)], False),
+    "rdiv_scalar": (lambda a: 2.0 / a, [(3,)], True),
+    "pow_scalar": (lambda a: a**3, [(3, 4)], False),
+    "pow_fractional": (lambda a: a**0.5, [(3, 4)], True),
+    "pow_tensor": (lambda a, b: a**b, [(3, 4), (3, 4)], True),
+    "rpow": (lambda a: 2.0**a, [(5,)], False),
+    "neg": (lambda a: -a, [(3,)], False),
+    "exp": (lambda a: a.exp(), [(3, 4)], False),
+    "log": (lambda a: a.log(), [(3, 4)], True),
+    "sqrt": (lambda a: a.sqrt(), [(3, 4)], True),
+    "abs": (lambda a: a.abs(), [(3, 4)], False),
+    "clamp": (lambda a: a.clamp(-0.3, 0.4), [(4, 5)], False),
+    "clamp_min": (lambda a: a.clamp(min=0.1), [(4, 5)], False),
+    "maximum": (lambda a, b: a.maximum(b), [(3, 4), (4,)], False),
+    "minimum": (lambda a, b: a.minimum(b), [(3, 4), (3, 4)], False),
+    "relu": (lambda a: a.relu(), [(3, 4)], False),
+    "sigmoid": (lambda a: a.sigmoid(), [(3, 4)], False),
+    "tanh": (lambda a: a.tanh(), [(3, 4)], False),
+    "matmul_2d": (lambda a, b: a @ b, [(3, 4), (4, 5)], False),
+    "matmul_batched_broadcast": (lambda a, b: a @ b, [(2, 3, 4), (4, 2)], False),
+    "matmul_vec_mat": (lambda a, b: a @ b, [(4,), (4, 3)], False),
+    "matmul_mat_vec": (lambda a, b: a @ b, [(2, 3, 4), (4,)], False),
+    "sum_all": (lambda a: a.sum(), [(3, 4)], False),
+    "sum_dim": (lambda a: a.sum(1), [(2, 3, 4)], False),
+    "sum_dims_keepdim": (lambda a: a.sum((0, 2), keepdim=True), [(2, 3, 4)], False),
+    "mean_neg_dim": (lambda a: a.mean(-1), [(2, 3, 4)], False),
+    "var_unbiased": (lambda a: a.var(1), [(3, 5)], False),
+    "var_biased": (lambda a: a.var(1, unbiased=False, keepdim=True), [(3, 5)], False),
+    "var_correction": (lambda a: a.var((0, 1), correction=0), [(3, 5, 2)], False),
+    "std": (lambda a: a.std(), [(3, 5)], False),
+    "amax": (lambda a: a.amax(1), [(3, 5)], False),
+    "amin_keepdim": (lambda a: a.amin(0, keepdim=True), [(3, 5)], False),
+    "max_all": (lambda a: a.max(), [(3, 5)], False),
+    "max_dim_values": (lambda a: a.max(1)[0], [(3, 5)], False),
+    "min_dim_keepdim": (lambda a: a.min(0, keepdim=True)[0], [(3, 5)], False),
+    "reshape": (lambda a: a.reshape(4, 3) * 2, [(3, 4)], False),
+    "view_minus_one": (lambda a: a.view(-1), [(3, 4)], False),
+    "permute": (lambda a: a.permute(2, 0, 1), [(2, 3, 4)], False),
+    "transpose": (lambda a: a.transpose(0, 2), [(2, 3, 4)], False),
+    "flatten": (lambda a: a.flatten(1), [(2, 3, 4)], False),
+    "squeeze": (lambda a: a.squeeze(1), [(2, 1, 4)], False),
+    "unsqueeze": (lambda a: a.unsqueeze(-1), [(2, 4)], False),
+    "expand": (lambda a: a.expand(3, -1, 4), [(2, 1)], False),
+    "flip": (lambda a: a.flip((0, 1)), [(2, 3)], False),
+    "getitem_slice": (lambda a: a[1:, ::2], [(3, 5)], False),
+    "getitem_int_none": (lambda a: a[1, None, :, 2], [(3, 4, 5)], False),
+    "getitem_repeated_index": (lambda a: a[[0, 0, 2]], [(3, 4)], False),
+    "getitem_ellipsis": (lambda a: a[..., 1], [(2, 3, 4)], False),
+    "t": (lambda a: a.t(), [(3, 4)], False),
+}
+
+
+def _inputs(shapes, positive, dtype):
+    rng = np.random.default_rng(1)
+    arrays = []
+    for shape in shapes:
+        a = rng.uniform(0.5, 2.0, shape) if positive else rng.uniform(-1.0, 1.0, shape)
+        arrays.append(a.astype(dtype))
+    return arrays
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_op_matches_torch(name: str, dtype, device: str, torch) -> None:
+    fn, shapes, positive = CASES[name]
+    arrays = _inputs(shapes, positive, dtype)
+    ours = [lucid.tensor(a, device=device, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, ref = fn(*ours), fn(*theirs)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), ref.detach().numpy(), **TOLERANCE[dtype])
+    assert out.dtype == np.dtype(dtype)
+    seed = np.random.default_rng(2).standard_normal(ref.shape).astype(dtype)
+    out.backward(lucid.tensor(seed, device=device))
+    ref.backward(torch.tensor(seed))
+    for mine, reference in zip(ours, theirs):
+        assert mine.grad.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(
+            mine.grad.cpu().numpy(), reference.grad.numpy(), **TOLERANCE[dtype]
+        )
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("widths", [(1, 2), (2, 1, 0, 3), (1, 1, 1, 1)])
+def test_pad_matches_torch(mode: str, widths, device: str, torch) -> None:
+    # PyTorch's non-constant modes want (N, C) plus exactly the padded dims
+    shape = (2, 3, 5, 6)[: 2 + len(widths) // 2]
+    array = np.random.default_rng(3).standard_normal(shape)
+    ours = lucid.tensor(array, device=device, requires_grad=True)
+    theirs = torch.tensor(array, requires_grad=True)
+    out = lucid.functional.pad(ours, widths, mode=mode)
+    ref = torch.nn.functional.pad(theirs, widths, mode=mode)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), ref.detach().numpy())
+    seed = np.random.default_rng(4).standard_normal(ref.shape)
+    out.backward(lucid.tensor(seed, device=device))
+    ref.backward(torch.tensor(seed))
+    np.testing.assert_allclose(ours.grad.cpu().numpy(), theirs.grad.numpy(), atol=1e-12)
+
+
+def test_pad_negative_crops_like_torch(torch) -> None:
+    array = np.arange(20.0).reshape(1, 4, 5)
+    out = lucid.functional.pad(lucid.tensor(array), (-1, 2, 1, -2), value=7.0)
+    ref = torch.nn.functional.pad(torch.tensor(array), (-1, 2, 1, -2), value=7.0)
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+
+
+def test_cat_stack_where_match_torch(device: str, torch) -> None:
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    la, lb = (lucid.tensor(x, device=device, requires_grad=True) for x in (a, b))
+    ta, tb = (torch.tensor(x, requires_grad=True) for x in (a, b))
+    cond = a > 0
+    mine = (lucid.cat([la, lb], 1) * 2).sum() + (lucid.stack([la, lb], 1) ** 2).sum() + \
+        lucid.where(lucid.tensor(cond, device=device), la, lb * 3).sum()
+    ref = (torch.cat([ta, tb], 1) * 2).sum() + (torch.stack([ta, tb], 1) ** 2).sum() + \
+        torch.where(torch.tensor(cond), ta, tb * 3).sum()
+    mine.backward()
+    ref.backward()
+    np.testing.assert_allclose(mine.item(), ref.item())
+    np.testing.assert_allclose(la.grad.cpu().numpy(), ta.grad.numpy())
+    np.testing.assert_allclose(lb.grad.cpu().numpy(), tb.grad.numpy())
+
+
+def test_max_dim_indices_match_torch(torch) -> None:
+    array = np.random.default_rng(6).standard_normal((4, 7))
+    values, indices = lucid.tensor(array).max(1)
+    ref_values, ref_indices = torch.tensor(array).max(1)
+    np.testing.assert_array_equal(indices.numpy(), ref_indices.numpy())
+    np.testing.assert_array_equal(values.numpy(), ref_values.numpy())
+    assert lucid.tensor(array).argmax().item() == torch.tensor(array).argmax().item()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_op_numerical_gradient(name: str, device: str) -> None:
+    fn, shapes, positive = CASES[name]
+    inputs = [lucid.tensor(a, device=device, requires_grad=True)
+              for a in _inputs(shapes, positive, np.float64)]
+    assert gradcheck(fn, inputs)
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_pad_numerical_gradient(mode: str, device: str) -> None:
+    x = lucid.tensor(np.random.default_rng(7).standard_normal((1, 2, 4, 5)), device=device,
+                     requires_grad=True)
+    assert gradcheck(lambda a: lucid.functional.pad(a, (2, 1, 1, 3), mode=mode), [x])
+
+
+def test_join_and_where_numerical_gradient(device: str) -> None:
+    a, b = (lucid.tensor(x, device=device, requires_grad=True)
+            for x in _inputs([(2, 3), (2, 3)], False, np.float64))
+    cond = lucid.tensor(np.array([[True, False, True], [False, False, True]]), device=device)
+    assert gradcheck(lambda x, y: lucid.cat([x, y * 2], 0) ** 2, [a, b])
+    assert gradcheck(lambda x, y: lucid.stack([x, y], -1).exp(), [a, b])
+    assert gradcheck(lambda x, y: lucid.where(cond, x * y, y), [a, b])
+
+
+def test_gradcheck_catches_a_wrong_backward() -> None:
+    class WrongSquare(lucid.autograd.Function):
+        def forward(self, a):
+            self.save_for_backward(a)
+            return a * a
+
+        def backward(self, gy):
+            return gy * self.saved_tensors[0]  # missing the factor 2
+
+    x = lucid.tensor(np.array([0.5, -1.5]), requires_grad=True)
+    with pytest.raises(AssertionError, match="differs from finite differences"):
+        gradcheck(lambda a: WrongSquare.apply(a), [x])

@@ -1,0 +1,450 @@
+"""Tests for lucid_cli.images: decoding every mode, errors, resizing, atomic saves."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms, features
+
+from lucid_cli.images import (
+    SUPPORTED_INPUT_SUFFIXES,
+    SUPPORTED_OUTPUT_FORMATS,
+    ImageError,
+    LoadedImage,
+    center_crop_square,
+    load_image,
+    resize_shorter_side,
+    resize_to,
+    save_image,
+)
+
+H, W = 20, 30
+
+
+def _gradient_rgb(h: int = H, w: int = W) -> np.ndarray:
+    """uint8 RGB with distinct rows/columns so orientation mistakes show."""
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack(
+        [(x * 255 // max(w - 1, 1)), (y * 255 // max(h - 1, 1)), np.full_like(x, 77)], axis=2
+    ).astype(np.uint8)
+
+
+def _save(img: Image.Image, path: Path, **kw) -> Path:
+    img.save(path, **kw)
+    return path
+
+
+def _no_hidden(d: Path) -> list[str]:
+    return [p.name for p in d.iterdir() if p.name.startswith(".")]
+
+
+# --------------------------------------------------------------------------- modes
+
+
+def test_rgb_png_exact(tmp_path: Path) -> None:
+    arr = _gradient_rgb()
+    im = load_image(_save(Image.fromarray(arr), tmp_path / "a.png"))
+    assert isinstance(im, LoadedImage)
+    assert im.rgb.dtype == np.float32 and im.rgb.shape == (H, W, 3)
+    assert im.alpha is None
+    np.testing.assert_allclose(im.rgb, arr / 255.0, atol=1e-6)
+    assert im.path == tmp_path / "a.png"
+
+
+def test_mode_L_is_grey_rgb(tmp_path: Path) -> None:
+    arr = _gradient_rgb()[:, :, 0]
+    im = load_image(_save(Image.fromarray(arr, "L"), tmp_path / "l.png"))
+    assert im.rgb.shape == (H, W, 3) and im.alpha is None
+    for c in range(3):
+        np.testing.assert_allclose(im.rgb[:, :, c], arr / 255.0, atol=1e-6)
+
+
+def test_mode_LA_keeps_alpha(tmp_path: Path) -> None:
+    lum = np.full((H, W), 200, np.uint8)
+    a = np.tile(np.linspace(0, 255, W).astype(np.uint8), (H, 1))
+    im = load_image(_save(Image.fromarray(np.dstack([lum, a]), "LA"), tmp_path / "la.png"))
+    assert im.alpha is not None and im.alpha.shape == (H, W)
+    np.testing.assert_allclose(im.alpha, a / 255.0, atol=1e-6)
+    np.testing.assert_allclose(im.rgb, 200 / 255.0, atol=1e-6)
+
+
+def test_mode_P_without_transparency(tmp_path: Path) -> None:
+    src = Image.fromarray(_gradient_rgb()).quantize(colors=16)
+    assert src.mode == "P"
+    im = load_image(_save(src, tmp_path / "p.png"))
+    assert im.alpha is None
+    np.testing.assert_allclose(im.rgb, np.asarray(src.convert("RGB")) / 255.0, atol=1e-6)
+
+
+def test_mode_P_with_transparency(tmp_path: Path) -> None:
+    idx = np.zeros((H, W), np.uint8)
+    idx[:, W // 2 :] = 1
+    p = Image.fromarray(idx, "P")
+    p.putpalette([255, 0, 0, 0, 0, 255] + [0] * (254 * 3))
+    path = _save(p, tmp_path / "pt.png", transparency=1)
+    im = load_image(path)
+    assert im.alpha is not None
+    assert np.all(im.alpha[:, : W // 2] == 1.0) and np.all(im.alpha[:, W // 2 :] == 0.0)
+    np.testing.assert_allclose(im.rgb[0, 0], [1, 0, 0])
+
+
+def test_mode_RGBA_keeps_alpha(tmp_path: Path) -> None:
+    rgb = _gradient_rgb()
+    a = np.full((H, W), 128, np.uint8)
+    a[0, 0] = 0
+    im = load_image(_save(Image.fromarray(np.dstack([rgb, a]), "RGBA"), tmp_path / "x.png"))
+    np.testing.assert_allclose(im.rgb, rgb / 255.0, atol=1e-6)
+    assert im.alpha is not None
+    assert im.alpha[0, 0] == 0.0 and im.alpha[1, 1] == pytest.approx(128 / 255)
+
+
+def test_mode_CMYK(tmp_path: Path) -> None:
+    cmyk = np.zeros((H, W, 4), np.uint8)
+    cmyk[:, :, 0] = 255  # full cyan -> (0, 1, 1) in Pillow's naive conversion
+    im = load_image(_save(Image.fromarray(cmyk, "CMYK"), tmp_path / "c.tif"))
+    assert im.rgb.shape == (H, W, 3)
+    np.testing.assert_allclose(im.rgb[3, 3], [0, 1, 1], atol=1 / 255)
+
+
+def test_mode_I16_scaled(tmp_path: Path) -> None:
+    arr = np.zeros((H, W), np.uint16)
+    arr[0, 0], arr[0, 1], arr[0, 2] = 65535, 32768, 1000
+    src = Image.fromarray(arr)
+    assert src.mode == "I;16"
+    im = load_image(_save(src, tmp_path / "g16.png"))
+    assert im.rgb[0, 0, 0] == pytest.approx(1.0)
+    assert im.rgb[0, 1, 1] == pytest.approx(0.5, abs=1e-4)
+    assert im.rgb[0, 2, 2] == pytest.approx(1000 / 65535, abs=1e-6)  # not crushed to 8 bit
+    assert im.rgb[5, 5, 0] == 0.0
+
+
+def test_mode_I_and_F(tmp_path: Path) -> None:
+    i32 = Image.fromarray(np.full((H, W), 65535, np.int32), "I")
+    assert load_image(_save(i32, tmp_path / "i.tif")).rgb.max() == pytest.approx(1.0)
+    f = np.tile(np.linspace(0, 1, W, dtype=np.float32), (H, 1))
+    im = load_image(_save(Image.fromarray(f, "F"), tmp_path / "f.tif"))
+    np.testing.assert_allclose(im.rgb[:, :, 1], f, atol=1e-6)
+
+
+def test_mode_1(tmp_path: Path) -> None:
+    b = np.zeros((H, W), bool)
+    b[:, :5] = True
+    im = load_image(_save(Image.fromarray(b).convert("1"), tmp_path / "b.png"))
+    assert set(np.unique(im.rgb)) == {0.0, 1.0}
+    assert np.all(im.rgb[:, :5] == 1.0) and np.all(im.rgb[:, 5:] == 0.0)
+
+
+# --------------------------------------------------------------------------- formats / metadata
+
+
+def test_exif_orientation_rotates(tmp_path: Path) -> None:
+    img = Image.fromarray(_gradient_rgb())
+    exif = img.getexif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    path = _save(img, tmp_path / "o.jpg", exif=exif, quality=95)
+    im = load_image(path)
+    assert im.rgb.shape == (W, H, 3)
+    # Rotating clockwise moves the original left column (red = 0) to the top row.
+    assert im.rgb[0, :, 0].mean() < 0.1 and im.rgb[-1, :, 0].mean() > 0.9
+
+
+def test_icc_srgb_profile_keeps_values(tmp_path: Path) -> None:
+    arr = _gradient_rgb()
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    im = load_image(_save(Image.fromarray(arr), tmp_path / "icc.png", icc_profile=icc))
+    assert im.icc_converted
+    np.testing.assert_allclose(im.rgb, arr / 255.0, atol=3 / 255)
+    assert not load_image(_save(Image.fromarray(arr), tmp_path / "plain.png")).icc_converted
+
+
+def test_broken_icc_profile_is_ignored(tmp_path: Path) -> None:
+    arr = _gradient_rgb()
+    im = load_image(_save(Image.fromarray(arr), tmp_path / "bad.png", icc_profile=b"junk" * 40))
+    assert not im.icc_converted
+    np.testing.assert_allclose(im.rgb, arr / 255.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("ext", [".gif", ".bmp", ".webp", ".tif", ".tiff", ".jpeg"])
+def test_read_formats(tmp_path: Path, ext: str) -> None:
+    if ext == ".webp" and not features.check("webp"):
+        pytest.skip("Pillow without WebP")
+    arr = np.zeros((H, W, 3), np.uint8)
+    arr[:, : W // 2] = (250, 10, 10)
+    arr[:, W // 2 :] = (10, 10, 250)
+    im = load_image(_save(Image.fromarray(arr), tmp_path / f"a{ext}"))
+    assert im.rgb.shape == (H, W, 3)
+    assert im.rgb[H // 2, 2, 0] > 0.8 and im.rgb[H // 2, W - 3, 2] > 0.8
+
+
+def test_animated_gif_first_frame(tmp_path: Path) -> None:
+    frames = [Image.new("RGB", (W, H), c) for c in [(255, 0, 0), (0, 255, 0), (0, 0, 255)]]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=50)
+    im = load_image(path)
+    np.testing.assert_allclose(im.rgb[0, 0], [1, 0, 0])
+
+
+def test_suffix_constants() -> None:
+    for s in ("jpg", "jpeg", "png", "gif", "webp", "tif", "tiff", "bmp"):
+        assert f".{s}" in SUPPORTED_INPUT_SUFFIXES
+    assert ".gif" not in SUPPORTED_OUTPUT_FORMATS and SUPPORTED_OUTPUT_FORMATS[".jpg"] == "JPEG"
+
+
+# --------------------------------------------------------------------------- load errors
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    (tmp_path / "x.png").write_bytes(b"")
+    with pytest.raises(ImageError, match=r"x\.png: file is empty$"):
+        load_image(tmp_path / "x.png")
+
+
+def test_truncated_jpeg(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)  # incompressible: long file
+    good = _save(Image.fromarray(noise), tmp_path / "good.jpg", quality=95).read_bytes()
+    (tmp_path / "x.jpg").write_bytes(good[: len(good) // 2])
+    with pytest.raises(ImageError, match="truncated or corrupt image data"):
+        load_image(tmp_path / "x.jpg")
+
+
+def test_text_file_named_jpg(tmp_path: Path) -> None:
+    (tmp_path / "photo.jpg").write_text("hello, I am not a picture\n")
+    with pytest.raises(ImageError) as ei:
+        load_image(tmp_path / "photo.jpg")
+    msg = str(ei.value)
+    assert msg.endswith("photo.jpg: not an image file (cannot identify image)")
+    assert "\n" not in msg
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match=r"nope\.jpg: no such file$"):
+        load_image(tmp_path / "nope.jpg")
+
+
+def test_directory(tmp_path: Path) -> None:
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(ImageError, match="dir: is a directory$"):
+        load_image(tmp_path / "dir")
+
+
+@pytest.mark.parametrize("limit", [400, 100])  # 600 px: over the warning / the hard limit
+def test_decompression_bomb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+    import lucid_cli.images as images_mod
+
+    path = _save(Image.new("RGB", (W, H)), tmp_path / "big.png")
+    before = Image.MAX_IMAGE_PIXELS
+    monkeypatch.setattr(images_mod, "MAX_IMAGE_PIXELS", limit)
+    with pytest.raises(ImageError, match="big.png: image too large"):
+        load_image(path)
+    assert Image.MAX_IMAGE_PIXELS == before  # global setting restored
+    monkeypatch.setattr(images_mod, "MAX_IMAGE_PIXELS", 10_000)
+    assert load_image(path).rgb.shape == (H, W, 3)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores chmod")
+def test_unreadable_file(tmp_path: Path) -> None:
+    path = _save(Image.new("RGB", (4, 4)), tmp_path / "x.png")
+    path.chmod(0)
+    try:
+        with pytest.raises(ImageError, match="x.png: permission denied"):
+            load_image(path)
+    finally:
+        path.chmod(0o644)
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def test_png_alpha_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    rgb = rng.random((H, W, 3), dtype=np.float32)
+    alpha = rng.random((H, W), dtype=np.float32)
+    out = save_image(tmp_path / "rt.png", rgb, alpha)
+    assert out == tmp_path / "rt.png"
+    im = load_image(out)
+    # uint8 rounding: error at most half a step.
+    np.testing.assert_allclose(im.rgb, rgb, atol=0.5 / 255 + 1e-6)
+    assert im.alpha is not None
+    np.testing.assert_allclose(im.alpha, alpha, atol=0.5 / 255 + 1e-6)
+
+
+def test_rounding_and_clipping(tmp_path: Path) -> None:
+    rgb = np.zeros((2, 3, 3), np.float32)
+    rgb[0, 0] = [-0.5, 1.7, 0.5]  # clip, clip, round 127.5 -> 128 (half to even)
+    rgb[0, 1] = [1.4 / 255, 1.6 / 255, np.nan]
+    save_image(tmp_path / "r.png", rgb)
+    u8 = np.asarray(Image.open(tmp_path / "r.png"))
+    assert u8[0, 0].tolist() == [0, 255, 128]
+    assert u8[0, 1].tolist() == [1, 2, 0]
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".bmp"])
+def test_alpha_dropped_for_formats_without_it(tmp_path: Path, ext: str) -> None:
+    rgb = np.full((H, W, 3), 0.5, np.float32)
+    save_image(tmp_path / f"o{ext}", rgb, np.zeros((H, W), np.float32))
+    with Image.open(tmp_path / f"o{ext}") as im:
+        assert im.mode == "RGB"
+    assert load_image(tmp_path / f"o{ext}").alpha is None
+
+
+@pytest.mark.parametrize("ext", [".webp", ".tiff"])
+def test_alpha_kept_for_webp_tiff(tmp_path: Path, ext: str) -> None:
+    if ext == ".webp" and not features.check("webp"):
+        pytest.skip("Pillow without WebP")
+    alpha = np.zeros((H, W), np.float32)
+    alpha[:, W // 2 :] = 1.0
+    save_image(tmp_path / f"o{ext}", np.full((H, W, 3), 0.5, np.float32), alpha, quality=100)
+    im = load_image(tmp_path / f"o{ext}")
+    assert im.alpha is not None
+    assert im.alpha[:, :5].max() < 0.05 and im.alpha[:, -5:].min() > 0.95
+
+
+def test_overwrite_refusal(tmp_path: Path) -> None:
+    path = tmp_path / "o.png"
+    save_image(path, np.zeros((4, 4, 3), np.float32))
+    with pytest.raises(FileExistsError):
+        save_image(path, np.ones((4, 4, 3), np.float32))
+    assert load_image(path).rgb.max() == 0.0  # untouched
+    save_image(path, np.ones((4, 4, 3), np.float32), overwrite=True)
+    assert load_image(path).rgb.min() == 1.0
+    assert _no_hidden(tmp_path) == []
+
+
+def test_creates_parent_dirs_and_leaves_no_temp(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "out.jpg"
+    save_image(path, np.full((8, 8, 3), 0.25, np.float32), quality=90)
+    assert path.is_file()
+    assert os.listdir(path.parent) == ["out.jpg"]
+
+
+def test_unknown_extension(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match=r"out\.xyz: unsupported output format.*\.png"):
+        save_image(tmp_path / "out.xyz", np.zeros((4, 4, 3), np.float32))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_write_removes_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", boom)
+    with pytest.raises(ImageError, match="o.png: No space left on device"):
+        save_image(tmp_path / "o.png", np.zeros((4, 4, 3), np.float32))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_replace_removes_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(src, dst):
+        raise KeyboardInterrupt  # not an OSError: must propagate unchanged
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        save_image(tmp_path / "o.png", np.zeros((4, 4, 3), np.float32))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores chmod")
+def test_unwritable_directory(tmp_path: Path) -> None:
+    d = tmp_path / "ro"
+    d.mkdir()
+    d.chmod(0o555)
+    try:
+        with pytest.raises(ImageError, match="o.png: permission denied"):
+            save_image(d / "o.png", np.zeros((4, 4, 3), np.float32))
+        assert list(d.iterdir()) == []
+    finally:
+        d.chmod(0o755)
+
+
+def test_unwritable_directory_simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same as above but works as root: the temp-file creation is refused."""
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(ImageError, match=r"o\.png: permission denied$"):
+        save_image(tmp_path / "o.png", np.zeros((4, 4, 3), np.float32))
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unreadable_file_simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _save(Image.new("RGB", (4, 4)), tmp_path / "x.png")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Image, "open", refuse)
+    with pytest.raises(ImageError, match=r"x\.png: permission denied$"):
+        load_image(path)
+
+
+def test_parent_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ImageError, match="o.png"):
+        save_image(tmp_path / "f" / "o.png", np.zeros((4, 4, 3), np.float32))
+
+
+def test_save_bad_shapes(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        save_image(tmp_path / "o.png", np.zeros((4, 4), np.float32))
+    with pytest.raises(ValueError):
+        save_image(tmp_path / "o.png", np.zeros((4, 4, 3), np.float32), np.zeros((4, 5)))
+
+
+# --------------------------------------------------------------------------- resizing
+
+
+@pytest.mark.parametrize(("h", "w", "size"), [(20, 30, 10), (30, 20, 10), (17, 53, 8),
+                                               (20, 30, 45), (7, 7, 3)])
+def test_resize_shorter_side(h: int, w: int, size: int) -> None:
+    img = np.random.default_rng(2).random((h, w, 3), dtype=np.float32)
+    out = resize_shorter_side(img, size)
+    oh, ow = out.shape[:2]
+    assert min(oh, ow) == size and out.shape[2] == 3 and out.dtype == np.float32
+    # Long side within 1 px of the exact aspect-preserving length.
+    assert abs(max(oh, ow) - max(h, w) * size / min(h, w)) <= 1
+    assert (oh < ow) == (h < w)
+    assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+def test_resize_zero_is_identity_and_alpha_works() -> None:
+    img = np.random.default_rng(3).random((20, 30, 3), dtype=np.float32)
+    assert resize_shorter_side(img, 0) is img
+    alpha = np.ones((20, 30), np.float32)
+    out = resize_shorter_side(alpha, 10)
+    assert out.shape == (10, 15)
+    np.testing.assert_allclose(out, 1.0, atol=1e-5)  # constant stays constant
+
+
+def test_resize_keeps_constant_and_mean() -> None:
+    img = np.full((20, 30, 3), [0.2, 0.5, 0.9], np.float32)
+    out = resize_to(img, (7, 11))
+    assert out.shape == (7, 11, 3)
+    np.testing.assert_allclose(out, np.broadcast_to([0.2, 0.5, 0.9], out.shape), atol=1e-5)
+    ramp = np.tile(np.linspace(0, 1, 40, dtype=np.float32), (10, 1))
+    small = resize_to(ramp, (5, 20))
+    assert abs(small.mean() - ramp.mean()) < 0.01
+    assert np.all(np.diff(small[2]) > 0)  # monotone ramp stays monotone (no 8-bit steps)
+
+
+def test_resize_too_small_raises() -> None:
+    with pytest.raises(ValueError, match="at least 1 pixel"):
+        resize_to(np.zeros((4, 4, 3), np.float32), (0, 3))
+    with pytest.raises(ValueError):
+        resize_shorter_side(np.zeros((4, 4, 3), np.float32), -1)
+
+
+def test_center_crop_square() -> None:
+    img = np.arange(20 * 30, dtype=np.float32).reshape(20, 30)
+    out = center_crop_square(img)
+    assert out.shape == (20, 20)
+    np.testing.assert_array_equal(out, img[:, 5:25])
+    tall = np.zeros((31, 10, 3), np.float32)
+    tall[10:20] = 1.0
+    out = center_crop_square(tall)
+    assert out.shape == (10, 10, 3) and out.min() == 1.0
