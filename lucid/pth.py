@@ -2,7 +2,8 @@
 
 ``torch.save`` (torch >= 1.6) writes a zip archive: ``<name>/data.pkl`` is a
 pickle of the saved object, and each tensor's raw bytes live in
-``<name>/data/<key>``. Unpickling normally imports and calls whatever the file
+``<name>/data/<key>``; older files (the "legacy" format, still common for published weights)
+are a series of pickles followed by the raw storages. Unpickling normally imports and calls whatever the file
 names, so loading an untrusted ``.pth`` with plain :mod:`pickle` can run
 arbitrary code. Here the pickle is read by an unpickler whose ``find_class``
 knows only the handful of globals a tensor state dict needs (tensor rebuild
@@ -134,17 +135,16 @@ _ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
 }
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only tensor-related globals, from one zip archive."""
+StorageResolver = Callable[[_StorageType, str, int], _Storage]
 
-    def __init__(
-        self, data: bytes, archive: zipfile.ZipFile, prefix: str, path: str, byteorder: str
-    ) -> None:
-        super().__init__(io.BytesIO(data))
-        self._archive = archive
-        self._prefix = prefix
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Unpickler that resolves only tensor-related globals; storages come from a resolver."""
+
+    def __init__(self, stream: io.BytesIO, path: str, resolve: StorageResolver) -> None:
+        super().__init__(stream)
         self._path = path
-        self._byteorder = byteorder
+        self._resolve = resolve
         self._storages: dict[str, _Storage] = {}
 
     def find_class(self, module: str, name: str) -> Any:
@@ -156,41 +156,101 @@ class _RestrictedUnpickler(pickle.Unpickler):
             ) from None
 
     def persistent_load(self, pid: Any) -> _Storage:
+        # zip format: ('storage', type, key, location, numel);
+        # legacy format adds a view_metadata entry, None unless the storage is a view
         if (
             not isinstance(pid, tuple)
-            or len(pid) != 5
+            or len(pid) not in (5, 6)
             or pid[0] != "storage"
             or not isinstance(pid[1], _StorageType)
             or not isinstance(pid[2], str)
             or not isinstance(pid[4], int)
             or pid[4] < 0
+            or (len(pid) == 6 and pid[5] is not None)
         ):
             raise PthError(f"{self._path}: unsupported persistent id {pid!r}")
-        _, storage_type, key, _location, numel = pid
-        if key in self._storages:  # views of one tensor share a storage record
-            return self._storages[key]
+        storage_type, key, numel = pid[1], pid[2], pid[4]
+        if key not in self._storages:  # views of one tensor share a storage record
+            self._storages[key] = self._resolve(storage_type, key, numel)
+        return self._storages[key]
 
-        code = _STORAGE_DTYPES[storage_type.name]
-        dtype = np.dtype(code).newbyteorder("<" if self._byteorder == "little" else ">")
-        member = f"{self._prefix}data/{key}"
+
+def _storage_dtype(storage_type: _StorageType, byteorder: str) -> np.dtype:
+    code = _STORAGE_DTYPES[storage_type.name]
+    return np.dtype(code).newbyteorder("<" if byteorder == "little" else ">")
+
+
+def _as_storage(raw: bytes, storage_type: _StorageType, numel: int, byteorder: str) -> _Storage:
+    dtype = _storage_dtype(storage_type, byteorder)
+    flat = np.frombuffer(raw, dtype=dtype, count=numel).astype(dtype.newbyteorder("="))
+    if storage_type.name == "BFloat16Storage":
+        # bfloat16 is the top half of a float32.
+        flat = (flat.astype(np.uint32) << 16).view(np.float32)
+    return _Storage(flat)
+
+
+def _zip_resolver(archive: zipfile.ZipFile, prefix: str, path: str,
+                  byteorder: str) -> StorageResolver:
+    def resolve(storage_type: _StorageType, key: str, numel: int) -> _Storage:
+        member = f"{prefix}data/{key}"
         try:
-            info = self._archive.getinfo(member)
+            info = archive.getinfo(member)
         except KeyError:
-            raise PthError(f"{self._path}: storage {member!r} is missing") from None
-        nbytes = numel * dtype.itemsize
+            raise PthError(f"{path}: storage {member!r} is missing") from None
+        nbytes = numel * _storage_dtype(storage_type, byteorder).itemsize
         if info.file_size < nbytes:
             raise PthError(
-                f"{self._path}: storage {member!r} holds {info.file_size} bytes, "
+                f"{path}: storage {member!r} holds {info.file_size} bytes, "
                 f"expected {nbytes} for {numel} elements"
             )
-        raw = self._archive.read(member)  # zipfile verifies the CRC here
-        flat = np.frombuffer(raw, dtype=dtype, count=numel).astype(dtype.newbyteorder("="))
-        if storage_type.name == "BFloat16Storage":
-            # bfloat16 is the top half of a float32.
-            flat = (flat.astype(np.uint32) << 16).view(np.float32)
-        storage = _Storage(flat)
-        self._storages[key] = storage
-        return storage
+        return _as_storage(archive.read(member), storage_type, numel, byteorder)  # CRC checked
+
+    return resolve
+
+
+_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+_LEGACY_PROTOCOL = 1001
+
+
+def _load_legacy(path: str) -> Any:
+    """The pre-1.6 format: pickles of magic, protocol, sys info, the object, storage keys,
+    then each storage as an int64 element count and its raw bytes.
+
+    The object's pickle refers to storages whose bytes come after it, so it is read twice:
+    once to learn the storage types and sizes, then again with the storages filled in.
+    """
+    with open(path, "rb") as fh:
+        stream = io.BytesIO(fh.read())
+    sizes: dict[str, tuple[_StorageType, int]] = {}
+
+    def record(storage_type: _StorageType, key: str, numel: int) -> _Storage:
+        sizes[key] = (storage_type, numel)
+        return _Storage(np.zeros(numel, dtype=_storage_dtype(storage_type, "little")))
+
+    def plain(s: io.BytesIO) -> Any:
+        return _RestrictedUnpickler(s, path, record).load()
+
+    if plain(stream) != _LEGACY_MAGIC or plain(stream) != _LEGACY_PROTOCOL:
+        raise PthError(f"{path}: not a PyTorch .pth file (bad magic number)")
+    sys_info = plain(stream)
+    byteorder = "little" if not isinstance(sys_info, dict) or sys_info.get(
+        "little_endian", True) else "big"
+    object_start = stream.tell()
+    plain(stream)  # first pass: learn the storages
+    keys = plain(stream)
+    if not isinstance(keys, list) or set(keys) != set(sizes):
+        raise PthError(f"{path}: storage list does not match the tensors in the file")
+    storages: dict[str, _Storage] = {}
+    for key in keys:
+        storage_type, numel = sizes[key]
+        count = np.frombuffer(stream.read(8), dtype="<i8")
+        nbytes = numel * _storage_dtype(storage_type, byteorder).itemsize
+        raw = stream.read(nbytes)
+        if count.size != 1 or int(count[0]) != numel or len(raw) != nbytes:
+            raise PthError(f"{path}: truncated or damaged tensor data (storage {key!r})")
+        storages[key] = _as_storage(raw, storage_type, numel, byteorder)
+    stream.seek(object_start)
+    return _RestrictedUnpickler(stream, path, lambda _t, key, _n: storages[key]).load()
 
 
 def _find_pickle(archive: zipfile.ZipFile, path: str) -> tuple[str, str]:
@@ -199,6 +259,18 @@ def _find_pickle(archive: zipfile.ZipFile, path: str) -> tuple[str, str]:
     if len(pickles) != 1:
         raise PthError(f"{path}: not a torch.save archive (expected one '<name>/data.pkl')")
     return pickles[0], pickles[0][: -len("data.pkl")]
+
+
+def _load_zip(path: str) -> Any:
+    with zipfile.ZipFile(path) as archive:
+        pkl_name, prefix = _find_pickle(archive, path)
+        byteorder = "little"
+        if f"{prefix}byteorder" in archive.namelist():
+            byteorder = archive.read(f"{prefix}byteorder").decode("ascii", "replace")
+            if byteorder not in ("little", "big"):
+                raise PthError(f"{path}: unknown byte order {byteorder!r}")
+        resolve = _zip_resolver(archive, prefix, path, byteorder)
+        return _RestrictedUnpickler(io.BytesIO(archive.read(pkl_name)), path, resolve).load()
 
 
 def load_pth(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -210,28 +282,15 @@ def load_pth(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     path = os.fspath(path)
     with open(path, "rb") as fh:  # FileNotFoundError names the path
         head = fh.read(4)
-    if not zipfile.is_zipfile(path):
-        if head.startswith(b"PK"):
-            raise PthError(f"{path}: truncated or damaged zip archive")
-        if head[:1] == b"\x80":
-            raise PthError(
-                f"{path}: legacy .pth format not supported; re-save with torch>=1.6 "
-                "(torch.save's default zip format)"
-            )
-        raise PthError(f"{path}: not a PyTorch .pth file (not a zip archive)")
-
     try:
-        with zipfile.ZipFile(path) as archive:
-            pkl_name, prefix = _find_pickle(archive, path)
-            byteorder = "little"
-            if f"{prefix}byteorder" in archive.namelist():
-                byteorder = archive.read(f"{prefix}byteorder").decode("ascii", "replace")
-                if byteorder not in ("little", "big"):
-                    raise PthError(f"{path}: unknown byte order {byteorder!r}")
-            unpickler = _RestrictedUnpickler(
-                archive.read(pkl_name), archive, prefix, path, byteorder
-            )
-            obj = unpickler.load()
+        if zipfile.is_zipfile(path):
+            obj = _load_zip(path)
+        elif head.startswith(b"PK"):
+            raise PthError(f"{path}: truncated or damaged zip archive")
+        elif head[:1] == b"\x80":
+            obj = _load_legacy(path)
+        else:
+            raise PthError(f"{path}: not a PyTorch .pth file (neither a zip archive nor a pickle)")
     except PthError:
         raise
     except Exception as exc:  # malformed pickle/zip data fails in many ways

@@ -1,4 +1,8 @@
-"""The ``lucid`` command: a Typer app whose commands hand off to plain functions."""
+"""The ``lucid`` command: a Typer app whose commands hand off to plain functions.
+
+Each command lives in its own module under ``lucid_cli.commands`` and registers itself on
+``app``; domain errors become one line on stderr and exit code 1 (``lucid_cli.errors``).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
 )
 
 
@@ -36,3 +41,13 @@ def root(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+# importing the command modules registers their commands on ``app``
+from lucid_cli.commands import (  # noqa: E402, F401
+    import_adain,
+    info,
+    models,
+    stylize,
+    train,
+)

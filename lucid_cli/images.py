@@ -32,6 +32,7 @@ __all__ = [
     "resize_shorter_side",
     "resize_to",
     "save_image",
+    "shorter_side_shape",
 ]
 
 #: File suffixes (lower case, with the dot) that ``load_image`` is meant for.

@@ -155,14 +155,21 @@ def test_allowed_globals_cannot_be_mutated(tmp_path: Path) -> None:
 def test_not_a_zip_file(tmp_path: Path) -> None:
     path = tmp_path / "weights.pth"
     path.write_bytes(b"this is not a torch file at all")
-    with pytest.raises(PthError, match="weights.pth.*not a zip"):
+    with pytest.raises(PthError, match="weights.pth.*not a PyTorch .pth file"):
         load_pth(path)
 
 
-def test_legacy_format_refused(tmp_path: Path) -> None:
+def test_legacy_format_truncated(tmp_path: Path) -> None:
     path = tmp_path / "old.pth"
     path.write_bytes(pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2) + b"rest")
-    with pytest.raises(PthError, match="old.pth.*legacy .pth format"):
+    with pytest.raises(PthError, match="old.pth.*corrupted"):
+        load_pth(path)
+
+
+def test_legacy_format_bad_magic(tmp_path: Path) -> None:
+    path = tmp_path / "old.pth"
+    path.write_bytes(pickle.dumps(12345, protocol=2) + pickle.dumps(1001, protocol=2))
+    with pytest.raises(PthError, match="old.pth.*bad magic"):
         load_pth(path)
 
 
@@ -250,13 +257,32 @@ def test_torch_module_state_dict(tmp_path: Path) -> None:
         assert out[name].dtype == tensor.numpy().dtype, name
 
 
-def test_torch_nested_checkpoint_and_legacy_refused(tmp_path: Path) -> None:
+def test_torch_nested_checkpoint_refused_and_legacy_read(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     nested = tmp_path / "ckpt.pth"
     torch.save({"state_dict": {"w": torch.ones(1)}}, nested)
     with pytest.raises(PthError, match="'state_dict' is dict, not a tensor"):
         load_pth(nested)
     legacy = tmp_path / "legacy.pth"
-    torch.save({"w": torch.ones(1)}, legacy, _use_new_zipfile_serialization=False)
-    with pytest.raises(PthError, match="legacy"):
-        load_pth(legacy)
+    state = {"w": torch.randn(3, 4), "t": torch.randn(4, 3).t(), "h": torch.randn(5).half(),
+             "i": torch.arange(6).reshape(2, 3)[:, 1:]}
+    torch.save(state, legacy, _use_new_zipfile_serialization=False)
+    loaded = load_pth(legacy)
+    assert set(loaded) == set(state)
+    for key, value in state.items():
+        np.testing.assert_array_equal(loaded[key], value.numpy())
+        assert loaded[key].dtype == value.numpy().dtype
+
+
+def test_malicious_legacy_pickle_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned-legacy"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {shlex.quote(str(marker))}",))
+
+    path = tmp_path / "evil.pth"
+    path.write_bytes(pickle.dumps(Exploit(), protocol=2))
+    with pytest.raises(PthError, match="refusing to load .*system"):
+        load_pth(path)
+    assert not marker.exists()

@@ -1,0 +1,141 @@
+"""One training step of the default recipe: lucid vs PyTorch on the same CPU threads.
+
+Same architecture (EfficientNet-Lite2 trunk to block 7's expansion, frozen; the default
+decoder), same batch (8 crops of 128 px), same losses, Adam. Prints a table and writes
+``benchmarks/results/train_step.md``. Needs torch (skips without it).
+
+    python benchmarks/bench_train_step.py [--steps 5] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def lucid_step_fn(batch: int, size: int):
+    import lucid
+    from lucid.models.stylenet import StyleNet
+    from lucid.models.training import adain_losses, lite2_config
+    from lucid.optim import Adam
+
+    model = StyleNet(lite2_config())
+    optimizer = Adam(model.decoder.parameters(), lr=1e-4)
+    rng = np.random.default_rng(0)
+    content = lucid.tensor(rng.random((batch, 3, size, size), dtype=np.float32))
+    style = lucid.tensor(rng.random((batch, 3, size, size), dtype=np.float32))
+
+    def step() -> float:
+        content_loss, style_loss = adain_losses(model, content, style)
+        loss = content_loss + style_loss * 10.0
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def torch_step_fn(batch: int, size: int):
+    import torch
+    from torch import nn
+
+    from benchmarks.torch_reference import Lite2Trunk, normalize
+
+    trunk = Lite2Trunk().eval().requires_grad_(False)
+    layers: list[nn.Module] = []
+    channels = 288
+    spec = [256, "up", 128, 128, "up", 64, 64, "up", 32]
+    for item in spec:
+        if item == "up":
+            layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
+        else:
+            layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, item, 3), nn.ReLU()]
+            channels = item
+    layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, 3, 3)]
+    decoder = nn.Sequential(*layers)
+    optimizer = torch.optim.Adam(decoder.parameters(), lr=1e-4)
+    gen = torch.Generator().manual_seed(0)
+    content = torch.rand(batch, 3, size, size, generator=gen)
+    style = torch.rand(batch, 3, size, size, generator=gen)
+
+    def mean_std(f):
+        n, c = f.shape[:2]
+        flat = f.reshape(n, c, -1)
+        return flat.mean(2), (flat.var(2) + 1e-5).sqrt()
+
+    def step() -> float:
+        with torch.no_grad():
+            s = trunk.encode(normalize(style))
+            c = trunk.encode(normalize(content))["block7_expand"]
+            cm, cs = mean_std(c)
+            sm, ss = mean_std(s["block7_expand"])
+            t = (c - cm[..., None, None]) / cs[..., None, None] * ss[..., None, None] + \
+                sm[..., None, None]
+        g = decoder(t)
+        o = trunk.encode(normalize(g))
+        loss_c = nn.functional.mse_loss(o["block7_expand"], t)
+        loss_s = 0
+        for k in o:
+            om, os_ = mean_std(o[k])
+            rm, rs = mean_std(s[k])
+            loss_s = loss_s + nn.functional.mse_loss(om, rm) + nn.functional.mse_loss(os_, rs)
+        loss = loss_c + 10 * loss_s
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def timed(step, steps: int) -> float:
+    step()  # warm-up
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--size", type=int, default=128)
+    args = parser.parse_args()
+    try:
+        import torch
+    except ImportError:
+        print("torch is not installed: nothing to compare against")
+        return
+    torch.set_num_threads(args.threads)
+    ours = timed(lucid_step_fn(args.batch, args.size), args.steps)
+    theirs = timed(torch_step_fn(args.batch, args.size), args.steps)
+    table = (
+        f"| batch x crop | lucid s/step | PyTorch s/step | lucid / PyTorch |\n"
+        f"|---|---|---|---|\n"
+        f"| {args.batch} x {args.size} px | {ours:.3f} | {theirs:.3f} | {ours / theirs:.2f} |\n"
+    )
+    header = (f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch threads "
+              f"{args.threads}, torch {torch.__version__}, numpy {np.__version__}\n"
+              f"Command: `python benchmarks/bench_train_step.py --steps {args.steps}`\n\n")
+    print(header + table)
+    out = ROOT / "benchmarks/results/train_step.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("# Training step: lucid vs PyTorch\n\n" + header + table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Training images: a folder of pictures held in memory, sampled as random crops with flips."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Image files directly in ``folder``, sorted by name (so splits are reproducible)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def split_holdout(paths: Sequence[Path], fraction: float) -> tuple[list[Path], list[Path]]:
+    """(train, held out): every k-th file is held out, k = round(1 / fraction)."""
+    if fraction <= 0:
+        return list(paths), []
+    step = max(2, round(1 / fraction))
+    held = [p for i, p in enumerate(paths) if i % step == step - 1]
+    train = [p for i, p in enumerate(paths) if i % step != step - 1]
+    return train, held
+
+
+def load_rgb(path: Path, min_side: int) -> np.ndarray:
+    """An image as uint8 (H, W, 3), upscaled if needed so both sides reach ``min_side``."""
+    with Image.open(path) as image:
+        image = image.convert("RGB")
+        short = min(image.size)
+        if short < min_side:
+            scale = min_side / short
+            image = image.resize((max(min_side, round(image.width * scale)),
+                                  max(min_side, round(image.height * scale))), Image.BICUBIC)
+        return np.asarray(image, dtype=np.uint8)
+
+
+class ImagePool:
+    """Decoded images kept in memory (uint8) and cut into random training crops.
+
+    Example:
+        >>> pool = ImagePool([np.zeros((40, 50, 3), np.uint8)], crop_size=32)
+        >>> pool.batch(np.random.default_rng(0), 2).shape
+        (2, 3, 32, 32)
+    """
+
+    def __init__(self, images: Sequence[np.ndarray], crop_size: int) -> None:
+        if not images:
+            raise ValueError("no training images")
+        self.images = list(images)
+        self.crop_size = crop_size
+
+    @classmethod
+    def from_paths(cls, paths: Sequence[Path], crop_size: int) -> ImagePool:
+        return cls([load_rgb(p, crop_size) for p in paths], crop_size)
+
+    def batch(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """``size`` random crops with random horizontal flips, float32 (N, 3, S, S) in [0, 1]."""
+        s = self.crop_size
+        out = np.empty((size, s, s, 3), dtype=np.uint8)
+        for i, index in enumerate(rng.integers(len(self.images), size=size)):
+            image = self.images[index]
+            top = rng.integers(image.shape[0] - s + 1)
+            left = rng.integers(image.shape[1] - s + 1)
+            crop = image[top : top + s, left : left + s]
+            out[i] = crop[:, ::-1] if rng.random() < 0.5 else crop
+        return out.transpose(0, 3, 1, 2).astype(np.float32) / 255.0

@@ -1,0 +1,265 @@
+"""Training the decoder with the AdaIN objective (Huang and Belongie 2017).
+
+The encoder is frozen. Each step: AdaIN target ``t`` from a batch of content and style crops,
+``g = decoder(t)``, then ``content loss = mse(encoder(g), t)`` at the AdaIN layer and ``style loss
+= sum over taps of mse(mean) + mse(std)`` between ``encoder(g)`` and the style. The trainer
+reports progress through a callback and never prints; checkpoints hold everything needed to
+resume bit-for-bit (weights, optimiser, schedule, both random generators).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import lucid
+import lucid.nn.functional as F
+from lucid import Tensor, serialization
+from lucid.models.data import ImagePool, list_images, split_holdout
+from lucid.models.store import PACKAGE_WEIGHTS, save_model
+from lucid.models.stylenet import StyleNet
+from lucid.optim import Adam
+from lucid.optim.lr_scheduler import InverseDecayLR
+from lucid.optim.optimizer import flatten_state_dict, unflatten_state_dict
+
+LITE2_ENCODER_WEIGHTS = PACKAGE_WEIGHTS / "lite2_encoder.safetensors"
+
+DEFAULT_DECODER = [["conv", 256], ["up"], ["conv", 128], ["conv", 128], ["up"], ["conv", 64],
+                   ["conv", 64], ["up"], ["conv", 32], ["conv", 3, "none"]]
+
+
+def lite2_config(decoder_layers: list[list[Any]] | None = None) -> dict[str, Any]:
+    """The default architecture: EfficientNet-Lite2 to stride 8, AdaIN at block 7's expansion."""
+    return {
+        "format": 1,
+        "encoder": {"type": "efficientnet_lite", "variant": "lite2", "padding_mode": "zeros",
+                    "taps": ["stem", "block1_expand", "block4_expand", "block7_expand"],
+                    "adain_tap": "block7_expand", "stride": 8},
+        "decoder": {"in_channels": 288, "padding_mode": "reflect",
+                    "layers": decoder_layers or DEFAULT_DECODER},
+    }
+
+
+@dataclass
+class TrainOptions:
+    """Everything that defines a training run (stored in its checkpoints)."""
+
+    content_dir: str
+    style_dir: str
+    run_dir: str = "runs/default"
+    iterations: int = 20000
+    batch_size: int = 8
+    crop_size: int = 128
+    lr: float = 1e-4
+    lr_decay: float = 5e-5
+    content_weight: float = 1.0
+    style_weight: float = 10.0
+    holdout: float = 0.05
+    seed: int = 0
+    checkpoint_every: int = 500
+    log_every: int = 10
+    encoder_weights: str = str(LITE2_ENCODER_WEIGHTS)
+    config: dict[str, Any] = field(default_factory=lite2_config)
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """Sent to the callback every ``log_every`` iterations."""
+
+    iteration: int
+    iterations: int
+    content_loss: float
+    style_loss: float
+    lr: float
+    seconds_per_step: float
+
+
+@dataclass(frozen=True)
+class CheckpointReport:
+    """Sent to the callback after each checkpoint."""
+
+    iteration: int
+    path: Path
+    sheet: Path | None
+
+
+Callback = Callable[[StepReport | CheckpointReport], None]
+
+
+def mean_std(features: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
+    return F.calc_mean_std(features, eps)
+
+
+def adain_losses(model: StyleNet, content: Tensor, style: Tensor) -> tuple[Tensor, Tensor]:
+    """(content loss, style loss) of the AdaIN objective for one batch."""
+    taps = model.style_taps
+    with lucid.no_grad():
+        style_features = model.encoder(style, taps)
+        content_features = model.content_features(content)
+        target = model.blend(content_features, *mean_std(style_features[model.adain_tap]))
+    output = model.decoder(target)
+    output_features = model.encoder(output, taps)
+    content_loss = F.mse_loss(output_features[model.adain_tap], target)
+    style_loss = None
+    for tap in taps:
+        out_mean, out_std = mean_std(output_features[tap])
+        ref_mean, ref_std = mean_std(style_features[tap])
+        term = F.mse_loss(out_mean, ref_mean) + F.mse_loss(out_std, ref_std)
+        style_loss = term if style_loss is None else style_loss + term
+    return content_loss, style_loss
+
+
+class Trainer:
+    """Runs (or resumes) a training run in ``options.run_dir``."""
+
+    CHECKPOINT = "checkpoint.safetensors"
+
+    def __init__(self, options: TrainOptions) -> None:
+        self.options = options
+        self.run_dir = Path(options.run_dir)
+        lucid.manual_seed(options.seed)
+        self.rng = np.random.default_rng(options.seed)
+        self.model = StyleNet(options.config)
+        encoder_weights = serialization.load(options.encoder_weights)
+        self.model.encoder.load_state_dict(encoder_weights, strict=True)
+        self.optimizer = Adam(self.model.decoder.parameters(), lr=options.lr)
+        self.scheduler = InverseDecayLR(self.optimizer, lr_decay=options.lr_decay)
+        self.iteration = 0
+        self.elapsed = 0.0
+        content_train, self.content_held = split_holdout(list_images(options.content_dir),
+                                                         options.holdout)
+        style_train, self.style_held = split_holdout(list_images(options.style_dir),
+                                                     options.holdout)
+        self._paths = (content_train, style_train)
+        self.content_pool: ImagePool | None = None
+        self.style_pool: ImagePool | None = None
+
+    def _load_data(self) -> None:
+        if self.content_pool is None:
+            content_train, style_train = self._paths
+            self.content_pool = ImagePool.from_paths(content_train, self.options.crop_size)
+            self.style_pool = ImagePool.from_paths(style_train, self.options.crop_size)
+
+    # ---- checkpoints ------------------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / self.CHECKPOINT
+
+    def save_checkpoint(self) -> Path:
+        """Write everything needed to resume, atomically."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        arrays = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        optim_arrays, optim_json = flatten_state_dict(self.optimizer.state_dict())
+        arrays.update({f"optim.{k}": v for k, v in optim_arrays.items()})
+        state = {
+            "iteration": self.iteration,
+            "elapsed": self.elapsed,
+            "data_rng": self.rng.bit_generator.state,
+            "lucid_rng": lucid.get_rng_state(),
+            "optimizer": optim_json,
+            "scheduler": self.scheduler.state_dict(),
+        }
+        serialization.save(arrays, self.checkpoint_path, metadata={
+            "train.options": json.dumps(asdict(self.options)),
+            "train.state": json.dumps(state, default=_json_int),
+        })
+        return self.checkpoint_path
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, **overrides: Any) -> Trainer:
+        """A trainer in the exact state of the checkpoint in ``run_dir``."""
+        path = Path(run_dir) / cls.CHECKPOINT
+        arrays, metadata = serialization.load_with_metadata(path)
+        options = TrainOptions(**{**json.loads(metadata["train.options"]), **overrides})
+        options.run_dir = str(run_dir)
+        trainer = cls(options)
+        state = json.loads(metadata["train.state"])
+        trainer.model.load_state_dict(
+            {k[len("model."):]: v for k, v in arrays.items() if k.startswith("model.")})
+        trainer.optimizer.load_state_dict(unflatten_state_dict(
+            {k[len("optim."):]: v for k, v in arrays.items() if k.startswith("optim.")},
+            state["optimizer"]))
+        trainer.scheduler.load_state_dict(state["scheduler"])
+        trainer.rng.bit_generator.state = state["data_rng"]
+        lucid.set_rng_state(state["lucid_rng"])
+        trainer.iteration = int(state["iteration"])
+        trainer.elapsed = float(state["elapsed"])
+        return trainer
+
+    def export_model(self, path: str | Path) -> None:
+        """Write the trained network as a model file ``lucid stylize --model`` can use."""
+        options = self.options
+        save_model(self.model, path, provenance={
+            "trained_by": f"lucid train (lucid {lucid.__version__})",
+            "iterations": self.iteration,
+            "train_seconds": round(self.elapsed),
+            "hardware": f"{platform.machine()} {platform.processor() or ''}".strip(),
+            "data": {"content": options.content_dir, "style": options.style_dir,
+                     "holdout": options.holdout},
+            "recipe": {k: getattr(options, k) for k in (
+                "batch_size", "crop_size", "lr", "lr_decay", "content_weight", "style_weight",
+                "seed")},
+            "encoder": "EfficientNet-Lite2 (ImageNet, Google, Apache-2.0)",
+        })
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def step(self) -> tuple[float, float]:
+        """One optimisation step; returns (content loss, style loss)."""
+        options = self.options
+        content = lucid.tensor(self.content_pool.batch(self.rng, options.batch_size))
+        style = lucid.tensor(self.style_pool.batch(self.rng, options.batch_size))
+        content_loss, style_loss = adain_losses(self.model, content, style)
+        loss = content_loss * options.content_weight + style_loss * options.style_weight
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+        self.iteration += 1
+        return content_loss.item(), style_loss.item()
+
+    def run(self, callback: Callback | None = None,
+            on_checkpoint: Callable[[Trainer], Path | None] | None = None) -> None:
+        """Train until ``options.iterations``; checkpoint every N steps and on Ctrl-C."""
+        self._load_data()
+        self.model.train()
+        options = self.options
+        window_start, window_steps = time.perf_counter(), 0
+        try:
+            while self.iteration < options.iterations:
+                started = time.perf_counter()
+                content_loss, style_loss = self.step()
+                self.elapsed += time.perf_counter() - started
+                window_steps += 1
+                if callback and (self.iteration % options.log_every == 0
+                                 or self.iteration == options.iterations):
+                    now = time.perf_counter()
+                    callback(StepReport(self.iteration, options.iterations, content_loss,
+                                        style_loss, self.scheduler.get_last_lr()[0],
+                                        (now - window_start) / window_steps))
+                    window_start, window_steps = now, 0
+                if (self.iteration % options.checkpoint_every == 0
+                        or self.iteration == options.iterations):
+                    self._checkpoint(callback, on_checkpoint)
+        except KeyboardInterrupt:
+            self._checkpoint(callback, on_checkpoint)
+            raise
+
+    def _checkpoint(self, callback: Callback | None,
+                    on_checkpoint: Callable[[Trainer], Path | None] | None) -> None:
+        path = self.save_checkpoint()
+        sheet = on_checkpoint(self) if on_checkpoint else None
+        if callback:
+            callback(CheckpointReport(self.iteration, path, sheet))
+
+
+def _json_int(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

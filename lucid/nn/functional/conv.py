@@ -1,0 +1,408 @@
+"""2-D convolution (PyTorch's ``conv2d``: cross-correlation, zero padding, groups, dilation).
+
+Three kernels share one public entry point, chosen by shape:
+
+* **im2col + GEMM** (strided convs, and convs that widen the channels): the input windows
+  are copied once into a column buffer ``(N, C*KH*KW, OH*OW)`` and one batched GEMM does the
+  rest. A 1x1 stride-1 conv has no copy at all: the input *is* its column buffer.
+* **shifted GEMM** (stride 1, ``C_out <= C_in``, i.e. most decoder convs): on the flattened
+  padded image, kernel offset ``(kh, kw)`` is a constant shift ``kh*dh*Wp + kw*dw`` of the
+  flat index. One GEMM multiplies the input by all ``KH*KW`` weight slices at once and the
+  output is the sum of ``KH*KW`` shifted slices of that product (computed on a row of width
+  ``Wp``, then cropped). Backward needs no column buffer and no col2im: the gradient is
+  spread to the ``KH*KW`` shifts once, then grad-input and grad-weight are one GEMM each.
+  The buffers scale with ``C_out`` instead of ``C_in``, hence the channel rule.
+* **depthwise** (``groups == C_in``): a loop over the ``KH*KW`` kernel offsets of
+  broadcast multiply-adds, vectorised over batch, channels and pixels; no GEMM.
+
+All work stays in the input's dtype (float32 in, float32 sgemm). Only the kernel offsets are
+looped over in Python, never pixels, channels or batch entries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lucid.autograd import Function, is_grad_enabled
+from lucid.nn.functional._pairs import _pair
+from lucid.ops._util import xp_of
+from lucid.tensor import Tensor
+
+Pads = tuple[int, int, int, int]  # (top, bottom, left, right)
+
+
+# ----------------------------------------------------------------------------- array helpers
+def _pad_zeros(x: Any, pads: Pads) -> Any:
+    """Zero-pad the last two axes of ``x`` (N, C, H, W); no copy when there is no padding."""
+    top, bottom, left, right = pads
+    if not (top or bottom or left or right):
+        return x
+    xp = xp_of(x)
+    n, c, h, w = x.shape
+    out = xp.zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
+    out[:, :, top : top + h, left : left + w] = x
+    return out
+
+
+def _crop(x: Any, pads: Pads) -> Any:
+    """Undo ``_pad_zeros`` (the gradient of padding); returns a contiguous array."""
+    top, bottom, left, right = pads
+    if not (top or bottom or left or right):
+        return x
+    h, w = x.shape[-2] - top - bottom, x.shape[-1] - left - right
+    return xp_of(x).ascontiguousarray(x[..., top : top + h, left : left + w])
+
+
+def _out_size(padded: int, kernel: int, stride: int, dilation: int) -> int:
+    return (padded - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _offset_slice(k: int, dilation: int, stride: int, out: int) -> slice:
+    """Rows (or columns) of the padded input that kernel offset ``k`` reads, one per output."""
+    start = k * dilation
+    return slice(start, start + stride * (out - 1) + 1, stride)
+
+
+def _im2col(xpad: Any, kernel: tuple[int, int], stride: tuple[int, int],
+            dilation: tuple[int, int], out_hw: tuple[int, int]) -> Any:
+    """Columns ``(N, C*KH*KW, OH*OW)`` of a padded input, as one contiguous copy.
+
+    ``cols[n, (c, kh, kw), (oh, ow)] = xpad[n, c, oh*sh + kh*dh, ow*sw + kw*dw]``. The
+    (N, C, KH, KW, OH, OW) window view is free (strides only); the copy reads rows of OW
+    elements, contiguous for stride 1.
+    """
+    xp = xp_of(xpad)
+    n, c = xpad.shape[:2]
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
+    if kh == kw == 1 and sh == sw == 1 and xpad.shape[2:] == (oh, ow):
+        return xpad.reshape(n, c, oh * ow)  # 1x1 stride 1: the input is its own column buffer
+    s = xpad.strides
+    windows = xp.lib.stride_tricks.as_strided(
+        xpad, (n, c, kh, kw, oh, ow), (s[0], s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw)
+    )
+    return xp.ascontiguousarray(windows).reshape(n, c * kh * kw, oh * ow)
+
+
+def _col2im(gcols: Any, padded_shape: tuple[int, ...], kernel: tuple[int, int],
+            stride: tuple[int, int], dilation: tuple[int, int]) -> Any:
+    """Adjoint of ``_im2col``: add each kernel offset's columns back onto the padded input.
+
+    ``gcols`` is (N, C*KH*KW, OH*OW); returns (N, C, Hp, Wp). One strided add per offset.
+    """
+    xp = xp_of(gcols)
+    n, c, hp, wp = padded_shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    oh, ow = _out_size(hp, kh, sh, dh), _out_size(wp, kw, sw, dw)
+    if kh == kw == 1 and sh == sw == 1 and (hp, wp) == (oh, ow):
+        return gcols.reshape(padded_shape)
+    g = gcols.reshape(n, c, kh, kw, oh, ow)
+    out = xp.zeros(padded_shape, dtype=gcols.dtype)
+    for i in range(kh):
+        rows = _offset_slice(i, dh, sh, oh)
+        for j in range(kw):
+            out[:, :, rows, _offset_slice(j, dw, sw, ow)] += g[:, :, i, j]
+    return out
+
+
+def _shifts(kernel: tuple[int, int], dilation: tuple[int, int], wp: int) -> list[int]:
+    """Flat-index shift of each kernel offset on a padded image of width ``wp``."""
+    return [i * dilation[0] * wp + j * dilation[1] for i in range(kernel[0])
+            for j in range(kernel[1])]
+
+
+# ----------------------------------------------------------------------------- dense / grouped
+class Conv2dFunction(Function):
+    """Dense or grouped conv (not depthwise), inputs ``(x, weight[, bias])``.
+
+    Shapes: x (N, C, H, W) or (C, H, W); weight (C_out, C/groups, KH, KW); bias (C_out,).
+    """
+
+    def forward(self, x: Any, weight: Any, bias: Any = None, *, stride: tuple[int, int],
+                pads: Pads, dilation: tuple[int, int], groups: int,
+                need_weight_grad: bool = True) -> Any:
+        xp = xp_of(x)
+        self.unbatched = x.ndim == 3
+        if self.unbatched:
+            x = x[None]
+        n, c, h, w = x.shape
+        co, cg, kh, kw = weight.shape
+        g = groups
+        xpad = _pad_zeros(x, pads)
+        hp, wp = xpad.shape[2:]
+        oh, ow = _out_size(hp, kh, stride[0], dilation[0]), _out_size(wp, kw, stride[1], dilation[1])
+        self.params = (stride, pads, dilation, g, (kh, kw))
+        self.x_shape, self.padded_shape, self.out_hw = x.shape, xpad.shape, (oh, ow)
+        self.has_bias = bias is not None
+        # stride-1 convs that do not widen the channels: shifted GEMM (see module docstring)
+        self.shifted = stride == (1, 1) and (kh, kw) != (1, 1) and co <= c
+        if self.shifted:
+            out = self._forward_shifted(xpad, weight)
+            self.xpad = xpad  # backward reads the input only through GEMMs on this buffer
+        else:
+            cols = _im2col(xpad, (kh, kw), stride, dilation, (oh, ow))
+            w2 = weight.reshape(g, co // g, cg * kh * kw)
+            out = xp.matmul(w2, cols.reshape(n, g, cg * kh * kw, oh * ow)).reshape(n, co, oh, ow)
+            # columns only matter for grad-weight; a frozen weight or no_grad keeps none
+            self.cols = cols if need_weight_grad else None
+            self.xpad = None if need_weight_grad else xpad
+        self.weight = weight
+        if bias is not None:
+            out += bias.reshape(co, 1, 1)
+        return out[0] if self.unbatched else out
+
+    def _forward_shifted(self, xpad: Any, weight: Any) -> Any:
+        xp = xp_of(xpad)
+        n, c, hp, wp = xpad.shape
+        co, cg, kh, kw = weight.shape
+        g, k = self.params[3], kh * kw
+        oh, ow = self.out_hw
+        length = (oh - 1) * wp + ow  # flat positions whose window stays inside the image
+        # all kernel offsets in one weight matrix: rows (offset, c_out), per group
+        w_all = weight.reshape(g, co // g, cg, k).transpose(0, 3, 1, 2).reshape(g, k * co // g, cg)
+        prod = xp.matmul(w_all, xpad.reshape(n, g, cg, hp * wp)).reshape(n, g, k, co // g, hp * wp)
+        wide = xp.empty((n, g, co // g, oh * wp), dtype=xpad.dtype)
+        head = wide[..., :length]
+        for index, shift in enumerate(_shifts((kh, kw), self.params[2], wp)):
+            part = prod[:, :, index, :, shift : shift + length]
+            if index == 0:
+                head[...] = part
+            else:
+                head += part
+        # columns ow..wp-1 of each wide row mix two image rows: crop them away
+        return xp.ascontiguousarray(wide.reshape(n, co, oh, wp)[..., :ow])
+
+    def backward(self, gy: Any) -> tuple[Any, ...]:
+        xp = xp_of(gy)
+        stride, pads, dilation, g, kernel = self.params
+        weight = self.weight
+        co, cg, kh, kw = weight.shape
+        n, c = self.x_shape[:2]
+        oh, ow = self.out_hw
+        if self.unbatched:
+            gy = gy[None]
+        want_x, want_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        gx = gw = None
+        if self.shifted:
+            gx, gw = self._backward_shifted(gy, want_x, want_w)
+        else:
+            gy3 = xp.ascontiguousarray(gy).reshape(n, g, co // g, oh * ow)
+            w2 = weight.reshape(g, co // g, cg * kh * kw)
+            if want_x:
+                gcols = xp.matmul(w2.transpose(0, 2, 1), gy3)
+                gx = _crop(_col2im(gcols, self.padded_shape, kernel, stride, dilation), pads)
+            if want_w:
+                cols = self.cols
+                if cols is None:  # the weight was frozen at forward time: rebuild the columns
+                    cols = _im2col(self.xpad, kernel, stride, dilation, (oh, ow))
+                cols = cols.reshape(n, g, cg * kh * kw, oh * ow)
+                gw = xp.matmul(gy3, cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(weight.shape)
+        if gx is not None and self.unbatched:
+            gx = gx[0]
+        grads: tuple[Any, ...] = (gx, gw)
+        if self.has_bias:
+            grads += (gy.sum(axis=(0, 2, 3)),)
+        return grads
+
+    def _backward_shifted(self, gy: Any, want_x: bool, want_w: bool) -> tuple[Any, Any]:
+        xp = xp_of(gy)
+        _, pads, dilation, g, kernel = self.params
+        weight, xpad = self.weight, self.xpad
+        co, cg, kh, kw = weight.shape
+        k, cog = kh * kw, co // g
+        n, _, hp, wp = xpad.shape
+        oh, ow = self.out_hw
+        length = (oh - 1) * wp + ow
+        # gy on wide rows (zeros in the cropped columns), then copied to every kernel shift:
+        # spread[n, g, k, co, j] = gy_wide[n, g, co, j - shift_k]
+        wide = xp.zeros((n, co, oh, wp), dtype=gy.dtype)
+        wide[..., :ow] = gy
+        wide = wide.reshape(n, g, cog, oh * wp)[..., :length]
+        spread = xp.zeros((n, g, k, cog, hp * wp), dtype=gy.dtype)
+        for index, shift in enumerate(_shifts((kh, kw), dilation, wp)):
+            spread[:, :, index, :, shift : shift + length] = wide
+        spread = spread.reshape(n, g, k * cog, hp * wp)
+        gx = gw = None
+        if want_x:
+            w_all_t = weight.reshape(g, cog, cg, k).transpose(0, 2, 3, 1).reshape(g, cg, k * cog)
+            gx = _crop(xp.matmul(w_all_t, spread).reshape(xpad.shape), pads)
+        if want_w:
+            xflat_t = xpad.reshape(n, g, cg, hp * wp).transpose(0, 1, 3, 2)
+            gw_all = xp.matmul(spread, xflat_t).sum(axis=0)  # (g, k*cog, cg)
+            gw = gw_all.reshape(g, k, cog, cg).transpose(0, 2, 3, 1).reshape(weight.shape)
+        return gx, gw
+
+
+# ----------------------------------------------------------------------------- depthwise
+class DepthwiseConv2dFunction(Function):
+    """Depthwise conv (``groups == C``, ``C_out = multiplier * C``), inputs ``(x, w[, b])``.
+
+    ``out[n, c*m + j] = sum_{kh,kw} w[c*m + j, 0, kh, kw] * xpad[n, c, oh*sh + kh*dh, ...]``,
+    computed as one broadcast multiply-add per kernel offset.
+    """
+
+    def forward(self, x: Any, weight: Any, bias: Any = None, *, stride: tuple[int, int],
+                pads: Pads, dilation: tuple[int, int], groups: int = 0,
+                need_weight_grad: bool = True) -> Any:
+        xp = xp_of(x)
+        self.unbatched = x.ndim == 3
+        if self.unbatched:
+            x = x[None]
+        n, c = x.shape[:2]
+        co, _, kh, kw = weight.shape
+        m = co // c
+        xpad = _pad_zeros(x, pads)
+        hp, wp = xpad.shape[2:]
+        oh, ow = _out_size(hp, kh, stride[0], dilation[0]), _out_size(wp, kw, stride[1], dilation[1])
+        w3 = weight.reshape(c, m, kh, kw)
+        out = xp.empty((n, c, m, oh, ow), dtype=x.dtype)
+        tmp = xp.empty_like(out)
+        for i in range(kh):
+            rows = _offset_slice(i, dilation[0], stride[0], oh)
+            for j in range(kw):
+                window = xpad[:, :, None, rows, _offset_slice(j, dilation[1], stride[1], ow)]
+                wk = w3[:, :, i, j, None, None]
+                if i == 0 and j == 0:
+                    xp.multiply(window, wk, out=out)
+                else:
+                    xp.multiply(window, wk, out=tmp)
+                    out += tmp
+        out = out.reshape(n, co, oh, ow)
+        if bias is not None:
+            out += bias.reshape(co, 1, 1)
+        self.xpad, self.weight, self.has_bias = xpad, weight, bias is not None
+        self.params = (stride, pads, dilation, (oh, ow))
+        return out[0] if self.unbatched else out
+
+    def backward(self, gy: Any) -> tuple[Any, ...]:
+        xp = xp_of(gy)
+        stride, pads, dilation, (oh, ow) = self.params
+        xpad, weight = self.xpad, self.weight
+        n, c = xpad.shape[:2]
+        co, _, kh, kw = weight.shape
+        m = co // c
+        if self.unbatched:
+            gy = gy[None]
+        g5 = gy.reshape(n, c, m, oh, ow)
+        w3 = weight.reshape(c, m, kh, kw)
+        want_x, want_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        gxpad = xp.zeros(xpad.shape, dtype=gy.dtype) if want_x else None
+        gw = xp.empty((c, m, kh, kw), dtype=gy.dtype) if want_w else None
+        tmp = xp.empty(g5.shape, dtype=gy.dtype)
+        for i in range(kh):
+            rows = _offset_slice(i, dilation[0], stride[0], oh)
+            for j in range(kw):
+                cols = _offset_slice(j, dilation[1], stride[1], ow)
+                if want_x:
+                    xp.multiply(g5, w3[:, :, i, j, None, None], out=tmp)
+                    gxpad[:, :, rows, cols] += tmp[:, :, 0] if m == 1 else tmp.sum(axis=2)
+                if want_w:
+                    xp.multiply(g5, xpad[:, :, None, rows, cols], out=tmp)
+                    gw[:, :, i, j] = tmp.sum(axis=(0, 3, 4))
+        gx = None
+        if want_x:
+            gx = _crop(gxpad, pads)
+            if self.unbatched:
+                gx = gx[0]
+        grads: tuple[Any, ...] = (gx, None if gw is None else gw.reshape(weight.shape))
+        if self.has_bias:
+            grads += (gy.sum(axis=(0, 2, 3)),)
+        return grads
+
+
+# ----------------------------------------------------------------------------- public API
+def _conv_padding(padding: str | int | tuple[int, int], kernel: tuple[int, int],
+                  stride: tuple[int, int], dilation: tuple[int, int]) -> Pads:
+    """PyTorch's padding argument as (top, bottom, left, right)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError("conv2d: padding='same' is not supported for strided "
+                                 f"convolutions (got stride={stride})")
+            # as PyTorch: total = d*(k-1); the extra pixel of an odd total goes bottom/right
+            th, tw = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
+            return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+        raise ValueError(f"conv2d: invalid padding string {padding!r}, should be one of "
+                         "{'valid', 'same'}")
+    ph, pw = _pair(padding, "padding")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"conv2d: negative padding is not supported, got {padding!r}")
+    return (ph, ph, pw, pw)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+           stride: int | tuple[int, int] = 1, padding: str | int | tuple[int, int] = 0,
+           dilation: int | tuple[int, int] = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation, as ``torch.nn.functional.conv2d``.
+
+    ``out[n, o, y, x] = bias[o] + sum_{c in group(o), kh, kw}
+    weight[o, c, kh, kw] * input_padded[n, c, y*sh + kh*dh, x*sw + kw*dw]``
+
+    Args:
+        input: (N, C_in, H, W), or (C_in, H, W) unbatched.
+        weight: (C_out, C_in / groups, KH, KW).
+        bias: (C_out,) or None.
+        stride, dilation: int or (h, w), positive.
+        padding: int or (h, w) zero padding on both sides, ``"valid"`` (none) or ``"same"``
+            (stride 1 only; output size = input size; when ``d*(k-1)`` is odd the extra
+            row/column goes at the bottom/right, as in PyTorch). Other padding modes: pad
+            with ``lucid.functional.pad`` first.
+        groups: split input and output channels into this many independent convolutions.
+
+    Shape:
+        Output (N, C_out, H_out, W_out) (no N when the input is unbatched) with
+        ``H_out = (H + pad_top + pad_bottom - dh*(KH-1) - 1) // sh + 1`` (same for W).
+
+    Raises:
+        RuntimeError: shape mismatches (channels, groups, bias, kernel larger than input,
+            dtypes), worded like PyTorch's messages.
+        ValueError: bad argument values (padding string, 'same' with stride > 1, non-positive
+            stride/dilation/groups, negative padding).
+
+    Example:
+        >>> import lucid
+        >>> from lucid.nn.functional.conv import conv2d
+        >>> x = lucid.ones(1, 2, 5, 5)
+        >>> conv2d(x, lucid.ones(4, 2, 3, 3), padding=1).shape
+        (1, 4, 5, 5)
+    """
+    if input.ndim not in (3, 4):
+        raise RuntimeError("conv2d: expected 3D (unbatched) or 4D (batched) input, but got "
+                           f"input of size {tuple(input.shape)}")
+    if weight.ndim != 4:
+        raise RuntimeError(f"conv2d: expected a 4D weight (C_out, C_in/groups, KH, KW), got "
+                           f"size {tuple(weight.shape)}")
+    stride_, dilation_ = _pair(stride, "stride"), _pair(dilation, "dilation")
+    if min(stride_) <= 0:
+        raise ValueError(f"conv2d: stride must be positive, got {stride!r}")
+    if min(dilation_) <= 0:
+        raise ValueError(f"conv2d: dilation must be positive, got {dilation!r}")
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
+        raise ValueError(f"conv2d: groups must be a positive integer, got {groups!r}")
+    co, cg, kh, kw = weight.shape
+    c, h, w = input.shape[-3:]
+    if co % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size {list(weight.shape)} instead")
+    if c != cg * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
+                           f"input{list(input.shape)} to have {cg * groups} channels, but got "
+                           f"{c} channels instead")
+    if bias is not None and tuple(bias.shape) != (co,):
+        raise RuntimeError(f"conv2d: expected bias of shape ({co},) for {co} output channels, "
+                           f"got {tuple(bias.shape)}")
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is not None and t.dtype != input.dtype:
+            raise RuntimeError(f"conv2d: input type ({input.dtype}) and {name} type "
+                               f"({t.dtype}) should be the same")
+    pads = _conv_padding(padding, (kh, kw), stride_, dilation_)
+    hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
+    if hp < dilation_[0] * (kh - 1) + 1 or wp < dilation_[1] * (kw - 1) + 1:
+        raise RuntimeError(f"Calculated padded input size per channel: ({hp} x {wp}). Kernel "
+                           f"size: ({dilation_[0] * (kh - 1) + 1} x {dilation_[1] * (kw - 1) + 1})."
+                           " Kernel size can't be greater than actual input size")
+    inputs = (input, weight) if bias is None else (input, weight, bias)
+    fn = DepthwiseConv2dFunction if groups == c and groups > 1 else Conv2dFunction
+    return fn.apply(*inputs, stride=stride_, pads=pads, dilation=dilation_, groups=groups,
+                    need_weight_grad=is_grad_enabled() and weight.requires_grad)

@@ -1,0 +1,352 @@
+"""2-D pooling: ``max_pool2d``, ``avg_pool2d``, ``adaptive_avg_pool2d`` (PyTorch semantics).
+
+Average pooling (plain and adaptive) is a *separable linear map*: ``out = A_h @ x @ A_w^T`` on
+the last two axes, with one small banded matrix per axis (window membership divided by the
+PyTorch divisor). ``SeparableLinear`` applies such maps as a few shifted gathers per axis
+(the band width), forward and backward, and is shared with ``interpolate``. Max pooling
+loops over the kernel offsets only, keeping the offset of the first maximum for backward.
+All ops accept (N, C, H, W) or unbatched (C, H, W) input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lucid.autograd import Function, is_grad_enabled
+from lucid.nn.functional._pairs import _pair
+from lucid.ops._util import xp_of
+from lucid.tensor import Tensor
+
+
+# ----------------------------------------------------------------------------- banded maps
+class Band:
+    """A banded ``(rows, cols)`` matrix applied along one axis as ``width`` gathers.
+
+    ``(A @ v)[r] = sum_t coef[t, r] * v[idx[t, r]]``; built on the host from a dense matrix
+    and a mask of its structural entries, whose columns must be contiguous in every row
+    (true of pooling windows and interpolation stencils). Three patterns skip the gathers:
+    the identity, ``repeat`` (nearest upsampling by an integer factor: ``xp.repeat``) and
+    ``block`` (row ``r`` = ``c`` times the sum of columns ``[r*f, r*f+f)``: a reshape-sum,
+    e.g. 2x2 average pooling, or the backward of ``repeat``). ``transpose()`` gives ``A^T``.
+    """
+
+    def __init__(self, matrix: np.ndarray, mask: np.ndarray) -> None:
+        self.matrix, self.mask = matrix, mask
+        self._transposed: Band | None = None
+        rows, cols = matrix.shape
+        has = mask.any(axis=1)
+        lo = np.where(has, mask.argmax(axis=1), 0)
+        hi = np.where(has, cols - mask[:, ::-1].argmax(axis=1), 0)
+        width = max(int((hi - lo).max(initial=0)), 1)
+        t = np.arange(width)[:, None]
+        self.idx = np.minimum(lo[None, :] + t, cols - 1)
+        inside = lo[None, :] + t < hi[None, :]
+        self.coef = np.where(inside, matrix[np.arange(rows)[None, :], self.idx], 0.0)
+        # a gather whose indices step evenly is a strided slice: a view, no copy
+        self.slices: list[slice | None] = []
+        for row in self.idx:
+            step = int(row[1] - row[0]) if rows > 1 else 1
+            even = step > 0 and bool(np.all(np.diff(row) == step))
+            self.slices.append(slice(int(row[0]), int(row[-1]) + 1, step) if even else None)
+        values = self.coef[inside]
+        uniform = values.size > 0 and bool(np.all(values == values[0]))
+        self.scale = float(values[0]) if uniform else None
+        self.ones = width == 1 and uniform and self.scale == 1.0 and bool(has.all())
+        self.identity = self.ones and rows == cols and bool(np.all(self.idx[0] == np.arange(rows)))
+        self.repeat = None
+        if self.ones and rows % cols == 0 and np.array_equal(
+                self.idx[0], np.arange(rows) // (rows // cols)):
+            self.repeat = rows // cols
+        self.block = None
+        if uniform and cols % rows == 0 and bool(has.all()):
+            f = cols // rows
+            if np.array_equal(lo, np.arange(rows) * f) and np.array_equal(hi, lo + f):
+                self.block = f
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.matrix.shape
+
+    def transpose(self) -> Band:
+        if self._transposed is None:
+            self._transposed = Band(self.matrix.T.copy(), self.mask.T.copy())
+        return self._transposed
+
+    def apply(self, x: Any, axis: int) -> Any:
+        """``A`` applied along ``axis`` of ``x`` (which has length ``cols`` there)."""
+        xp = xp_of(x)
+        axis %= x.ndim
+        if self.identity:
+            return x
+        if self.repeat is not None:
+            return xp.repeat(x, self.repeat, axis=axis)
+        if self.block is not None:
+            shape = x.shape[:axis] + (self.shape[0], self.block) + x.shape[axis + 1 :]
+            out = x.reshape(shape).sum(axis=axis + 1)
+            if self.scale != 1.0:
+                out *= x.dtype.type(self.scale)
+            return out
+        lead = (slice(None),) * axis
+        bshape = (-1,) + (1,) * (x.ndim - axis - 1)
+        out = None
+        for t, row in enumerate(self.idx):
+            sl = self.slices[t]
+            part = x[lead + (sl,)] if sl is not None else xp.take(x, xp.asarray(row), axis=axis)
+            fresh = sl is None  # take() copies; a slice is a view of x
+            if not self.ones:
+                part = part * xp.asarray(self.coef[t].astype(x.dtype)).reshape(bshape)
+                fresh = True
+            if out is None:
+                out = part if fresh else xp.array(part, copy=True)
+            else:
+                out += part
+        return out
+
+
+class SeparableLinear(Function):
+    """``out = A_h @ x @ A_w^T`` on the last two axes; backward ``A_h^T @ gy @ A_w``.
+
+    Shape: x (..., H, W) -> (..., rows(A_h), rows(A_w)).
+    """
+
+    def forward(self, x: Any, *, band_h: Band, band_w: Band) -> Any:
+        self.bands = (band_h, band_w)
+        # W first, then H: the order PyTorch's bilinear kernel sums in
+        out = band_h.apply(band_w.apply(x, -1), -2)
+        return out.copy() if out is x else out  # never alias the input (identity maps)
+
+    def backward(self, gy: Any) -> Any:
+        band_h, band_w = self.bands
+        return band_w.transpose().apply(band_h.transpose().apply(gy, -2), -1)
+
+
+def _window_band(size: int, out: int, kernel: int, stride: int, pad: int,
+                 include_pad: bool, divisor: int | None = None) -> Band:
+    """Average-pool matrix of one axis: row ``o`` averages its window (clipped to the input)."""
+    matrix = np.zeros((out, size))
+    mask = np.zeros((out, size), dtype=bool)
+    for o in range(out):  # host-side, O(out): a handful of small numpy ops per output size
+        start = o * stride - pad
+        end = min(start + kernel, size + pad)
+        count = end - start  # count_include_pad: the window clipped to the padded input
+        start, end = max(start, 0), min(end, size)
+        if not include_pad:
+            count = end - start
+        mask[o, start:end] = True
+        matrix[o, start:end] = 1.0 / (divisor if divisor is not None else count)
+    return Band(matrix, mask)
+
+
+def _adaptive_band(size: int, out: int) -> Band:
+    """PyTorch's adaptive bins: ``[floor(o*size/out), ceil((o+1)*size/out))``."""
+    matrix = np.zeros((out, size))
+    mask = np.zeros((out, size), dtype=bool)
+    for o in range(out):
+        start, end = (o * size) // out, -((-(o + 1) * size) // out)
+        mask[o, start:end] = True
+        matrix[o, start:end] = 1.0 / (end - start)
+    return Band(matrix, mask)
+
+
+# ----------------------------------------------------------------------------- helpers
+def _check_input(input: Tensor, name: str) -> None:
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"{name}: expected 3D (unbatched) or 4D (batched) input, got input "
+                           f"of size {tuple(input.shape)}")
+
+
+def _pool_out_size(size: int, kernel: int, stride: int, pad: int, dilation: int,
+                   ceil_mode: bool) -> int:
+    """PyTorch's rule; with ceil_mode the last window must start inside input or left pad."""
+    out = (size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0))
+    out = out // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def _pool_args(name: str, input: Tensor, kernel_size: Any, stride: Any, padding: Any,
+               dilation: Any, ceil_mode: bool) -> tuple[tuple[int, int], ...]:
+    _check_input(input, name)
+    kernel = _pair(kernel_size, "kernel_size")
+    strides = kernel if stride is None or (isinstance(stride, (list, tuple)) and not stride) \
+        else _pair(stride, "stride")
+    pads, dils = _pair(padding, "padding"), _pair(dilation, "dilation")
+    if min(kernel) <= 0 or min(strides) <= 0 or min(dils) <= 0:
+        raise ValueError(f"{name}: kernel_size, stride and dilation must be positive, got "
+                         f"kernel_size={kernel_size!r}, stride={stride!r}, dilation={dilation!r}")
+    if pads[0] < 0 or pads[1] < 0 or pads[0] > kernel[0] // 2 or pads[1] > kernel[1] // 2:
+        raise RuntimeError(f"{name}: pad should be at most half of kernel size, but got "
+                           f"pad={padding!r}, kernel_size={kernel_size!r}")
+    h, w = input.shape[-2:]
+    out = tuple(_pool_out_size(s, k, st, p, d, ceil_mode)
+                for s, k, st, p, d in zip((h, w), kernel, strides, pads, dils, strict=True))
+    if min(out) < 1:
+        raise RuntimeError(f"{name}: given input size ({h}x{w}), calculated output size "
+                           f"({out[0]}x{out[1]}) is too small")
+    return kernel, strides, pads, dils, out
+
+
+# ----------------------------------------------------------------------------- max pooling
+class MaxPool2dFunction(Function):
+    """Max over each window; the gradient goes to the window's first maximum (row-major).
+
+    Works on (..., H, W); padding is -inf, so padded taps never win.
+    """
+
+    def forward(self, x: Any, *, kernel: tuple[int, int], stride: tuple[int, int],
+                pads: tuple[int, int], dilation: tuple[int, int], out_hw: tuple[int, int],
+                track: bool, sink: list[MaxPool2dFunction] | None = None) -> Any:
+        xp = xp_of(x)
+        if sink is not None:
+            sink.append(self)
+        h, w = x.shape[-2:]
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = kernel, stride, pads, dilation, out_hw
+        # ceil_mode may need more than `pad` on the bottom/right: pad up to the last window
+        hp = max(h + 2 * ph, (oh - 1) * sh + dh * (kh - 1) + 1)
+        wp = max(w + 2 * pw, (ow - 1) * sw + dw * (kw - 1) + 1)
+        if (hp, wp) != (h, w):
+            xpad = xp.full(x.shape[:-2] + (hp, wp), -xp.inf, dtype=x.dtype)
+            xpad[..., ph : ph + h, pw : pw + w] = x
+        else:
+            xpad = x
+        best = arg = None
+        for i in range(kh):
+            for j in range(kw):
+                window = xpad[..., i * dh : i * dh + sh * (oh - 1) + 1 : sh,
+                              j * dw : j * dw + sw * (ow - 1) + 1 : sw]
+                if best is None:
+                    best = window.copy()
+                    if track:
+                        arg = xp.zeros(best.shape, dtype=np.int16 if kh * kw < 2**15 else np.int32)
+                    continue
+                if track:  # strict '>' keeps the first maximum, as PyTorch
+                    xp.copyto(arg, i * kw + j, where=window > best)
+                xp.maximum(best, window, out=best)  # propagates NaN like PyTorch
+        self.arg = arg
+        self.geometry = (x.shape, (hp, wp), kernel, stride, pads, dilation, out_hw)
+        return best
+
+    def indices(self) -> Any:
+        """Flat ``h * W + w`` input positions of the maxima (PyTorch's ``return_indices``)."""
+        xp = xp_of(self.arg)
+        shape, _, (_, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = self.geometry
+        rows = xp.arange(oh).reshape(oh, 1) * sh - ph + (self.arg // kw) * dh
+        cols = xp.arange(ow) * sw - pw + (self.arg % kw) * dw
+        return (rows * shape[-1] + cols).astype(np.int64)
+
+    def backward(self, gy: Any) -> Any:
+        xp = xp_of(gy)
+        shape, (hp, wp), (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = self.geometry
+        gxpad = xp.zeros(shape[:-2] + (hp, wp), dtype=gy.dtype)
+        tmp = xp.empty_like(gy)
+        for i in range(kh):
+            for j in range(kw):
+                xp.multiply(gy, self.arg == i * kw + j, out=tmp)
+                gxpad[..., i * dh : i * dh + sh * (oh - 1) + 1 : sh,
+                      j * dw : j * dw + sw * (ow - 1) + 1 : sw] += tmp
+        h, w = shape[-2:]
+        if (hp, wp) == (h, w):
+            return gxpad
+        return xp.ascontiguousarray(gxpad[..., ph : ph + h, pw : pw + w])
+
+
+def max_pool2d(input: Tensor, kernel_size: int | tuple[int, int],
+               stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
+               dilation: int | tuple[int, int] = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """Max over (dilated) windows, as ``torch.nn.functional.max_pool2d``.
+
+    ``out[..., y, x] = max_{kh, kw} input_padded[..., y*sh + kh*dh, x*sw + kw*dw]`` with
+    -inf padding (``padding`` at most half the kernel). ``stride`` defaults to the kernel.
+    With ``ceil_mode`` the output rounds up, but the last window must start inside the input
+    or the left padding. The gradient flows to the first maximum of each window.
+
+    Shape:
+        (N, C, H, W) -> (N, C, H_out, W_out) (or unbatched (C, H, W) -> (C, H_out, W_out)),
+        ``H_out = floor_or_ceil((H + 2p - d*(k-1) - 1) / s) + 1``.
+
+    Returns:
+        The pooled tensor, and with ``return_indices`` also int64 flat indices ``h * W + w``
+        of the maxima in each input plane.
+
+    Example:
+        >>> import lucid
+        >>> from lucid.nn.functional.pooling import max_pool2d
+        >>> max_pool2d(lucid.arange(16.0).reshape(1, 1, 4, 4), 2)
+        tensor([[[[ 5.,  7.],
+                  [13., 15.]]]])
+    """
+    kernel, strides, pads, dils, out_hw = _pool_args("max_pool2d", input, kernel_size, stride,
+                                                     padding, dilation, ceil_mode)
+    track = return_indices or (is_grad_enabled() and input.requires_grad)
+    sink: list[MaxPool2dFunction] = []  # forward hands itself over, for the indices
+    out = MaxPool2dFunction.apply(input, kernel=kernel, stride=strides, pads=pads,
+                                  dilation=dils, out_hw=out_hw, track=track, sink=sink)
+    if not return_indices:
+        return out
+    return out, Tensor._wrap(sink[0].indices())
+
+
+# ----------------------------------------------------------------------------- average pooling
+def avg_pool2d(input: Tensor, kernel_size: int | tuple[int, int],
+               stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """Mean over windows, as ``torch.nn.functional.avg_pool2d``.
+
+    Each window sums the (zero-padded) input and divides by ``divisor_override`` if given,
+    else by the window size clipped to the padded input (``count_include_pad=True``) or by
+    the number of real input elements in it (``False``). Windows that ``ceil_mode`` adds past
+    the padding are clipped, as in PyTorch.
+
+    Shape:
+        (N, C, H, W) -> (N, C, H_out, W_out), or unbatched (C, H, W) -> (C, H_out, W_out).
+
+    Example:
+        >>> import lucid
+        >>> from lucid.nn.functional.pooling import avg_pool2d
+        >>> avg_pool2d(lucid.arange(16.0).reshape(1, 1, 4, 4), 2)
+        tensor([[[[ 2.5000,  4.5000],
+                  [10.5000, 12.5000]]]])
+    """
+    kernel, strides, pads, _, (oh, ow) = _pool_args("avg_pool2d", input, kernel_size, stride,
+                                                    padding, 1, ceil_mode)
+    if divisor_override is not None and divisor_override == 0:
+        raise ValueError("avg_pool2d: divisor_override must be non-zero")
+    h, w = input.shape[-2:]
+    # the divisor is a product of per-axis counts, so it splits between the two bands
+    band_h = _window_band(h, oh, kernel[0], strides[0], pads[0], count_include_pad,
+                          divisor_override)
+    band_w = _window_band(w, ow, kernel[1], strides[1], pads[1], count_include_pad,
+                          None if divisor_override is None else 1)
+    return SeparableLinear.apply(input, band_h=band_h, band_w=band_w)
+
+
+def adaptive_avg_pool2d(input: Tensor,
+                        output_size: int | None | Sequence[int | None]) -> Tensor:
+    """Average over PyTorch's adaptive bins, as ``torch.nn.functional.adaptive_avg_pool2d``.
+
+    Output cell ``o`` of an axis of length ``L`` averages ``[floor(o*L/out), ceil((o+1)*L/out))``
+    (bins may overlap or differ in size when ``out`` does not divide ``L``). ``None`` in
+    ``output_size`` keeps that axis' size.
+
+    Shape:
+        (N, C, H, W) -> (N, C, *output_size), or unbatched (C, H, W) -> (C, *output_size).
+    """
+    _check_input(input, "adaptive_avg_pool2d")
+    h, w = input.shape[-2:]
+    sizes = (output_size, output_size) if output_size is None or isinstance(output_size, int) \
+        else tuple(output_size)
+    if len(sizes) != 2:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got "
+                         f"{output_size!r}")
+    oh, ow = (h if sizes[0] is None else int(sizes[0])), (w if sizes[1] is None else int(sizes[1]))
+    if oh <= 0 or ow <= 0:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size!r}")
+    if (oh, ow) == (1, 1):
+        return input.mean(dim=(-2, -1), keepdim=True)  # global pooling: one reduction
+    return SeparableLinear.apply(input, band_h=_adaptive_band(h, oh), band_w=_adaptive_band(w, ow))

@@ -1,0 +1,119 @@
+"""Activation layers.
+
+Each accepts PyTorch's ``inplace`` argument so that model code ports unchanged, but always
+computes out of place: lucid's autograd keeps the arrays backward needs, and overwriting
+them would corrupt gradients. ``inplace=True`` only shows in the repr.
+"""
+
+from __future__ import annotations
+
+from lucid.nn.functional import activation as F
+from lucid.nn.modules.module import Module
+from lucid.tensor import Tensor
+
+
+class ReLU(Module):
+    """``max(x, 0)`` element-wise.
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.ReLU()(lucid.tensor([-1.0, 2.0]))
+        tensor([0., 2.])
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu(input)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU6(Module):
+    """``min(max(x, 0), 6)`` element-wise.
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.ReLU6()(lucid.tensor([-1.0, 3.0, 9.0]))
+        tensor([0., 3., 6.])
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu6(input)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class LeakyReLU(Module):
+    """``x`` where positive, ``negative_slope * x`` elsewhere.
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.LeakyReLU(0.2)(lucid.tensor([-1.0, 2.0]))
+        tensor([-0.2,  2. ])
+    """
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class Sigmoid(Module):
+    """``1 / (1 + exp(-x))`` element-wise.
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.Sigmoid()(lucid.zeros(2))
+        tensor([0.5, 0.5])
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.sigmoid(input)
+
+
+class Tanh(Module):
+    """``tanh(x)`` element-wise.
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.Tanh()(lucid.zeros(2))
+        tensor([0., 0.])
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.tanh(input)

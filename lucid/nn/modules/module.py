@@ -1,0 +1,477 @@
+"""``Module``: the base class of layers, with PyTorch's registration and state-dict semantics.
+
+Assigning a ``Parameter`` or a ``Module`` to an attribute registers it; ``register_buffer``
+registers non-learnable state (running statistics). Everything registered is found by the
+``named_*`` walkers under dotted names (``"body.0.weight"``), which are the keys of
+``state_dict``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from lucid import autograd
+from lucid.backend import Device, array_module, as_device, device_of, to_device
+from lucid.dtypes import as_dtype
+from lucid.nn.parameter import Parameter
+from lucid.tensor import Tensor
+
+M = TypeVar("M", bound="Module")
+
+
+class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns, as PyTorch's ``_IncompatibleKeys``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+
+def _addindent(text: str, spaces: int) -> str:
+    """Indent every line but the first (how PyTorch nests child reprs)."""
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return text
+    return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
+
+
+def _parse_to_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """``(device, dtype)`` from the arguments of ``to`` (either may be None)."""
+    device = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif isinstance(arg, Device):
+            device = arg
+        elif isinstance(arg, str):
+            # "gpu", "cuda:0" name devices; anything else ("float64") must name a dtype
+            try:
+                device = as_device(arg)
+            except ValueError:
+                dtype = arg
+        else:
+            dtype = arg
+    return (None if device is None else as_device(device)), (
+        None if dtype is None else as_dtype(dtype)
+    )
+
+
+def _as_array(value: Any) -> Any:
+    """The array behind a state-dict value: a lucid Tensor, numpy or CuPy array, or a list."""
+    if isinstance(value, Tensor):
+        return value.data
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return value
+    return array_module("cpu").asarray(value)
+
+
+class Module:
+    """Base class of all layers; subclasses assign parameters and sub-modules in ``__init__``
+    and implement ``forward``.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> class Net(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.body = nn.Sequential(nn.Linear(4, 8), nn.ReLU())
+        ...         self.head = nn.Linear(8, 2)
+        ...     def forward(self, x):
+        ...         return self.head(self.body(x))
+        >>> net = Net()
+        >>> [name for name, _ in net.named_parameters()]
+        ['body.0.weight', 'body.0.bias', 'head.weight', 'head.bias']
+        >>> net(lucid.randn(3, 4)).shape
+        (3, 2)
+    """
+
+    training: bool
+    _parameters: dict[str, Parameter | None]
+    _buffers: dict[str, Tensor | None]
+    _non_persistent_buffers: set[str]
+    _modules: dict[str, Module | None]
+
+    def __init__(self) -> None:
+        # object.__setattr__: our own __setattr__ needs these dicts to exist already
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ---- registration -----------------------------------------------------------------------
+    def _check_new_name(self, name: str, kind: str, table: Mapping[str, Any]) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {kind} before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+        if name == "" or "." in name:
+            raise KeyError(f'{kind} name can\'t be empty or contain ".", got: {name!r}')
+        if hasattr(self, name) and name not in table:
+            raise KeyError(f"attribute '{name}' already exists")
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register non-learnable state; ``persistent=False`` keeps it out of ``state_dict``."""
+        self._check_new_name(name, "buffer", self._buffers)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                "(lucid Tensor or None required)"
+            )
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register a learnable tensor (or None, a declared but absent parameter)."""
+        self._check_new_name(name, "parameter", self._parameters)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                "(lucid.nn.Parameter or None required)"
+            )
+        self._parameters[name] = param
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register a child module (or None)."""
+        self._check_new_name(name, "module", self._modules)
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        params = self.__dict__.get("_parameters")
+        modules = self.__dict__.get("_modules")
+        buffers = self.__dict__.get("_buffers")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            self._forget(name, keep=params)
+            self.register_parameter(name, value)
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                    "(lucid.nn.Parameter or None expected)"
+                )
+            params[name] = None
+        elif isinstance(value, Module):
+            if modules is None:
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            self._forget(name, keep=modules)
+            modules[name] = value
+        elif modules is not None and name in modules:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                    "(lucid.nn.Module or None expected)"
+                )
+            modules[name] = None
+        elif buffers is not None and name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                    "(lucid Tensor or None expected)"
+                )
+            buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name: str, keep: Mapping[str, Any]) -> None:
+        """Drop ``name`` from the other tables, so that it can be registered as ``keep``'s kind.
+
+        ``keep`` itself is left alone so that re-assigning a name keeps its place in order.
+        """
+        self.__dict__.pop(name, None)
+        for table in (self._parameters, self._buffers, self._modules):
+            if table is not keep:
+                table.pop(name, None)
+        self._non_persistent_buffers.discard(name)
+
+    def __getattr__(self, name: str) -> Any:
+        # only called when normal lookup fails, i.e. for registered names
+        for table in ("_parameters", "_buffers", "_modules"):
+            entries = self.__dict__.get(table)
+            if entries is not None and name in entries:
+                return entries[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        for table in (self._parameters, self._buffers, self._modules):
+            if name in table:
+                del table[name]
+                self._non_persistent_buffers.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    # ---- walking the tree -------------------------------------------------------------------
+    def named_modules(
+        self, memo: set[int] | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
+        """This module and every descendant, depth first, with dotted names ("" for self)."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is None:
+                continue
+            child_prefix = prefix + ("." if prefix else "") + name
+            yield from child.named_modules(memo, child_prefix, remove_duplicate)
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen: set[int] = set()
+        for name, child in self._modules.items():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
+
+    def children(self) -> Iterator[Module]:
+        for _, child in self.named_children():
+            yield child
+
+    def _named_members(
+        self, members: Callable[[Module], Iterator[tuple[str, Any]]], prefix: str,
+        recurse: bool, remove_duplicate: bool,
+    ) -> Iterator[tuple[str, Any]]:
+        """Registered tensors of this module (and descendants), each once by identity."""
+        seen: set[int] = set()
+        owners = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse else [(prefix, self)]
+        )
+        for owner_prefix, owner in owners:
+            for name, value in members(owner):
+                if value is None or (remove_duplicate and id(value) in seen):
+                    continue
+                seen.add(id(value))
+                yield owner_prefix + ("." if owner_prefix else "") + name, value
+
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """``(dotted name, parameter)`` pairs; a parameter shared by two layers comes once."""
+        yield from self._named_members(
+            lambda m: iter(m._parameters.items()), prefix, recurse, remove_duplicate
+        )
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        yield from self._named_members(
+            lambda m: iter(m._buffers.items()), prefix, recurse, remove_duplicate
+        )
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def apply(self: M, fn: Callable[[Module], None]) -> M:
+        """Call ``fn`` on every descendant, then on this module (e.g. custom initialisation)."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ---- state --------------------------------------------------------------------------------
+    def _local_state(self) -> Iterator[tuple[str, Tensor]]:
+        """The parameters and persistent buffers this module itself saves (Nones skipped)."""
+        for name, param in self._parameters.items():
+            if param is not None:
+                yield name, param
+        for name, buffer in self._buffers.items():
+            if buffer is not None and name not in self._non_persistent_buffers:
+                yield name, buffer
+
+    def state_dict(
+        self, destination: OrderedDict[str, Tensor] | None = None, prefix: str = "",
+        keep_vars: bool = False,
+    ) -> OrderedDict[str, Tensor]:
+        """Parameters and persistent buffers under dotted names, detached (sharing memory)."""
+        if destination is None:
+            destination = OrderedDict()
+        for name, value in self._local_state():
+            destination[prefix + name] = value if keep_vars else value.detach()
+        for name, child in self._modules.items():
+            if child is not None:
+                child.state_dict(destination, prefix + name + ".", keep_vars)
+        return destination
+
+    def load_state_dict(self, state_dict: Mapping[str, Any],
+                        strict: bool = True) -> IncompatibleKeys:
+        """Copy values into the existing parameters and buffers, keeping their device and dtype.
+
+        Values may be lucid tensors or numpy (or CuPy) arrays. With ``strict`` the keys must
+        match exactly; a shape mismatch is always an error. Unlike PyTorch, nothing is
+        copied when an error is raised, so a failed load leaves the module as it was.
+        """
+        own = self.state_dict(keep_vars=True)
+        missing = [key for key in own if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in own]
+        errors: list[str] = []
+        if strict:
+            if missing:
+                errors.append("Missing key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in missing) + ". ")
+            if unexpected:
+                errors.append("Unexpected key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+        updates: list[tuple[Tensor, Any]] = []
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            source = _as_array(state_dict[key])
+            # PyTorch's allowance for old checkpoints: a 1-element vector loads into a scalar
+            if target.ndim == 0 and tuple(source.shape) == (1,):
+                source = source.reshape(())
+            if tuple(source.shape) != target.shape:
+                errors.append(
+                    f"size mismatch for {key}: copying a param with shape {tuple(source.shape)} "
+                    f"from checkpoint, the shape in current model is {target.shape}."
+                )
+                continue
+            updates.append((target, source))
+        if errors:
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(errors)
+            )
+        with autograd.no_grad():
+            for target, source in updates:
+                # in place: optimizers and other holders of the tensor keep seeing it
+                target.data[...] = to_device(source, target.device).astype(target.dtype, copy=False)
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- modes and placement ----------------------------------------------------------------
+    def train(self: M, mode: bool = True) -> M:
+        """Set training mode here and in every descendant (dropout, batch statistics)."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        self.training = mode
+        for child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self: M) -> M:
+        """Evaluation mode: the same as ``train(False)``."""
+        return self.train(False)
+
+    def requires_grad_(self: M, requires_grad: bool = True) -> M:
+        """Switch gradients of every parameter on or off (e.g. to freeze an encoder)."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of every parameter (drop them, or fill them with zeros)."""
+        for param in self.parameters():
+            if param.grad is None:
+                continue
+            if set_to_none:
+                param.grad = None
+            else:
+                param.grad.data[...] = 0
+
+    def to(self: M, *args: Any, **kwargs: Any) -> M:
+        """``to(device)``, ``to(dtype)`` or both: move and cast parameters and buffers in place.
+
+        The tensor objects stay the same (their ``.data`` is replaced), so an optimizer built
+        before the move still holds them. As in PyTorch only floating-point tensors are cast;
+        integer buffers such as ``num_batches_tracked`` keep their dtype.
+        """
+        device, dtype = _parse_to_args(args, kwargs)
+        if dtype is not None and dtype.kind != "f":
+            raise TypeError(
+                f"Module.to only accepts floating point dtypes, but got desired dtype={dtype}"
+            )
+
+        def convert(array: Any) -> Any:
+            if device is not None and device_of(array) != device:
+                array = to_device(array, device)
+            if dtype is not None and array.dtype.kind == "f" and array.dtype != dtype:
+                array = array.astype(dtype)
+            return array
+
+        for module in self.modules():
+            for table in (module._parameters, module._buffers):
+                for value in table.values():
+                    if value is None:
+                        continue
+                    value.data = convert(value.data)
+                    if value.grad is not None:
+                        value.grad.data = convert(value.grad.data)
+        return self
+
+    def cpu(self: M) -> M:
+        return self.to("cpu")
+
+    def gpu(self: M, index: int = 0) -> M:
+        return self.to(Device("gpu", index))
+
+    cuda = gpu
+
+    def float(self: M) -> M:
+        return self.to(as_dtype("float32"))
+
+    def double(self: M) -> M:
+        return self.to(as_dtype("float64"))
+
+    # ---- printing -----------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The layer's own settings, printed inside its parentheses; override in layers."""
+        return ""
+
+    def _get_name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [
+            f"({name}): " + _addindent(repr(child), 2) for name, child in self._modules.items()
+        ]
+        lines = extra_lines + child_lines
+        text = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                text += extra_lines[0]
+            else:
+                text += "\n  " + "\n  ".join(lines) + "\n"
+        return text + ")"
+
+    def __dir__(self) -> list[str]:
+        names = set(super().__dir__())
+        names.update(self._parameters, self._buffers, self._modules)
+        return sorted(n for n in names if not n[:1].isdigit())

@@ -1,0 +1,131 @@
+"""2-D padding layers over ``lucid.functional.pad``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lucid.functional import pad
+from lucid.nn.modules.module import Module
+from lucid.tensor import Tensor
+
+
+def _quadruple(padding: int | Sequence[int]) -> tuple[int, int, int, int]:
+    """``p -> (p, p, p, p)``; a 4-sequence is (left, right, top, bottom)."""
+    if isinstance(padding, int):
+        return (padding,) * 4
+    widths = tuple(int(p) for p in padding)
+    if len(widths) != 4:
+        raise ValueError(f"expected an int or 4 padding widths (left, right, top, bottom), "
+                         f"got {tuple(padding)}")
+    return widths  # type: ignore[return-value]
+
+
+class _Pad2d(Module):
+    mode = "constant"
+
+    def __init__(self, padding: int | Sequence[int]) -> None:
+        super().__init__()
+        self.padding = _quadruple(padding)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return pad(input, self.padding, mode=self.mode)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ReflectionPad2d(_Pad2d):
+    """Pad the last two dims with the reflection of the input (the edge is not repeated).
+
+    Args:
+        padding: int, or (left, right, top, bottom); each must be smaller than the
+            padded dimension.
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W).
+        - Output: (N, C, H + top + bottom, W + left + right), or without N.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.ReflectionPad2d(1)(lucid.arange(4.0).reshape(1, 1, 2, 2))[0, 0]
+        tensor([[3., 2., 3., 2.],
+                [1., 0., 1., 0.],
+                [3., 2., 3., 2.],
+                [1., 0., 1., 0.]])
+    """
+
+    mode = "reflect"
+
+
+class ReplicationPad2d(_Pad2d):
+    """Pad the last two dims by repeating the edge values.
+
+    Args:
+        padding: int, or (left, right, top, bottom).
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W).
+        - Output: (N, C, H + top + bottom, W + left + right), or without N.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.ReplicationPad2d((1, 0, 0, 0))(lucid.ones(1, 1, 2, 2)).shape
+        (1, 1, 2, 3)
+    """
+
+    mode = "replicate"
+
+
+class ConstantPad2d(_Pad2d):
+    """Pad the last two dims with a constant ``value``.
+
+    Args:
+        padding: int, or (left, right, top, bottom); negative widths crop.
+        value: the fill value.
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W).
+        - Output: (N, C, H + top + bottom, W + left + right), or without N.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.ConstantPad2d(1, 3.5)(lucid.zeros(1, 1, 1, 1))[0, 0, 0]
+        tensor([3.5, 3.5, 3.5])
+    """
+
+    def __init__(self, padding: int | Sequence[int], value: float) -> None:
+        super().__init__(padding)
+        self.value = value
+
+    def forward(self, input: Tensor) -> Tensor:
+        return pad(input, self.padding, mode="constant", value=self.value)
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ZeroPad2d(ConstantPad2d):
+    """Pad the last two dims with zeros.
+
+    Args:
+        padding: int, or (left, right, top, bottom); negative widths crop.
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W).
+        - Output: (N, C, H + top + bottom, W + left + right), or without N.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.ZeroPad2d((1, 1, 2, 0))(lucid.ones(1, 1, 3, 3)).shape
+        (1, 1, 5, 5)
+    """
+
+    def __init__(self, padding: int | Sequence[int]) -> None:
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"

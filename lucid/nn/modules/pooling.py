@@ -1,0 +1,124 @@
+"""2-D pooling layers over ``lucid.nn.functional``'s pooling ops."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lucid.nn.functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from lucid.nn.modules.module import Module
+from lucid.tensor import Tensor
+
+IntOrPair = int | Sequence[int]
+
+
+class MaxPool2d(Module):
+    """The maximum over each ``kernel_size`` window.
+
+    Args:
+        kernel_size: int or (kH, kW).
+        stride: int or (sH, sW). Default: ``kernel_size``.
+        padding: implicit padding with -inf on both sides. Default: 0.
+        dilation: spacing between window elements. Default: 1.
+        return_indices: also return the flat (H * W) index of each maximum. Default: False.
+        ceil_mode: round the output size up instead of down. Default: False.
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W).
+        - Output: (N, C, H_out, W_out), ``H_out = (H + 2p - d(k - 1) - 1) // s + 1``.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.MaxPool2d(2)(lucid.randn(1, 3, 8, 8)).shape
+        (1, 3, 4, 4)
+    """
+
+    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                 padding: IntOrPair = 0, dilation: IntOrPair = 1, return_indices: bool = False,
+                 ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                          ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """The mean over each ``kernel_size`` window.
+
+    Args:
+        kernel_size: int or (kH, kW).
+        stride: int or (sH, sW). Default: ``kernel_size``.
+        padding: implicit zero padding on both sides. Default: 0.
+        ceil_mode: round the output size up instead of down. Default: False.
+        count_include_pad: count the padding zeros in the mean. Default: True.
+        divisor_override: divide every window's sum by this instead. Default: None.
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W).
+        - Output: (N, C, H_out, W_out), ``H_out = (H + 2p - k) // s + 1``.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.AvgPool2d(2)(lucid.ones(1, 1, 4, 4))
+        tensor([[[[1., 1.],
+                  [1., 1.]]]])
+    """
+
+    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                 padding: IntOrPair = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input: Tensor) -> Tensor:
+        return avg_pool2d(input, self.kernel_size, self.stride, self.padding,
+                          ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad,
+                          divisor_override=self.divisor_override)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed output size, whatever the input size.
+
+    Args:
+        output_size: int or (H_out, W_out); None in a position keeps the input's size there.
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W).
+        - Output: (N, C, H_out, W_out) or (C, H_out, W_out).
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.AdaptiveAvgPool2d(1)(lucid.randn(2, 5, 7, 9)).shape
+        (2, 5, 1, 1)
+    """
+
+    def __init__(self, output_size: int | Sequence[int | None]) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"

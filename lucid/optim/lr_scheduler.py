@@ -1,0 +1,226 @@
+"""Learning-rate schedules that set ``group["lr"]`` of an optimiser, as PyTorch's.
+
+Call ``scheduler.step()`` once per epoch (or iteration) *after* ``optimizer.step()``.
+Constructing a scheduler records each group's starting lr as ``group["initial_lr"]`` and
+applies the schedule's value at ``last_epoch = 0``.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lucid.optim.optimizer import Optimizer
+
+__all__ = ["ExponentialLR", "InverseDecayLR", "LRScheduler", "LambdaLR", "StepLR"]
+
+
+class LRScheduler:
+    """Base class: subclasses compute the new lrs in ``get_lr()`` from ``last_epoch``.
+
+    ``state_dict()`` holds every attribute but the optimiser (plain Python numbers and lists,
+    JSON-able), so a checkpoint can restore the schedule exactly with ``load_state_dict``.
+
+    Example:
+        >>> import lucid
+        >>> from lucid.optim import SGD
+        >>> from lucid.optim.lr_scheduler import StepLR
+        >>> opt = SGD([lucid.zeros(1, requires_grad=True)], lr=1.0)
+        >>> sched = StepLR(opt, step_size=2, gamma=0.5)
+        >>> lrs = []
+        >>> for epoch in range(5):
+        ...     lrs.append(sched.get_last_lr()[0])
+        ...     opt.step()
+        ...     sched.step()
+        >>> lrs
+        [1.0, 1.0, 0.5, 0.5, 0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(
+                        f"param 'initial_lr' is not specified in param_groups[{i}] when "
+                        "resuming an optimizer"
+                    )
+        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        # when resuming (last_epoch given), the first step must not advance chainable
+        # schedules a second time: they return the current lrs while this is set
+        self._is_initial = True
+        self._step_count = 0
+        self.step()
+        self._is_initial = False
+
+    def get_lr(self) -> list[float]:
+        """The lrs for the current ``last_epoch`` (implemented by subclasses)."""
+        raise NotImplementedError
+
+    def get_last_lr(self) -> list[float]:
+        """The lrs the last ``step()`` set, one per param group."""
+        return list(self._last_lr)
+
+    def step(self) -> None:
+        """Advance one epoch and write the new lrs into the optimiser's groups."""
+        self._step_count += 1
+        self.last_epoch += 1
+        values = self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every attribute except the optimiser."""
+        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore attributes saved by :meth:`state_dict`."""
+        self.__dict__.update(state_dict)
+
+
+class StepLR(LRScheduler):
+    r"""Multiply the lr by ``gamma`` every ``step_size`` epochs.
+
+    :math:`\eta_t = \eta_0 \gamma^{\lfloor t / s \rfloor}`, computed as torch does by
+    multiplying the current lr (so it chains with other changes to ``group["lr"]``).
+
+    Example:
+        >>> import lucid
+        >>> from lucid.optim import SGD
+        >>> opt = SGD([lucid.zeros(1, requires_grad=True)], lr=0.1)
+        >>> sched = StepLR(opt, step_size=3, gamma=0.1)
+        >>> for _ in range(3):
+        ...     sched.step()
+        >>> sched.get_last_lr()
+        [0.010000000000000002]
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
+        if step_size <= 0:
+            raise ValueError(f"step_size must be a positive integer, got {step_size}")
+        self.step_size = int(step_size)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return [group["lr"] for group in groups]
+        return [group["lr"] * self.gamma for group in groups]
+
+
+class ExponentialLR(LRScheduler):
+    r"""Multiply the lr by ``gamma`` every epoch: :math:`\eta_t = \eta_0 \gamma^t`.
+
+    Example:
+        >>> import lucid
+        >>> from lucid.optim import SGD
+        >>> opt = SGD([lucid.zeros(1, requires_grad=True)], lr=1.0)
+        >>> sched = ExponentialLR(opt, gamma=0.5)
+        >>> sched.step(); sched.step()
+        >>> sched.get_last_lr()
+        [0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        if self._is_initial:
+            return [group["lr"] for group in groups]
+        return [group["lr"] * self.gamma for group in groups]
+
+
+class LambdaLR(LRScheduler):
+    r"""Set the lr to the initial lr times a function of the epoch: :math:`\eta_0 f(t)`.
+
+    ``lr_lambda`` is one function for all groups or a list with one per group. Functions are
+    not saved by ``state_dict`` (as in torch, only the attributes of callable objects are).
+
+    Example:
+        >>> import lucid
+        >>> from lucid.optim import SGD
+        >>> opt = SGD([lucid.zeros(1, requires_grad=True)], lr=1.0)
+        >>> sched = LambdaLR(opt, lambda epoch: 1 / (epoch + 1))
+        >>> sched.step(); sched.step()
+        >>> sched.get_last_lr()
+        [0.3333333333333333]
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
+        n_groups = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != n_groups:
+                raise ValueError(f"Expected {n_groups} lr_lambdas, but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * n_groups
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [
+            base_lr * lmbda(self.last_epoch)
+            for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs, strict=True)
+        ]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The attributes, with each callable object's ``__dict__`` (plain functions: None)."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        state["_lr_lambdas"] = [
+            None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+            for fn in self.lr_lambdas
+        ]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        lr_lambdas = state.pop("_lr_lambdas", [None] * len(self.lr_lambdas))
+        self.__dict__.update(state)
+        for fn, saved in zip(self.lr_lambdas, lr_lambdas, strict=True):
+            if saved is not None:
+                fn.__dict__.update(saved)
+
+
+class InverseDecayLR(LRScheduler):
+    r"""pytorch-AdaIN's schedule: :math:`\eta_t = \eta_0 / (1 + \text{lr\_decay} \cdot t)`.
+
+    This is ``adjust_learning_rate`` of naoto0804/pytorch-AdaIN (``lr=1e-4, lr_decay=5e-5``
+    there), with :math:`t` the iteration: call ``step()`` once per iteration, after
+    ``optimizer.step()``. Computed in closed form from the initial lr, so it never drifts.
+
+    Example:
+        >>> import lucid
+        >>> from lucid.optim import Adam
+        >>> opt = Adam([lucid.zeros(1, requires_grad=True)], lr=1e-4)
+        >>> sched = InverseDecayLR(opt, lr_decay=5e-5)
+        >>> for _ in range(20000):
+        ...     sched.step()
+        >>> sched.get_last_lr()  # 1e-4 / (1 + 5e-5 * 20000)
+        [5e-05]
+    """
+
+    def __init__(self, optimizer: Optimizer, lr_decay: float, last_epoch: int = -1) -> None:
+        if lr_decay < 0:
+            raise ValueError(f"lr_decay must be non-negative, got {lr_decay}")
+        self.lr_decay = lr_decay
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [base_lr / (1.0 + self.lr_decay * self.last_epoch) for base_lr in self.base_lrs]

@@ -1,0 +1,68 @@
+"""``lucid train``: train a decoder with the AdaIN objective; resumable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lucid_cli.app import app
+from lucid_cli.errors import console, fail, reported
+
+
+@app.command()
+def train(
+    content_dir: Annotated[Path, typer.Option(help="Folder of content photos.")] = None,
+    style_dir: Annotated[Path, typer.Option(help="Folder of style paintings.")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output",
+                                         help="Model file written at the end.")] = Path(
+        "model.safetensors"),
+    run_dir: Annotated[Path, typer.Option(help="Checkpoints, log, sample sheets.")] = Path(
+        "runs/default"),
+    resume: Annotated[bool, typer.Option(help="Continue from the run's last checkpoint.")] = False,
+    iterations: Annotated[int, typer.Option(min=1, help="Total optimisation steps.")] = 20000,
+    batch_size: Annotated[int, typer.Option(min=1)] = 8,
+    crop_size: Annotated[int, typer.Option(min=32, help="Random crop side in pixels.")] = 128,
+    lr: Annotated[float, typer.Option(min=0.0, help="Adam learning rate.")] = 1e-4,
+    lr_decay: Annotated[float, typer.Option(min=0.0, help="lr / (1 + decay * step).")] = 5e-5,
+    content_weight: Annotated[float, typer.Option(min=0.0)] = 1.0,
+    style_weight: Annotated[float, typer.Option(min=0.0)] = 10.0,
+    checkpoint_every: Annotated[int, typer.Option(min=1)] = 500,
+    log_every: Annotated[int, typer.Option(min=1)] = 10,
+    holdout: Annotated[float, typer.Option(min=0.0, max=0.5,
+                                           help="Fraction of images never trained on.")] = 0.05,
+    seed: Annotated[int, typer.Option(help="Seed for weights and sampling.")] = 0,
+    encoder_weights: Annotated[Path | None, typer.Option(
+        help="Encoder weights (default: the embedded EfficientNet-Lite2 trunk).")] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Train a style-transfer decoder (AdaIN objective) on folders of photos and paintings."""
+    from lucid.models.training import TrainOptions, Trainer
+    from lucid_cli.train import run_training
+
+    with reported(debug):
+        if resume:
+            if not (run_dir / Trainer.CHECKPOINT).exists():
+                fail(f"{run_dir}: no checkpoint to resume from")
+            trainer = Trainer.resume(run_dir, iterations=iterations)
+        else:
+            if content_dir is None or style_dir is None:
+                fail("--content-dir and --style-dir are required (or --resume)", code=2)
+            if (run_dir / Trainer.CHECKPOINT).exists():
+                fail(f"{run_dir}: holds a checkpoint already; use --resume, or another --run-dir")
+            options = TrainOptions(
+                content_dir=str(content_dir), style_dir=str(style_dir), run_dir=str(run_dir),
+                iterations=iterations, batch_size=batch_size, crop_size=crop_size, lr=lr,
+                lr_decay=lr_decay, content_weight=content_weight, style_weight=style_weight,
+                holdout=holdout, seed=seed, checkpoint_every=checkpoint_every,
+                log_every=log_every,
+            )
+            if encoder_weights is not None:
+                options.encoder_weights = str(encoder_weights)
+            trainer = Trainer(options)
+        run_training(trainer, console, quiet=quiet)
+        trainer.export_model(output)
+        if not quiet:
+            console.print(f"wrote {output}")

@@ -1,0 +1,45 @@
+"""One error path for the CLI: a domain error becomes one line on stderr and exit code 1."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+# one console for results and progress (stdout), one for errors (stderr)
+console = Console()
+error_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class CLIError(Exception):
+    """A problem to report to the user in one line (naming the file when there is one)."""
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code``; never returns."""
+    error_console.print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def reported(debug: bool = False) -> Iterator[None]:
+    """Turn the library's and the CLI's known errors into ``fail``; tracebacks only in debug."""
+    from lucid.models.store import ModelError
+    from lucid.pth import PthError
+    from lucid.serialization import WeightsFileError
+    from lucid_cli.images import ImageError
+
+    try:
+        yield
+    except (CLIError, ImageError, ModelError, PthError, WeightsFileError, FileExistsError,
+            FileNotFoundError, PermissionError, ValueError) as error:
+        if debug:
+            raise
+        fail(str(error))
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        fail("interrupted", code=130)

