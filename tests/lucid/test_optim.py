@@ -279,7 +279,7 @@ def _save_load_safetensors(arrays: dict, meta: str, tmp_path: Any) -> tuple[dict
 
     st.save_file(arrays, str(tmp_path / "opt.safetensors"), metadata={"optimizer": meta})
     with safe_open(str(tmp_path / "opt.safetensors"), framework="numpy") as f:
-        return {k: f.get_tensor(k) for k in f.keys()}, f.metadata()["optimizer"]  # noqa: SIM118
+        return {k: f.get_tensor(k) for k in f.keys()}, f.metadata()["optimizer"]
 
 
 @pytest.mark.parametrize("via", ["memory", "flatten", "npz", "safetensors"])

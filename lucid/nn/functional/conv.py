@@ -233,11 +233,42 @@ class Conv2dFunction(Function):
 
 
 # ----------------------------------------------------------------------------- depthwise
+def _to_channels_last(a: Any) -> Any:
+    """(N, C, H, W) -> contiguous (H, W, N, C).
+
+    A plane of a multiple of 1 KiB makes the transposing copy read with a stride that maps
+    every element to the same cache set (3x slower); going through a buffer with one spare
+    column per row breaks that stride first.
+    """
+    xp = xp_of(a)
+    n, c, h, w = a.shape
+    if (h * w * a.itemsize) % 1024 == 0:
+        buffer = xp.empty((n, c, h, w + 1), dtype=a.dtype)
+        buffer[..., :w] = a
+        a = buffer[..., :w]
+    return xp.ascontiguousarray(a.transpose(2, 3, 0, 1))
+
+
+def _from_channels_last(a: Any) -> Any:
+    """(H, W, N, C) (any strides) -> contiguous (N, C, H, W)."""
+    return xp_of(a).ascontiguousarray(a.transpose(2, 3, 0, 1))
+
+
+def _window(a: Any, axes: int, i: int, j: int, stride: tuple[int, int],
+            dilation: tuple[int, int], out_hw: tuple[int, int]) -> Any:
+    """The (strided) view that kernel offset (i, j) reads; spatial axes start at ``axes``."""
+    rows = _offset_slice(i, dilation[0], stride[0], out_hw[0])
+    cols = _offset_slice(j, dilation[1], stride[1], out_hw[1])
+    return a[(slice(None),) * axes + (rows, cols)]
+
+
 class DepthwiseConv2dFunction(Function):
-    """Depthwise conv (``groups == C``, ``C_out = multiplier * C``), inputs ``(x, w[, b])``.
+    """Depthwise conv (``groups == C``, ``C_out = m * C``), inputs ``(x, weight[, bias])``.
 
     ``out[n, c*m + j] = sum_{kh,kw} w[c*m + j, 0, kh, kw] * xpad[n, c, oh*sh + kh*dh, ...]``,
-    computed as one broadcast multiply-add per kernel offset.
+    one broadcast multiply-add per kernel offset. numpy's elementwise loops pay per row of
+    their innermost axis, so the work runs channels-last, (H, W, N, C), whenever N*C is longer
+    than a plane (the deep, small-map layers of an encoder), and in NCHW otherwise.
     """
 
     def forward(self, x: Any, weight: Any, bias: Any = None, *, stride: tuple[int, int],
@@ -253,57 +284,89 @@ class DepthwiseConv2dFunction(Function):
         xpad = _pad_zeros(x, pads)
         hp, wp = xpad.shape[2:]
         oh, ow = _out_size(hp, kh, stride[0], dilation[0]), _out_size(wp, kw, stride[1], dilation[1])
-        w3 = weight.reshape(c, m, kh, kw)
-        out = xp.empty((n, c, m, oh, ow), dtype=x.dtype)
+        self.channels_last = oh * ow < n * c
+        # per-offset weights (K, C, m) shaped to broadcast against a window; the multiplier
+        # axis exists only when m > 1 (a trailing size-1 axis slows numpy's inner loops)
+        wk = xp.ascontiguousarray(weight.reshape(c, m, kh * kw).transpose(2, 0, 1))
+        if m == 1:
+            wk = wk[:, :, 0]
+        if self.channels_last:
+            src = _to_channels_last(xpad)  # (Hp, Wp, N, C)
+            out = xp.empty((oh, ow, n, c) + ((m,) if m > 1 else ()), dtype=x.dtype)
+        else:
+            src = xpad
+            wk = wk[..., None, None]
+            out = xp.empty((n, c) + ((m,) if m > 1 else ()) + (oh, ow), dtype=x.dtype)
+        axes = 0 if self.channels_last else 2
         tmp = xp.empty_like(out)
         for i in range(kh):
-            rows = _offset_slice(i, dilation[0], stride[0], oh)
             for j in range(kw):
-                window = xpad[:, :, None, rows, _offset_slice(j, dilation[1], stride[1], ow)]
-                wk = w3[:, :, i, j, None, None]
+                window = _window(src, axes, i, j, stride, dilation, (oh, ow))
+                if m > 1:
+                    window = window[..., None] if self.channels_last else window[:, :, None]
                 if i == 0 and j == 0:
-                    xp.multiply(window, wk, out=out)
+                    xp.multiply(window, wk[0], out=out)
                 else:
-                    xp.multiply(window, wk, out=tmp)
+                    xp.multiply(window, wk[i * kw + j], out=tmp)
                     out += tmp
-        out = out.reshape(n, co, oh, ow)
+        if self.channels_last:
+            out = _from_channels_last(out.reshape(oh, ow, n, co))
+        else:
+            out = out.reshape(n, co, oh, ow)
         if bias is not None:
             out += bias.reshape(co, 1, 1)
-        self.xpad, self.weight, self.has_bias = xpad, weight, bias is not None
-        self.params = (stride, pads, dilation, (oh, ow))
+        self.src, self.wk, self.has_bias = src, wk, bias is not None
+        self.geometry = (x.shape, xpad.shape, weight.shape, stride, pads, dilation, (oh, ow))
         return out[0] if self.unbatched else out
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = xp_of(gy)
-        stride, pads, dilation, (oh, ow) = self.params
-        xpad, weight = self.xpad, self.weight
-        n, c = xpad.shape[:2]
-        co, _, kh, kw = weight.shape
+        x_shape, padded, w_shape, stride, pads, dilation, (oh, ow) = self.geometry
+        src, wk, cl = self.src, self.wk, self.channels_last
+        n, c = x_shape[:2]
+        co, _, kh, kw = w_shape
         m = co // c
         if self.unbatched:
             gy = gy[None]
-        g5 = gy.reshape(n, c, m, oh, ow)
-        w3 = weight.reshape(c, m, kh, kw)
+        mshape = (m,) if m > 1 else ()
+        if cl:
+            g = _to_channels_last(xp.ascontiguousarray(gy)).reshape((oh, ow, n, c) + mshape)
+            gsrc_shape = padded[2:] + padded[:2]
+        else:
+            g = gy.reshape((n, c) + mshape + (oh, ow))
+            gsrc_shape = padded
+        axes, maxis = (0, 4) if cl else (2, 2)
         want_x, want_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
-        gxpad = xp.zeros(xpad.shape, dtype=gy.dtype) if want_x else None
-        gw = xp.empty((c, m, kh, kw), dtype=gy.dtype) if want_w else None
-        tmp = xp.empty(g5.shape, dtype=gy.dtype)
+        gsrc = xp.zeros(gsrc_shape, dtype=gy.dtype) if want_x else None
+        gw = xp.empty((kh * kw, c) + mshape, dtype=gy.dtype) if want_w else None
+        tmp = xp.empty(g.shape, dtype=gy.dtype)
+        sum_axes = (0, 1, 2) if cl else ((0, 3, 4) if m > 1 else (0, 2, 3))
         for i in range(kh):
-            rows = _offset_slice(i, dilation[0], stride[0], oh)
             for j in range(kw):
-                cols = _offset_slice(j, dilation[1], stride[1], ow)
-                if want_x:
-                    xp.multiply(g5, w3[:, :, i, j, None, None], out=tmp)
-                    gxpad[:, :, rows, cols] += tmp[:, :, 0] if m == 1 else tmp.sum(axis=2)
+                k = i * kw + j
+                if want_x:  # scatter: the window that read x gets gy * w back
+                    xp.multiply(g, wk[k], out=tmp)
+                    part = tmp.sum(axis=maxis) if m > 1 else tmp
+                    _window(gsrc, axes, i, j, stride, dilation, (oh, ow))[...] += part
                 if want_w:
-                    xp.multiply(g5, xpad[:, :, None, rows, cols], out=tmp)
-                    gw[:, :, i, j] = tmp.sum(axis=(0, 3, 4))
+                    window = _window(src, axes, i, j, stride, dilation, (oh, ow))
+                    if m > 1:
+                        window = window[..., None] if cl else window[:, :, None]
+                    xp.multiply(g, window, out=tmp)
+                    gw[k] = tmp.sum(axis=sum_axes)
         gx = None
         if want_x:
-            gx = _crop(gxpad, pads)
+            top, bottom, left, right = pads
+            if cl:
+                h, w = padded[2] - top - bottom, padded[3] - left - right
+                gx = _from_channels_last(gsrc[top : top + h, left : left + w])
+            else:
+                gx = _crop(gsrc, pads)
             if self.unbatched:
                 gx = gx[0]
-        grads: tuple[Any, ...] = (gx, None if gw is None else gw.reshape(weight.shape))
+        if gw is not None:  # (K, C[, m]) -> (C*m, 1, KH, KW)
+            gw = xp.ascontiguousarray(xp.moveaxis(gw, 0, -1)).reshape(w_shape)
+        grads: tuple[Any, ...] = (gx, gw)
         if self.has_bias:
             grads += (gy.sum(axis=(0, 2, 3)),)
         return grads
