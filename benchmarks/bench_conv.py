@@ -48,14 +48,17 @@ LAYERS = [
 ]
 
 
+CLOCK = time.perf_counter
+
+
 def best_ms(fn: Callable[[], object], repeat: int, budget_s: float = 0.4) -> float:
-    """Best wall time of at least ``repeat`` runs (more for fast layers, up to ``budget_s``)."""
+    """Best time of at least ``repeat`` runs (more for fast layers, up to ``budget_s``)."""
     fn()  # warm-up: allocator, BLAS threads
     times: list[float] = []
     while len(times) < repeat or (sum(times) < budget_s and len(times) < 50):
-        start = time.perf_counter()
+        start = CLOCK()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(CLOCK() - start)
     return min(times) * 1e3
 
 
@@ -105,11 +108,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2, help="threads for both libraries")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time with the process CPU clock (1 thread only): immune to "
+                             "other work preempting this process on a shared machine")
     parser.add_argument("--only", default="", help="run layers whose name contains this")
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parent / "results" / "conv.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.cpu_time:
+        if args.threads != 1:
+            parser.error("--cpu-time needs --threads 1 (CPU time adds up all threads)")
+        global CLOCK
+        CLOCK = time.process_time
 
     header = ("| layer | torch fwd ms | lucid fwd ms | ratio | torch fwd+bwd ms "
               "| lucid fwd+bwd ms | ratio |")
@@ -125,7 +136,9 @@ def main() -> None:
         print(line, flush=True)
     if not args.only:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        note = (f"\n\nBest of {args.repeat} runs, float32, batch 8, {args.threads} thread(s) each "
+        clock = "process CPU time" if args.cpu_time else "wall time"
+        note = (f"\n\nBest {clock} of at least {args.repeat} runs, float32, batch 8, "
+                f"{args.threads} thread(s) each "
                 f"(torch {torch.__version__}, numpy {np.__version__}). ratio = lucid / torch "
                 "(lower is better for lucid).\n")
         args.out.write_text("# conv2d: lucid vs PyTorch (CPU)\n\n" + "\n".join(lines) + note)

@@ -204,6 +204,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
                 raise ValueError(f"pad: reflection padding {width} must be smaller than the "
                                  f"padded dimension ({size})")
     if mode != "constant" and any(w < 0 for w in pad):
-        raise ValueError(f"pad: negative widths are only allowed in constant mode, got {tuple(pad)}")
+        raise ValueError(
+            f"pad: negative widths are only allowed in constant mode, got {tuple(pad)}"
+        )
     return shape.Pad.apply(input, pad=tuple(int(w) for w in pad), mode=mode, value=value)
 

@@ -162,7 +162,9 @@ class Tensor:
 
     def item(self) -> builtins.float | builtins.int | builtins.bool:
         if self.numel() != 1:
-            raise ValueError(f"a tensor with {self.numel()} elements cannot be converted to a scalar")
+            raise ValueError(
+                f"a tensor with {self.numel()} elements cannot be converted to a scalar"
+            )
         return asnumpy(self.data).reshape(()).item()
 
     def tolist(self) -> Any:
@@ -249,7 +251,9 @@ class Tensor:
     def backward(self, gradient: Tensor | None = None, retain_graph: bool = False) -> None:
         """Accumulate the gradient of this tensor into the ``.grad`` of every leaf."""
         if not self.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn"
+            )
         if gradient is None:
             if self.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")

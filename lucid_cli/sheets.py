@@ -47,11 +47,12 @@ def loss_curve(iterations: Sequence[int], series: dict[str, Sequence[float]],
     colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
     if len(iterations) >= 2:
         x = np.asarray(iterations, dtype=float)
-        logs = {k: np.log10(np.maximum(np.asarray(v, dtype=float), 1e-12)) for k, v in series.items()}
+        logs = {k: np.log10(np.maximum(np.asarray(v, dtype=float), 1e-12))
+                for k, v in series.items()}
         low = min(v.min() for v in logs.values())
         high = max(v.max() for v in logs.values())
         span = max(high - low, 1e-6)
-        for (name, values), colour in zip(logs.items(), colours):
+        for values, colour in zip(logs.values(), colours):
             kernel = max(1, len(values) // 50)
             smooth = np.convolve(values, np.ones(kernel) / kernel, mode="valid")
             xs = x[kernel - 1:]

@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
-    from lucid.models.inference import stylize, style_statistics
+    from lucid.models.inference import style_statistics, stylize
     from lucid.models.store import load_model
 
     model = load_model(args.model)

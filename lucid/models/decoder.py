@@ -40,7 +40,9 @@ class Decoder(nn.Module):
             elif kind == "conv":
                 out = int(spec[1])
                 activation = spec[2] if len(spec) > 2 else "relu"
-                self.layers.append(nn.Conv2d(channels, out, 3, padding=1, padding_mode=padding_mode))
+                self.layers.append(
+                    nn.Conv2d(channels, out, 3, padding=1, padding_mode=padding_mode)
+                )
                 if activation == "relu":
                     self.layers.append(nn.ReLU())
                 elif activation != "none":

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import lucid
 import lucid.nn as nn
 from lucid import Tensor
 

@@ -39,7 +39,7 @@ def train(
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Train a style-transfer decoder (AdaIN objective) on folders of photos and paintings."""
-    from lucid.models.training import TrainOptions, Trainer
+    from lucid.models.training import Trainer, TrainOptions
     from lucid_cli.train import run_training
 
     with reported(debug):

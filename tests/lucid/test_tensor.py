@@ -88,7 +88,8 @@ def test_device_names_and_aliases() -> None:
 
 
 def test_mixing_devices_raises_a_clear_error() -> None:
-    cpu, gpu = SimpleNamespace(device=lucid.device("cpu")), SimpleNamespace(device=lucid.device("gpu"))
+    cpu = SimpleNamespace(device=lucid.device("cpu"))
+    gpu = SimpleNamespace(device=lucid.device("gpu"))
     with pytest.raises(RuntimeError, match="same device.*cpu and gpu"):
         check_same_device([cpu, gpu], "add")
 

@@ -1,9 +1,14 @@
-"""Normalisation of PyTorch's "int or (h, w)" arguments for the 2-D ops."""
+"""Small helpers shared by the 2-D ops: argument pairs and a scratch buffer."""
 
 from __future__ import annotations
 
+import math
 import operator
+import threading
 from collections.abc import Sequence
+from typing import Any
+
+_scratch_state = threading.local()
 
 
 def _int(value: object, name: str) -> int:
@@ -29,3 +34,23 @@ def _pair(value: int | Sequence[int], name: str = "argument") -> tuple[int, int]
         return _int(items[0], name), _int(items[1], name)
     n = _int(value, name)
     return n, n
+
+
+def scratch(xp: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+    """An uninitialised array for a temporary that never leaves the op that asks for it.
+
+    On the CPU a fresh multi-megabyte array is new memory from the OS, and the kernel zeroes
+    every page on first touch: for im2col columns that costs as much as the copy itself.
+    One buffer per thread, grown on demand and reused, avoids it. The next ``scratch`` call
+    (by any op) overwrites it, so the result must not be returned, saved for backward or
+    held across another op. CuPy's memory pool already recycles device memory: there it is
+    a plain ``empty``.
+    """
+    if xp.__name__ != "numpy":
+        return xp.empty(shape, dtype=dtype)
+    nbytes = math.prod(shape) * xp.dtype(dtype).itemsize
+    buffer = getattr(_scratch_state, "buffer", None)
+    if buffer is None or buffer.nbytes < nbytes:
+        buffer = xp.empty(max(nbytes, 1), dtype=xp.uint8)
+        _scratch_state.buffer = buffer
+    return buffer[:nbytes].view(dtype).reshape(shape)

@@ -24,11 +24,12 @@ from __future__ import annotations
 from typing import Any
 
 from lucid.autograd import Function, is_grad_enabled
-from lucid.nn.functional._pairs import _pair
+from lucid.nn.functional._pairs import _pair, scratch
 from lucid.ops._util import xp_of
 from lucid.tensor import Tensor
 
 Pads = tuple[int, int, int, int]  # (top, bottom, left, right)
+_FORCE = None
 
 
 # ----------------------------------------------------------------------------- array helpers
@@ -44,11 +45,11 @@ def _pad_zeros(x: Any, pads: Pads) -> Any:
     return out
 
 
-def _crop(x: Any, pads: Pads) -> Any:
-    """Undo ``_pad_zeros`` (the gradient of padding); returns a contiguous array."""
+def _crop(x: Any, pads: Pads, copy: bool = False) -> Any:
+    """Undo ``_pad_zeros`` (the gradient of padding); a contiguous array (a copy if asked)."""
     top, bottom, left, right = pads
     if not (top or bottom or left or right):
-        return x
+        return x.copy() if copy else x
     h, w = x.shape[-2] - top - bottom, x.shape[-1] - left - right
     return xp_of(x).ascontiguousarray(x[..., top : top + h, left : left + w])
 
@@ -64,12 +65,12 @@ def _offset_slice(k: int, dilation: int, stride: int, out: int) -> slice:
 
 
 def _im2col(xpad: Any, kernel: tuple[int, int], stride: tuple[int, int],
-            dilation: tuple[int, int], out_hw: tuple[int, int]) -> Any:
+            dilation: tuple[int, int], out_hw: tuple[int, int], fresh: bool = True) -> Any:
     """Columns ``(N, C*KH*KW, OH*OW)`` of a padded input, as one contiguous copy.
 
     ``cols[n, (c, kh, kw), (oh, ow)] = xpad[n, c, oh*sh + kh*dh, ow*sw + kw*dw]``. The
     (N, C, KH, KW, OH, OW) window view is free (strides only); the copy reads rows of OW
-    elements, contiguous for stride 1.
+    elements, contiguous for stride 1. ``fresh=False`` writes into scratch memory.
     """
     xp = xp_of(xpad)
     n, c = xpad.shape[:2]
@@ -80,28 +81,32 @@ def _im2col(xpad: Any, kernel: tuple[int, int], stride: tuple[int, int],
     windows = xp.lib.stride_tricks.as_strided(
         xpad, (n, c, kh, kw, oh, ow), (s[0], s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw)
     )
-    return xp.ascontiguousarray(windows).reshape(n, c * kh * kw, oh * ow)
+    shape = (n, c, kh, kw, oh, ow)
+    cols = xp.empty(shape, dtype=xpad.dtype) if fresh else scratch(xp, shape, xpad.dtype)
+    cols[...] = windows
+    return cols.reshape(n, c * kh * kw, oh * ow)
 
 
 def _col2im(gcols: Any, padded_shape: tuple[int, ...], kernel: tuple[int, int],
-            stride: tuple[int, int], dilation: tuple[int, int]) -> Any:
-    """Adjoint of ``_im2col``: add each kernel offset's columns back onto the padded input.
+            stride: tuple[int, int], dilation: tuple[int, int], pads: Pads) -> Any:
+    """Adjoint of ``_im2col`` followed by the crop of the padding: (N, C, H, W).
 
-    ``gcols`` is (N, C*KH*KW, OH*OW); returns (N, C, Hp, Wp). One strided add per offset.
+    ``gcols`` is (N, C*KH*KW, OH*OW) (any leading group split); each kernel offset's
+    columns are added back onto the padded input with one strided add.
     """
     xp = xp_of(gcols)
     n, c, hp, wp = padded_shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     oh, ow = _out_size(hp, kh, sh, dh), _out_size(wp, kw, sw, dw)
     if kh == kw == 1 and sh == sw == 1 and (hp, wp) == (oh, ow):
-        return gcols.reshape(padded_shape)
+        return _crop(gcols.reshape(padded_shape), pads, copy=True)
     g = gcols.reshape(n, c, kh, kw, oh, ow)
     out = xp.zeros(padded_shape, dtype=gcols.dtype)
     for i in range(kh):
         rows = _offset_slice(i, dh, sh, oh)
         for j in range(kw):
             out[:, :, rows, _offset_slice(j, dw, sw, ow)] += g[:, :, i, j]
-    return out
+    return _crop(out, pads)
 
 
 def _shifts(kernel: tuple[int, int], dilation: tuple[int, int], wp: int) -> list[int]:
@@ -115,6 +120,7 @@ class Conv2dFunction(Function):
     """Dense or grouped conv (not depthwise), inputs ``(x, weight[, bias])``.
 
     Shapes: x (N, C, H, W) or (C, H, W); weight (C_out, C/groups, KH, KW); bias (C_out,).
+    Forward and backward each pick im2col or shifted GEMM (see the module docstring).
     """
 
     def forward(self, x: Any, weight: Any, bias: Any = None, *, stride: tuple[int, int],
@@ -124,78 +130,65 @@ class Conv2dFunction(Function):
         self.unbatched = x.ndim == 3
         if self.unbatched:
             x = x[None]
-        n, c, h, w = x.shape
+        n, c = x.shape[:2]
         co, cg, kh, kw = weight.shape
-        g = groups
         xpad = _pad_zeros(x, pads)
         hp, wp = xpad.shape[2:]
         oh, ow = _out_size(hp, kh, stride[0], dilation[0]), _out_size(wp, kw, stride[1], dilation[1])
-        self.params = (stride, pads, dilation, g, (kh, kw))
+        self.params = (stride, pads, dilation, groups, (kh, kw))
         self.x_shape, self.padded_shape, self.out_hw = x.shape, xpad.shape, (oh, ow)
-        self.has_bias = bias is not None
-        # stride-1 convs that do not widen the channels: shifted GEMM (see module docstring)
-        self.shifted = stride == (1, 1) and (kh, kw) != (1, 1) and co <= c
-        if self.shifted:
-            out = self._forward_shifted(xpad, weight)
-            self.xpad = xpad  # backward reads the input only through GEMMs on this buffer
+        self.has_bias, self.weight, self.cols = bias is not None, weight, None
+        # Shifted GEMM needs stride 1 (1x1 convs need no im2col anyway). Its elementwise work
+        # scales with C_out where im2col's scales with C_in: backward (copy + GEMM + col2im
+        # vs. spread + GEMM) wins from C_out <= C_in; forward (im2col copy vs. KH*KW shifted
+        # adds, which cost more per element than a copy) only once C_out is clearly smaller.
+        can_shift = stride == (1, 1) and (kh, kw) != (1, 1)
+        self.shifted = can_shift and co <= c
+        fwd_shift = can_shift and 2 * co <= c
+        if _FORCE is not None:
+            self.shifted = fwd_shift = _FORCE and stride == (1, 1)
+        if fwd_shift:
+            out = _shifted_forward(xpad, weight, groups, dilation, (oh, ow))
         else:
-            cols = _im2col(xpad, (kh, kw), stride, dilation, (oh, ow))
-            w2 = weight.reshape(g, co // g, cg * kh * kw)
-            out = xp.matmul(w2, cols.reshape(n, g, cg * kh * kw, oh * ow)).reshape(n, co, oh, ow)
-            # columns only matter for grad-weight; a frozen weight or no_grad keeps none
-            self.cols = cols if need_weight_grad else None
-            self.xpad = None if need_weight_grad else xpad
-        self.weight = weight
+            # columns are kept only for an im2col grad-weight; else they live in scratch
+            keep = need_weight_grad and not self.shifted
+            cols = _im2col(xpad, (kh, kw), stride, dilation, (oh, ow), fresh=keep)
+            w2 = weight.reshape(groups, co // groups, cg * kh * kw)
+            cols4 = cols.reshape(n, groups, cg * kh * kw, oh * ow)
+            out = xp.matmul(w2, cols4).reshape(n, co, oh, ow)
+            self.cols = cols if keep else None
+        # backward reads the input only through xpad (shifted GEMMs, or rebuilt columns)
+        self.xpad = None if self.cols is not None else xpad
         if bias is not None:
             out += bias.reshape(co, 1, 1)
         return out[0] if self.unbatched else out
-
-    def _forward_shifted(self, xpad: Any, weight: Any) -> Any:
-        xp = xp_of(xpad)
-        n, c, hp, wp = xpad.shape
-        co, cg, kh, kw = weight.shape
-        g, k = self.params[3], kh * kw
-        oh, ow = self.out_hw
-        length = (oh - 1) * wp + ow  # flat positions whose window stays inside the image
-        # all kernel offsets in one weight matrix: rows (offset, c_out), per group
-        w_all = weight.reshape(g, co // g, cg, k).transpose(0, 3, 1, 2).reshape(g, k * co // g, cg)
-        prod = xp.matmul(w_all, xpad.reshape(n, g, cg, hp * wp)).reshape(n, g, k, co // g, hp * wp)
-        wide = xp.empty((n, g, co // g, oh * wp), dtype=xpad.dtype)
-        head = wide[..., :length]
-        for index, shift in enumerate(_shifts((kh, kw), self.params[2], wp)):
-            part = prod[:, :, index, :, shift : shift + length]
-            if index == 0:
-                head[...] = part
-            else:
-                head += part
-        # columns ow..wp-1 of each wide row mix two image rows: crop them away
-        return xp.ascontiguousarray(wide.reshape(n, co, oh, wp)[..., :ow])
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = xp_of(gy)
         stride, pads, dilation, g, kernel = self.params
         weight = self.weight
         co, cg, kh, kw = weight.shape
-        n, c = self.x_shape[:2]
+        n = self.x_shape[0]
         oh, ow = self.out_hw
         if self.unbatched:
             gy = gy[None]
         want_x, want_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
         gx = gw = None
         if self.shifted:
-            gx, gw = self._backward_shifted(gy, want_x, want_w)
+            gx, gw = _shifted_backward(gy, self.xpad, weight, g, dilation, pads, want_x, want_w)
         else:
-            gy3 = xp.ascontiguousarray(gy).reshape(n, g, co // g, oh * ow)
+            gy4 = xp.ascontiguousarray(gy).reshape(n, g, co // g, oh * ow)
             w2 = weight.reshape(g, co // g, cg * kh * kw)
-            if want_x:
-                gcols = xp.matmul(w2.transpose(0, 2, 1), gy3)
-                gx = _crop(_col2im(gcols, self.padded_shape, kernel, stride, dilation), pads)
             if want_w:
                 cols = self.cols
                 if cols is None:  # the weight was frozen at forward time: rebuild the columns
                     cols = _im2col(self.xpad, kernel, stride, dilation, (oh, ow))
-                cols = cols.reshape(n, g, cg * kh * kw, oh * ow)
-                gw = xp.matmul(gy3, cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(weight.shape)
+                cols4 = cols.reshape(n, g, cg * kh * kw, oh * ow)
+                gw = xp.matmul(gy4, cols4.transpose(0, 1, 3, 2)).sum(axis=0).reshape(weight.shape)
+            if want_x:
+                gcols = scratch(xp, (n, g, cg * kh * kw, oh * ow), gy.dtype)
+                xp.matmul(w2.transpose(0, 2, 1), gy4, out=gcols)
+                gx = _col2im(gcols, self.padded_shape, kernel, stride, dilation, pads)
         if gx is not None and self.unbatched:
             gx = gx[0]
         grads: tuple[Any, ...] = (gx, gw)
@@ -203,33 +196,71 @@ class Conv2dFunction(Function):
             grads += (gy.sum(axis=(0, 2, 3)),)
         return grads
 
-    def _backward_shifted(self, gy: Any, want_x: bool, want_w: bool) -> tuple[Any, Any]:
-        xp = xp_of(gy)
-        _, pads, dilation, g, kernel = self.params
-        weight, xpad = self.weight, self.xpad
-        co, cg, kh, kw = weight.shape
-        k, cog = kh * kw, co // g
-        n, _, hp, wp = xpad.shape
-        oh, ow = self.out_hw
-        length = (oh - 1) * wp + ow
-        # gy on wide rows (zeros in the cropped columns), then copied to every kernel shift:
-        # spread[n, g, k, co, j] = gy_wide[n, g, co, j - shift_k]
-        wide = xp.zeros((n, co, oh, wp), dtype=gy.dtype)
-        wide[..., :ow] = gy
-        wide = wide.reshape(n, g, cog, oh * wp)[..., :length]
-        spread = xp.zeros((n, g, k, cog, hp * wp), dtype=gy.dtype)
-        for index, shift in enumerate(_shifts((kh, kw), dilation, wp)):
-            spread[:, :, index, :, shift : shift + length] = wide
-        spread = spread.reshape(n, g, k * cog, hp * wp)
-        gx = gw = None
-        if want_x:
-            w_all_t = weight.reshape(g, cog, cg, k).transpose(0, 2, 3, 1).reshape(g, cg, k * cog)
-            gx = _crop(xp.matmul(w_all_t, spread).reshape(xpad.shape), pads)
-        if want_w:
-            xflat_t = xpad.reshape(n, g, cg, hp * wp).transpose(0, 1, 3, 2)
-            gw_all = xp.matmul(spread, xflat_t).sum(axis=0)  # (g, k*cog, cg)
-            gw = gw_all.reshape(g, k, cog, cg).transpose(0, 2, 3, 1).reshape(weight.shape)
-        return gx, gw
+
+def _shifted_forward(xpad: Any, weight: Any, groups: int, dilation: tuple[int, int],
+                     out_hw: tuple[int, int]) -> Any:
+    """Stride-1 conv as one GEMM over all kernel offsets plus KH*KW shifted adds.
+
+    ``prod[n, g, k, o, j] = sum_c w[g, o, c, k] * xflat[n, g, c, j]`` on the flattened padded
+    image; ``out[n, o, y, x] = sum_k prod[n, k, o, shift_k + y*Wp + x]``. Each shifted term
+    is read as a (OH, Wp) block of a prod row and cropped to OW columns, so the sum lands in
+    the output directly; rows get a tail of ``dw*(KW-1)`` so the last block stays in bounds.
+    """
+    xp = xp_of(xpad)
+    n, c, hp, wp = xpad.shape
+    co, cg, kh, kw = weight.shape
+    k, cog, plane = kh * kw, co // groups, hp * wp
+    oh, ow = out_hw
+    tail = dilation[1] * (kw - 1)
+    # all kernel offsets in one weight matrix: rows (offset, c_out), per group
+    w_all = weight.reshape(groups, cog, cg, k).transpose(0, 3, 1, 2).reshape(groups, k * cog, cg)
+    prod = scratch(xp, (n, groups, k, cog, plane + tail), xpad.dtype)
+    xp.matmul(w_all, xpad.reshape(n, groups, cg, plane),
+              out=prod.reshape(n, groups, k * cog, plane + tail)[..., :plane])
+    out = xp.empty((n, groups, cog, oh, ow), dtype=xpad.dtype)
+    for index, shift in enumerate(_shifts((kh, kw), dilation, wp)):
+        # columns ow..wp-1 of a block row straddle two image rows (or the tail): cropped
+        block = prod[:, :, index, :, shift : shift + oh * wp].reshape(n, groups, cog, oh, wp)
+        if index == 0:
+            out[...] = block[..., :ow]
+        else:
+            out += block[..., :ow]
+    return out.reshape(n, co, oh, ow)
+
+
+def _shifted_backward(gy: Any, xpad: Any, weight: Any, groups: int, dilation: tuple[int, int],
+                      pads: Pads, want_x: bool, want_w: bool) -> tuple[Any, Any]:
+    """Adjoint of ``_shifted_forward``: spread gy to every kernel shift, then two GEMMs.
+
+    ``spread[n, g, k, o, j] = gy_wide[n, g, o, j - shift_k]`` (zero outside), where gy_wide
+    is gy on rows of width Wp with zero padding columns. Then
+    ``grad_xflat = W_all^T @ spread`` and ``grad_W_all = sum_n spread @ xflat^T``.
+    """
+    xp = xp_of(gy)
+    n, c, hp, wp = xpad.shape
+    co, cg, kh, kw = weight.shape
+    k, cog, plane = kh * kw, co // groups, hp * wp
+    oh, ow = gy.shape[2:]
+    tail = dilation[1] * (kw - 1)
+    wide = xp.zeros((n, groups, cog, oh, wp), dtype=gy.dtype)
+    wide[..., :ow] = gy.reshape(n, groups, cog, oh, ow)
+    wide = wide.reshape(n, groups, cog, oh * wp)
+    spread = scratch(xp, (n, groups, k, cog, plane + tail), gy.dtype)
+    for index, shift in enumerate(_shifts((kh, kw), dilation, wp)):
+        spread[:, :, index, :, :shift] = 0
+        spread[:, :, index, :, shift : shift + oh * wp] = wide
+        spread[:, :, index, :, shift + oh * wp :] = 0
+    spread = spread.reshape(n, groups, k * cog, plane + tail)[..., :plane]
+    gx = gw = None
+    if want_w:
+        xflat_t = xpad.reshape(n, groups, cg, plane).transpose(0, 1, 3, 2)
+        gw_all = xp.matmul(spread, xflat_t).sum(axis=0)  # (g, k*cog, cg)
+        gw = gw_all.reshape(groups, k, cog, cg).transpose(0, 2, 3, 1).reshape(weight.shape)
+    if want_x:
+        w_all_t = weight.reshape(groups, cog, cg, k).transpose(0, 2, 3, 1)
+        gxpad = xp.matmul(w_all_t.reshape(groups, cg, k * cog), spread)
+        gx = _crop(gxpad.reshape(xpad.shape), pads)
+    return gx, gw
 
 
 # ----------------------------------------------------------------------------- depthwise
@@ -243,7 +274,7 @@ def _to_channels_last(a: Any) -> Any:
     xp = xp_of(a)
     n, c, h, w = a.shape
     if (h * w * a.itemsize) % 1024 == 0:
-        buffer = xp.empty((n, c, h, w + 1), dtype=a.dtype)
+        buffer = scratch(xp, (n, c, h, w + 1), a.dtype)
         buffer[..., :w] = a
         a = buffer[..., :w]
     return xp.ascontiguousarray(a.transpose(2, 3, 0, 1))
@@ -298,7 +329,7 @@ class DepthwiseConv2dFunction(Function):
             wk = wk[..., None, None]
             out = xp.empty((n, c) + ((m,) if m > 1 else ()) + (oh, ow), dtype=x.dtype)
         axes = 0 if self.channels_last else 2
-        tmp = xp.empty_like(out)
+        tmp = scratch(xp, out.shape, out.dtype)
         for i in range(kh):
             for j in range(kw):
                 window = _window(src, axes, i, j, stride, dilation, (oh, ow))
@@ -339,7 +370,7 @@ class DepthwiseConv2dFunction(Function):
         want_x, want_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
         gsrc = xp.zeros(gsrc_shape, dtype=gy.dtype) if want_x else None
         gw = xp.empty((kh * kw, c) + mshape, dtype=gy.dtype) if want_w else None
-        tmp = xp.empty(g.shape, dtype=gy.dtype)
+        tmp = scratch(xp, g.shape, gy.dtype)
         sum_axes = (0, 1, 2) if cl else ((0, 3, 4) if m > 1 else (0, 2, 3))
         for i in range(kh):
             for j in range(kw):
