@@ -1,16 +1,16 @@
 """Read PyTorch ``.pth`` / ``.pt`` weight files without torch, and without running code.
 
-``torch.save`` (torch >= 1.6) writes a zip archive: ``<name>/data.pkl`` is a
-pickle of the saved object, and each tensor's raw bytes live in
-``<name>/data/<key>``; older files (the "legacy" format, still common for published weights)
-are a series of pickles followed by the raw storages.
+``torch.save`` (torch >= 1.6) writes a zip archive: ``<name>/data.pkl`` is a pickle of the
+saved object, and each tensor's raw bytes live in ``<name>/data/<key>``. Older files (the
+"legacy" format, still common for published weights) are a series of pickles followed by
+the raw storages.
 
-Unpickling normally imports and calls whatever the file names, so loading an
-untrusted ``.pth`` with plain :mod:`pickle` can run arbitrary code. Here the
-pickle is read by an unpickler whose ``find_class`` knows only the handful of globals a tensor state dict needs (tensor rebuild
-functions, storage types, ``collections.OrderedDict``) and maps them to local
-stand-ins; any other global is refused with :class:`PthError` before it is
-imported, so nothing from the file is ever executed.
+Unpickling normally imports and calls whatever the file names, so loading an untrusted
+``.pth`` with plain :mod:`pickle` can run arbitrary code. Here the pickle is read by an
+unpickler whose ``find_class`` knows only the handful of globals a tensor state dict needs
+(tensor rebuild functions, storage types, ``collections.OrderedDict``) and maps them to
+local stand-ins; any other global is refused with :class:`PthError` before it is imported,
+so nothing from the file is ever executed.
 """
 
 from __future__ import annotations
