@@ -7,7 +7,7 @@ content (``style_statistics``), which is what makes batches of N contents x M st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +58,40 @@ def border_for(model: StyleNet, height: int, width: int) -> tuple[int, int, int,
     return (*split(height), *split(width))
 
 
+@dataclass(frozen=True)
+class Tile:
+    """One window of the padded image: ``core`` is what it contributes, ``window`` what it
+    sees (the core plus a halo of context); both are (start, stop) in padded pixels."""
+
+    rows: tuple[int, int]
+    cols: tuple[int, int]
+    window_rows: tuple[int, int]
+    window_cols: tuple[int, int]
+
+
+def plan_tiles(height: int, width: int, stride: int, tile_size: int, halo: int) -> list[Tile]:
+    """Cover a (padded) image with cores of ``tile_size`` px, each seen with ``halo`` px around.
+
+    Every edge is a multiple of ``stride``, so each window's features sit exactly on the
+    whole image's feature grid and the tiles agree with an untiled run up to the halo's reach.
+    """
+    tile_size = max(stride, tile_size // stride * stride)
+    halo = halo // stride * stride
+
+    def spans(n: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+        out = []
+        for start in range(0, n, tile_size):
+            stop = min(start + tile_size, n)
+            out.append(((start, stop), (max(0, start - halo), min(n, stop + halo))))
+        return out
+
+    return [Tile(r, c, wr, wc) for r, wr in spans(height) for c, wc in spans(width)]
+
+
+TILE_SIZE = 1024  # cores of this many pixels once an image is larger than one tile
+HALO = 96  # context around each core: beyond the encoder-decoder's effective reach
+
+
 def stylize(
     model: StyleNet,
     content: np.ndarray,
@@ -65,8 +99,15 @@ def stylize(
     weights: Sequence[float] | None = None,
     alpha: float = 1.0,
     mask: np.ndarray | None = None,
+    tile_size: int = TILE_SIZE,
+    on_tile: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Repaint ``content`` with one style, a weighted blend of several, or two under a mask.
+
+    Images larger than ``tile_size`` are processed in overlapping tiles in two passes: the
+    first gathers the content's AdaIN statistics over the WHOLE image, the second
+    normalises each tile with them, so the result matches an untiled run without seams,
+    in memory bounded by the tile size.
 
     Args:
         model: the network.
@@ -76,44 +117,114 @@ def stylize(
         alpha: 1 = full style, 0 = the content reconstructed.
         mask: (H, W) in [0, 1], with exactly two styles: where 1 the first style, where 0
             the second (Huang and Belongie's spatial control).
+        tile_size: core size of a tile in pixels.
+        on_tile: called with (tiles done, tiles in all) as work progresses.
 
     Returns:
         (H, W, 3) float32 in [0, 1], the size of ``content``.
     """
+    _check_arguments(styles, weights, alpha, mask)
+    weights = list(weights) if weights is not None else [1.0] * len(styles)
+    total_weight = float(sum(weights))
+    height, width = content.shape[:2]
+    device = _device(model)
+    stride = model.stride
+    top, bottom, left, right = border_for(model, height, width)
+    # reflection looks best; images smaller than their padding replicate their edges instead
+    mode = "reflect" if max(top, bottom) < height and max(left, right) < width else "edge"
+    padded = np.pad(content.astype(np.float32), ((top, bottom), (left, right), (0, 0)), mode=mode)
+    small_mask = None
+    if mask is not None:
+        full = np.pad(mask.astype(np.float32), ((top, bottom), (left, right)), mode="edge")
+        small_mask = interpolate(
+            lucid.tensor(full[None, None], device=device),
+            size=(padded.shape[0] // stride, padded.shape[1] // stride),
+            mode="bilinear", align_corners=False,
+        )
+    tiles = plan_tiles(padded.shape[0], padded.shape[1], stride, tile_size, HALO)
+    passes = 1 if len(tiles) == 1 else 2
+    done = 0
+
+    def features_of(tile: Tile) -> Tensor:
+        nonlocal done
+        (r0, r1), (c0, c1) = tile.window_rows, tile.window_cols
+        window = padded[r0:r1, c0:c1]
+        result = model.content_features(_to_batch(window, device))
+        done += 1
+        if on_tile is not None:
+            on_tile(done, passes * len(tiles))
+        return result
+
+    def core_of(tile: Tile, array: Tensor, scale: int) -> Tensor:
+        r0 = (tile.rows[0] - tile.window_rows[0]) // scale
+        c0 = (tile.cols[0] - tile.window_cols[0]) // scale
+        rows = (tile.rows[1] - tile.rows[0]) // scale
+        cols = (tile.cols[1] - tile.cols[0]) // scale
+        return array[:, :, r0 : r0 + rows, c0 : c0 + cols]
+
+    output = np.empty((height, width, 3), dtype=np.float32)
+    with lucid.no_grad():
+        content_stats = None if passes == 1 else _whole_image_stats(
+            core_of(t, features_of(t), stride) for t in tiles)
+        for tile in tiles:
+            features = features_of(tile)
+            if small_mask is not None:
+                (r0, r1), (c0, c1) = tile.window_rows, tile.window_cols
+                tile_mask = small_mask[:, :, r0 // stride : r1 // stride,
+                                       c0 // stride : c1 // stride]
+                first = model.blend(features, styles[0].mean, styles[0].std, alpha, content_stats)
+                second = model.blend(features, styles[1].mean, styles[1].std, alpha, content_stats)
+                target = first * tile_mask + second * (1.0 - tile_mask)
+            else:
+                target = None
+                for stats, weight in zip(styles, weights):
+                    if weight == 0:
+                        continue
+                    part = model.blend(features, stats.mean, stats.std, alpha, content_stats)
+                    part = part * (weight / total_weight)
+                    target = part if target is None else target + part
+            image = core_of(tile, model.decoder(target), 1).clamp(0.0, 1.0)
+            _paste(output, image.cpu().numpy()[0].transpose(1, 2, 0), tile, top, left)
+    return output
+
+
+def _whole_image_stats(core_features: Iterable[Tensor]) -> tuple[Tensor, Tensor]:
+    """Per-channel mean and biased variance over all tiles' cores, one tile at a time
+    (float64 sums, so a whole 8K image adds up without loss)."""
+    total = squares = None
+    count = 0
+    for features in core_features:
+        data = features.data.astype(np.float64)
+        sums, sums2 = data.sum(axis=(0, 2, 3)), (data * data).sum(axis=(0, 2, 3))
+        total = sums if total is None else total + sums
+        squares = sums2 if squares is None else squares + sums2
+        count += data.shape[0] * data.shape[2] * data.shape[3]
+        dtype = features.dtype
+    mean = total / count
+    var = squares / count - mean * mean
+    var = var * (var > 0)  # rounding can leave a tiny negative
+    return Tensor._wrap(mean.astype(dtype)), Tensor._wrap(var.astype(dtype))
+
+
+def _paste(output: np.ndarray, core: np.ndarray, tile: Tile, top: int, left: int) -> None:
+    """Copy a tile's core into the unpadded output, dropping what falls in the padding."""
+    height, width = output.shape[:2]
+    r0, c0 = tile.rows[0] - top, tile.cols[0] - left
+    rs, cs = max(0, -r0), max(0, -c0)
+    re = min(core.shape[0], height - r0)
+    ce = min(core.shape[1], width - c0)
+    if re > rs and ce > cs:
+        output[r0 + rs : r0 + re, c0 + cs : c0 + ce] = core[rs:re, cs:ce]
+
+
+def _check_arguments(styles: Sequence[StyleStatistics], weights: Sequence[float] | None,
+                     alpha: float, mask: np.ndarray | None) -> None:
     if not styles:
         raise ValueError("stylize needs at least one style")
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     if mask is not None and len(styles) != 2:
         raise ValueError(f"a mask needs exactly two styles, got {len(styles)}")
-    if weights is None:
-        weights = [1.0] * len(styles)
-    if len(weights) != len(styles) or min(weights) < 0 or sum(weights) <= 0:
+    if weights is not None and (len(weights) != len(styles) or min(weights) < 0
+                                or sum(weights) <= 0):
         raise ValueError("style weights must be non-negative, one per style, not all zero")
-    total = float(sum(weights))
-    height, width = content.shape[:2]
-    device = _device(model)
-    top, bottom, left, right = border_for(model, height, width)
-    with lucid.no_grad():
-        image = _to_batch(content.astype(np.float32), device)
-        # reflection looks best; images smaller than their padding replicate their edges instead
-        mode = "reflect" if max(top, bottom) < height and max(left, right) < width else "replicate"
-        padded = lucid.functional.pad(image, (left, right, top, bottom), mode=mode)
-        features = model.content_features(padded)
-        if mask is not None:
-            full = np.pad(mask.astype(np.float32), ((top, bottom), (left, right)), mode="edge")
-            small = interpolate(lucid.tensor(full[None, None], device=device),
-                                size=features.shape[2:], mode="bilinear", align_corners=False)
-            first = model.blend(features, styles[0].mean, styles[0].std, alpha)
-            second = model.blend(features, styles[1].mean, styles[1].std, alpha)
-            target = first * small + second * (1.0 - small)
-        else:
-            target = None
-            for stats, weight in zip(styles, weights):
-                if weight == 0:
-                    continue
-                part = model.blend(features, stats.mean, stats.std, alpha) * (weight / total)
-                target = part if target is None else target + part
-        out = model.decoder(target)
-        out = out[:, :, top : top + height, left : left + width].clamp(0.0, 1.0)
-    return out.cpu().numpy()[0].transpose(1, 2, 0)

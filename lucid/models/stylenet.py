@@ -49,10 +49,19 @@ class StyleNet(nn.Module):
         return calc_mean_std(self.content_features(image))
 
     def blend(self, content_features: Tensor, style_mean: Tensor, style_std: Tensor,
-              alpha: float = 1.0) -> Tensor:
+              alpha: float = 1.0, content_stats: tuple[Tensor, Tensor] | None = None) -> Tensor:
         """AdaIN target: content normalised per channel, then given the style's statistics;
-        ``alpha`` < 1 mixes the content features back in."""
-        normalized = instance_norm(content_features, eps=1e-5)
+        ``alpha`` < 1 mixes the content features back in.
+
+        ``content_stats`` (per-channel mean and biased variance, each (C,)) normalises with
+        statistics gathered elsewhere, e.g. over a whole image processed in tiles; this is
+        InstanceNorm's evaluation mode with tracked statistics.
+        """
+        if content_stats is None:
+            normalized = instance_norm(content_features, eps=1e-5)
+        else:
+            normalized = instance_norm(content_features, *content_stats, use_input_stats=False,
+                                       eps=1e-5)
         target = normalized * style_std + style_mean
         if alpha < 1.0:
             target = target * alpha + content_features * (1.0 - alpha)

@@ -36,21 +36,21 @@ def _pair(value: int | Sequence[int], name: str = "argument") -> tuple[int, int]
     return n, n
 
 
-def scratch(xp: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+def scratch(xp: Any, shape: tuple[int, ...], dtype: Any, slot: int = 0) -> Any:
     """An uninitialised array for a temporary that never leaves the op that asks for it.
 
     On the CPU a fresh multi-megabyte array is new memory from the OS, and the kernel zeroes
     every page on first touch: for im2col columns that costs as much as the copy itself.
-    One buffer per thread, grown on demand and reused, avoids it. The next ``scratch`` call
-    (by any op) overwrites it, so the result must not be returned, saved for backward or
-    held across another op. CuPy's memory pool already recycles device memory: there it is
-    a plain ``empty``.
+    One buffer per (thread, slot), grown on demand and reused, avoids it. The next call for
+    the same slot (by any op) overwrites it, so the result must not be returned, saved for
+    backward or held across another op; an op that needs two temporaries at once uses two
+    slots. CuPy's memory pool already recycles device memory: there it is a plain ``empty``.
     """
     if xp.__name__ != "numpy":
         return xp.empty(shape, dtype=dtype)
     nbytes = math.prod(shape) * xp.dtype(dtype).itemsize
-    buffer = getattr(_scratch_state, "buffer", None)
+    buffers = _scratch_state.__dict__.setdefault("buffers", {})
+    buffer = buffers.get(slot)
     if buffer is None or buffer.nbytes < nbytes:
-        buffer = xp.empty(max(nbytes, 1), dtype=xp.uint8)
-        _scratch_state.buffer = buffer
+        buffer = buffers[slot] = xp.empty(max(nbytes, 1), dtype=xp.uint8)
     return buffer[:nbytes].view(dtype).reshape(shape)

@@ -264,8 +264,8 @@ def _shifted_backward(gy: Any, xpad: Any, weight: Any, groups: int, dilation: tu
 
 
 # ----------------------------------------------------------------------------- depthwise
-def _to_channels_last(a: Any) -> Any:
-    """(N, C, H, W) -> contiguous (H, W, N, C).
+def _to_channels_last(a: Any, slot: int | None = None) -> Any:
+    """(N, C, H, W) -> contiguous (H, W, N, C); in scratch ``slot`` if given, else fresh.
 
     A plane of a multiple of 1 KiB makes the transposing copy read with a stride that maps
     every element to the same cache set (3x slower); going through a buffer with one spare
@@ -274,10 +274,13 @@ def _to_channels_last(a: Any) -> Any:
     xp = xp_of(a)
     n, c, h, w = a.shape
     if (h * w * a.itemsize) % 1024 == 0:
-        buffer = scratch(xp, (n, c, h, w + 1), a.dtype)
+        buffer = scratch(xp, (n, c, h, w + 1), a.dtype, slot=3)
         buffer[..., :w] = a
         a = buffer[..., :w]
-    return xp.ascontiguousarray(a.transpose(2, 3, 0, 1))
+    shape = (h, w, n, c)
+    out = xp.empty(shape, dtype=a.dtype) if slot is None else scratch(xp, shape, a.dtype, slot)
+    out[...] = a.transpose(2, 3, 0, 1)
+    return out
 
 
 def _from_channels_last(a: Any) -> Any:
@@ -322,8 +325,9 @@ class DepthwiseConv2dFunction(Function):
         if m == 1:
             wk = wk[:, :, 0]
         if self.channels_last:
-            src = _to_channels_last(xpad)  # (Hp, Wp, N, C)
-            out = xp.empty((oh, ow, n, c) + ((m,) if m > 1 else ()), dtype=x.dtype)
+            src = _to_channels_last(xpad)  # (Hp, Wp, N, C), kept for backward
+            # accumulate in scratch: the NCHW output is a fresh transposed copy of it
+            out = scratch(xp, (oh, ow, n, c) + ((m,) if m > 1 else ()), x.dtype, slot=1)
         else:
             src = xpad
             wk = wk[..., None, None]
@@ -361,14 +365,18 @@ class DepthwiseConv2dFunction(Function):
             gy = gy[None]
         mshape = (m,) if m > 1 else ()
         if cl:
-            g = _to_channels_last(xp.ascontiguousarray(gy)).reshape((oh, ow, n, c) + mshape)
+            g = _to_channels_last(xp.ascontiguousarray(gy), slot=2).reshape((oh, ow, n, c) + mshape)
             gsrc_shape = padded[2:] + padded[:2]
         else:
             g = gy.reshape((n, c) + mshape + (oh, ow))
             gsrc_shape = padded
         axes, maxis = (0, 4) if cl else (2, 2)
         want_x, want_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
-        gsrc = xp.zeros(gsrc_shape, dtype=gy.dtype) if want_x else None
+        gsrc = None
+        if want_x:  # grad of the padded input: cropped (and transposed) into a fresh array
+            gsrc = scratch(xp, gsrc_shape, gy.dtype, slot=1) if cl else xp.zeros(gsrc_shape, gy.dtype)
+            if cl:
+                gsrc.fill(0)
         gw = xp.empty((kh * kw, c) + mshape, dtype=gy.dtype) if want_w else None
         tmp = scratch(xp, g.shape, gy.dtype)
         sum_axes = (0, 1, 2) if cl else ((0, 3, 4) if m > 1 else (0, 2, 3))
