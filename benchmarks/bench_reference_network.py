@@ -1,0 +1,150 @@
+"""The published AdaIN network (VGG-19 to relu4_1, AdaIN, mirrored decoder): lucid vs PyTorch.
+
+Same random weights, same inputs, one process; outputs are checked equal before timing.
+Inference only (no graph): content and style encoded, AdaIN, decoded. Prints a table and
+writes ``benchmarks/results/reference_network.md``.
+
+    python benchmarks/bench_reference_network.py [--sizes 256 512 1024] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+ADAIN_DECODER = [["conv", 256], ["up"], ["conv", 256], ["conv", 256], ["conv", 256],
+                 ["conv", 128], ["up"], ["conv", 128], ["conv", 64], ["up"], ["conv", 64],
+                 ["conv", 3, "none"]]
+
+
+def adain_config() -> dict:
+    return {
+        "format": 1,
+        "encoder": {"type": "vgg19_normalised", "taps": ["relu4_1"], "adain_tap": "relu4_1",
+                    "stride": 8},
+        "decoder": {"in_channels": 512, "padding_mode": "reflect", "layers": ADAIN_DECODER},
+    }
+
+
+def torch_twin(model):
+    """The same network in PyTorch, weights copied from the lucid model."""
+    import torch
+    from torch import nn
+
+    convs = [m for m in model.modules() if type(m).__name__ == "Conv2d"]
+    weights = iter((c.weight.detach().numpy(), c.bias.detach().numpy()) for c in convs)
+
+    def conv(cin, cout, k):
+        layer = nn.Conv2d(cin, cout, k)
+        w, b = next(weights)
+        layer.weight.data = torch.tensor(w)
+        layer.bias.data = torch.tensor(b)
+        return layer
+
+    enc = [conv(3, 3, 1)]
+    channels = 3
+    for stage, outs in enumerate([[64, 64], [128, 128], [256, 256, 256, 256], [512]]):
+        if stage:
+            enc.append(nn.MaxPool2d(2, 2, ceil_mode=True))
+        for out in outs:
+            enc += [nn.ReflectionPad2d(1), conv(channels, out, 3), nn.ReLU()]
+            channels = out
+    dec = []
+    for spec in ADAIN_DECODER:
+        if spec[0] == "up":
+            dec.append(nn.Upsample(scale_factor=2, mode="nearest"))
+        else:
+            dec += [nn.ReflectionPad2d(1), conv(channels, spec[1], 3)]
+            if len(spec) == 2:
+                dec.append(nn.ReLU())
+            channels = spec[1]
+    return nn.Sequential(*enc).eval(), nn.Sequential(*dec).eval()
+
+
+def torch_stylize(encoder, decoder, content, style):
+    import torch
+
+    with torch.no_grad():
+        c, s = encoder(content), encoder(style)
+        cm, cv = c.mean((2, 3), keepdim=True), c.var((2, 3), keepdim=True, unbiased=False)
+        n = s.shape[2] * s.shape[3]
+        sm = s.mean((2, 3), keepdim=True)
+        ss = (s.var((2, 3), keepdim=True) + 1e-5).sqrt() if n > 1 else torch.zeros_like(sm)
+        return decoder((c - cm) / (cv + 1e-5).sqrt() * ss + sm)
+
+
+def lucid_stylize(model, content, style):
+    import lucid
+
+    with lucid.no_grad():
+        mean, std = model.style_statistics(style)
+        return model.decoder(model.blend(model.content_features(content), mean, std))
+
+
+def best_of(fn, repeat: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    import torch
+
+    import lucid
+    from lucid.models.stylenet import StyleNet
+
+    torch.set_num_threads(args.threads)
+    lucid.manual_seed(0)
+    model = StyleNet(adain_config()).eval()
+    encoder, decoder = torch_twin(model)
+    rows = []
+    for size in args.sizes:
+        rng = np.random.default_rng(size)
+        content = rng.random((1, 3, size, size), dtype=np.float32)
+        style = rng.random((1, 3, size, size), dtype=np.float32)
+        lc, ls = lucid.tensor(content), lucid.tensor(style)
+        tc, ts = torch.tensor(content), torch.tensor(style)
+        ours = lucid_stylize(model, lc, ls).numpy()
+        theirs = torch_stylize(encoder, decoder, tc, ts).numpy()
+        difference = float(np.abs(ours - theirs).max() / max(np.abs(theirs).max(), 1e-6))
+        t_lucid = best_of(lambda a=lc, b=ls: lucid_stylize(model, a, b), args.repeat)
+        t_torch = best_of(lambda a=tc, b=ts: torch_stylize(encoder, decoder, a, b), args.repeat)
+        rows.append((size, t_lucid, t_torch, difference))
+        print(f"{size:5d} px  lucid {t_lucid:7.3f} s  torch {t_torch:7.3f} s  "
+              f"speed-up {t_torch / t_lucid:5.2f}x  max rel diff {difference:.1e}", flush=True)
+    header = (f"Machine: {platform.machine()}, {os.cpu_count()} cores; threads {args.threads}; "
+              f"torch {torch.__version__}; numpy {np.__version__} "
+              f"({lucid.backend.blas_info()})\n"
+              f"Command: `python benchmarks/bench_reference_network.py --sizes "
+              f"{' '.join(map(str, args.sizes))} --repeat {args.repeat}`\n\n")
+    table = ("| size | lucid s | PyTorch s | PyTorch / lucid | max rel. diff |\n"
+             "|---|---|---|---|---|\n")
+    table += "".join(f"| {s} px | {a:.3f} | {b:.3f} | {b / a:.2f}x | {d:.1e} |\n"
+                     for s, a, b, d in rows)
+    out = ROOT / "benchmarks/results/reference_network.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("# Reference AdaIN network, inference: lucid vs PyTorch (CPU)\n\n"
+                   + header + table)
+    print(header + table)
+
+
+if __name__ == "__main__":
+    main()
