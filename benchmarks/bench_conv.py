@@ -2,15 +2,17 @@
 
 Layers typical of the style-transfer network: EfficientNet-Lite2 encoder (stem, 1x1 expand /
 project, 3x3 and 5x5 depthwise) and the decoder (3x3 convs), batch 8, float32. Both
-libraries get the same 2 threads. Each entry is the best of at least ``--repeat`` runs (more for fast
-layers; the machine is shared, so the minimum is the stable statistic). Forward runs under no_grad; fwd+bwd computes
-the gradients of input, weight and bias.
+libraries get the same number of threads (``--threads``, default 2). Each entry is the best
+of at least ``--repeat`` runs (more for fast layers): the machine is shared, so the minimum
+is the stable statistic. Forward runs under no_grad; fwd+bwd computes the gradients of
+input, weight and bias.
 
 Usage::
 
-    python benchmarks/bench_conv.py [--repeat 5] [--threads 2] [--only dw]
+    python benchmarks/bench_conv.py [--repeat 5] [--threads 2] [--cpu-time] [--append]
+                                    [--only dw]
 
-Writes ``benchmarks/results/conv.md``.
+Writes ``benchmarks/results/conv.md`` (unless ``--only`` is given).
 """
 
 from __future__ import annotations
@@ -111,6 +113,8 @@ def main() -> None:
     parser.add_argument("--cpu-time", action="store_true",
                         help="time with the process CPU clock (1 thread only): immune to "
                              "other work preempting this process on a shared machine")
+    parser.add_argument("--append", action="store_true",
+                        help="add this run's table to the results file instead of replacing it")
     parser.add_argument("--only", default="", help="run layers whose name contains this")
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parent / "results" / "conv.md")
@@ -137,11 +141,13 @@ def main() -> None:
     if not args.only:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         clock = "process CPU time" if args.cpu_time else "wall time"
+        title = f"## {args.threads} thread(s), {clock}\n\n"
         note = (f"\n\nBest {clock} of at least {args.repeat} runs, float32, batch 8, "
-                f"{args.threads} thread(s) each "
-                f"(torch {torch.__version__}, numpy {np.__version__}). ratio = lucid / torch "
-                "(lower is better for lucid).\n")
-        args.out.write_text("# conv2d: lucid vs PyTorch (CPU)\n\n" + "\n".join(lines) + note)
+                f"{args.threads} thread(s) each (torch {torch.__version__}, numpy "
+                f"{np.__version__}). ratio = lucid / torch (below 1: lucid is faster).\n")
+        head = "# conv2d: lucid vs PyTorch (CPU)\n\n"
+        old = args.out.read_text() if args.append and args.out.exists() else head
+        args.out.write_text(old.rstrip("\n") + "\n\n" + title + "\n".join(lines) + note)
         print(f"wrote {args.out}")
 
 

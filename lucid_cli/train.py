@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,10 @@ def run_training(trainer: Trainer, console: Console, quiet: bool = False) -> Non
         log.plot()
         return render_sheet(t)
 
+    # Ctrl-C, and a polite kill of a background run, both end in a checkpoint; a background
+    # shell starts its jobs with SIGINT ignored, so the handler is installed explicitly
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with progress:
         task = progress.add_task("train", total=options.iterations, completed=trainer.iteration,
                                  status="")

@@ -46,14 +46,17 @@ def border_for(model: StyleNet, height: int, width: int) -> tuple[int, int, int,
 
     A margin of two encoder strides keeps the encoder's zero-padded borders away from the
     picture (they otherwise paint lines along the edges); the rest makes both sides a multiple
-    of the stride, so the output crops back to exactly the input's size.
+    of the stride, so the output crops back to exactly the input's size. Tiny images are
+    padded to at least two feature positions a side.
     """
     stride = model.stride
 
     def split(n: int) -> tuple[int, int]:
         margin = min(2 * stride, n - 1)
-        extra = (-(n + 2 * margin)) % stride
-        return margin + extra // 2, margin + extra - extra // 2
+        # at least two feature rows: instance statistics of a single position are undefined
+        padded = max(n + 2 * margin, 2 * stride)
+        extra = -(-padded // stride) * stride - n
+        return extra // 2, extra - extra // 2
 
     return (*split(height), *split(width))
 

@@ -5,18 +5,24 @@ Three kernels share one public entry point, chosen by shape:
 * **im2col + GEMM** (strided convs, and convs that widen the channels): the input windows
   are copied once into a column buffer ``(N, C*KH*KW, OH*OW)`` and one batched GEMM does the
   rest. A 1x1 stride-1 conv has no copy at all: the input *is* its column buffer.
-* **shifted GEMM** (stride 1, ``C_out <= C_in``, i.e. most decoder convs): on the flattened
-  padded image, kernel offset ``(kh, kw)`` is a constant shift ``kh*dh*Wp + kw*dw`` of the
-  flat index. One GEMM multiplies the input by all ``KH*KW`` weight slices at once and the
-  output is the sum of ``KH*KW`` shifted slices of that product (computed on a row of width
-  ``Wp``, then cropped). Backward needs no column buffer and no col2im: the gradient is
-  spread to the ``KH*KW`` shifts once, then grad-input and grad-weight are one GEMM each.
-  The buffers scale with ``C_out`` instead of ``C_in``, hence the channel rule.
+* **shifted GEMM** (stride 1 and ``C_out <= C_in``, i.e. most decoder convs; the forward only
+  from ``C_out <= C_in / 2``): on the flattened padded image, kernel offset ``(kh, kw)`` is
+  a constant shift ``kh*dh*Wp + kw*dw`` of the flat index. One GEMM multiplies the input by
+  all ``KH*KW`` weight slices at once and the output is the sum of ``KH*KW`` shifted slices
+  of that product (computed on rows of width ``Wp``, then cropped). Backward needs no column
+  buffer and no col2im: the gradient is spread to the ``KH*KW`` shifts once, then
+  grad-input and grad-weight are one GEMM each. Its buffers scale with ``C_out`` where
+  im2col's scale with ``C_in``, hence the channel rule.
 * **depthwise** (``groups == C_in``): a loop over the ``KH*KW`` kernel offsets of
-  broadcast multiply-adds, vectorised over batch, channels and pixels; no GEMM.
+  broadcast multiply-adds, vectorised over batch, channels and pixels; no GEMM. It runs
+  channels-last when N*C is longer than a plane (numpy's loops pay per innermost row).
 
 All work stays in the input's dtype (float32 in, float32 sgemm). Only the kernel offsets are
-looped over in Python, never pixels, channels or batch entries.
+looped over in Python, never pixels, channels or batch entries. Large temporaries (columns
+that backward does not need, GEMM products, spread gradients) live in a reused per-thread
+scratch buffer (``_pairs.scratch``) instead of fresh memory that the OS must zero-fill.
+Tensors saved for backward are only those its gradients need: a frozen weight (the encoder)
+keeps no columns and no input copy.
 """
 
 from __future__ import annotations
@@ -29,7 +35,6 @@ from lucid.ops._util import xp_of
 from lucid.tensor import Tensor
 
 Pads = tuple[int, int, int, int]  # (top, bottom, left, right)
-_FORCE = None
 
 
 # ----------------------------------------------------------------------------- array helpers
@@ -109,6 +114,19 @@ def _col2im(gcols: Any, padded_shape: tuple[int, ...], kernel: tuple[int, int],
     return _crop(out, pads)
 
 
+def _matmul_into(a: Any, b: Any, out: Any) -> None:
+    """``out[...] = a @ b`` without a temporary where the backend allows it.
+
+    numpy hands a strided ``out`` (unit inner stride) straight to BLAS; CuPy gets a plain
+    matmul and a copy, which is cheap on a GPU and sidesteps its ``out`` restrictions.
+    """
+    xp = xp_of(a)
+    if xp.__name__ == "numpy":
+        xp.matmul(a, b, out=out)
+    else:
+        out[...] = xp.matmul(a, b)
+
+
 def _shifts(kernel: tuple[int, int], dilation: tuple[int, int], wp: int) -> list[int]:
     """Flat-index shift of each kernel offset on a padded image of width ``wp``."""
     return [i * dilation[0] * wp + j * dilation[1] for i in range(kernel[0])
@@ -134,7 +152,8 @@ class Conv2dFunction(Function):
         co, cg, kh, kw = weight.shape
         xpad = _pad_zeros(x, pads)
         hp, wp = xpad.shape[2:]
-        oh, ow = _out_size(hp, kh, stride[0], dilation[0]), _out_size(wp, kw, stride[1], dilation[1])
+        oh = _out_size(hp, kh, stride[0], dilation[0])
+        ow = _out_size(wp, kw, stride[1], dilation[1])
         self.params = (stride, pads, dilation, groups, (kh, kw))
         self.x_shape, self.padded_shape, self.out_hw = x.shape, xpad.shape, (oh, ow)
         self.has_bias, self.weight, self.cols = bias is not None, weight, None
@@ -145,8 +164,6 @@ class Conv2dFunction(Function):
         can_shift = stride == (1, 1) and (kh, kw) != (1, 1)
         self.shifted = can_shift and co <= c
         fwd_shift = can_shift and 2 * co <= c
-        if _FORCE is not None:
-            self.shifted = fwd_shift = _FORCE and stride == (1, 1)
         if fwd_shift:
             out = _shifted_forward(xpad, weight, groups, dilation, (oh, ow))
         else:
@@ -157,8 +174,10 @@ class Conv2dFunction(Function):
             cols4 = cols.reshape(n, groups, cg * kh * kw, oh * ow)
             out = xp.matmul(w2, cols4).reshape(n, co, oh, ow)
             self.cols = cols if keep else None
-        # backward reads the input only through xpad (shifted GEMMs, or rebuilt columns)
-        self.xpad = None if self.cols is not None else xpad
+        # only grad-weight reads the input (saved columns, or xpad for the shifted GEMM or
+        # rebuilt columns): a frozen weight keeps nothing
+        self.need_w = need_weight_grad
+        self.xpad = xpad if need_weight_grad and self.cols is None else None
         if bias is not None:
             out += bias.reshape(co, 1, 1)
         return out[0] if self.unbatched else out
@@ -172,22 +191,24 @@ class Conv2dFunction(Function):
         oh, ow = self.out_hw
         if self.unbatched:
             gy = gy[None]
-        want_x, want_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        want_x = self.inputs[0].requires_grad
+        want_w = self.need_w and self.inputs[1].requires_grad
         gx = gw = None
         if self.shifted:
-            gx, gw = _shifted_backward(gy, self.xpad, weight, g, dilation, pads, want_x, want_w)
+            gx, gw = _shifted_backward(gy, self.xpad if want_w else None, self.padded_shape,
+                                       weight, g, dilation, pads, want_x)
         else:
             gy4 = xp.ascontiguousarray(gy).reshape(n, g, co // g, oh * ow)
             w2 = weight.reshape(g, co // g, cg * kh * kw)
             if want_w:
                 cols = self.cols
-                if cols is None:  # the weight was frozen at forward time: rebuild the columns
+                if cols is None:  # columns went to scratch (shifted backward): rebuild them
                     cols = _im2col(self.xpad, kernel, stride, dilation, (oh, ow))
                 cols4 = cols.reshape(n, g, cg * kh * kw, oh * ow)
                 gw = xp.matmul(gy4, cols4.transpose(0, 1, 3, 2)).sum(axis=0).reshape(weight.shape)
             if want_x:
                 gcols = scratch(xp, (n, g, cg * kh * kw, oh * ow), gy.dtype)
-                xp.matmul(w2.transpose(0, 2, 1), gy4, out=gcols)
+                _matmul_into(w2.transpose(0, 2, 1), gy4, gcols)
                 gx = _col2im(gcols, self.padded_shape, kernel, stride, dilation, pads)
         if gx is not None and self.unbatched:
             gx = gx[0]
@@ -215,8 +236,8 @@ def _shifted_forward(xpad: Any, weight: Any, groups: int, dilation: tuple[int, i
     # all kernel offsets in one weight matrix: rows (offset, c_out), per group
     w_all = weight.reshape(groups, cog, cg, k).transpose(0, 3, 1, 2).reshape(groups, k * cog, cg)
     prod = scratch(xp, (n, groups, k, cog, plane + tail), xpad.dtype)
-    xp.matmul(w_all, xpad.reshape(n, groups, cg, plane),
-              out=prod.reshape(n, groups, k * cog, plane + tail)[..., :plane])
+    _matmul_into(w_all, xpad.reshape(n, groups, cg, plane),
+                 prod.reshape(n, groups, k * cog, plane + tail)[..., :plane])
     out = xp.empty((n, groups, cog, oh, ow), dtype=xpad.dtype)
     for index, shift in enumerate(_shifts((kh, kw), dilation, wp)):
         # columns ow..wp-1 of a block row straddle two image rows (or the tail): cropped
@@ -228,16 +249,18 @@ def _shifted_forward(xpad: Any, weight: Any, groups: int, dilation: tuple[int, i
     return out.reshape(n, co, oh, ow)
 
 
-def _shifted_backward(gy: Any, xpad: Any, weight: Any, groups: int, dilation: tuple[int, int],
-                      pads: Pads, want_x: bool, want_w: bool) -> tuple[Any, Any]:
+def _shifted_backward(gy: Any, xpad: Any, padded_shape: tuple[int, ...], weight: Any,
+                      groups: int, dilation: tuple[int, int], pads: Pads,
+                      want_x: bool) -> tuple[Any, Any]:
     """Adjoint of ``_shifted_forward``: spread gy to every kernel shift, then two GEMMs.
 
     ``spread[n, g, k, o, j] = gy_wide[n, g, o, j - shift_k]`` (zero outside), where gy_wide
     is gy on rows of width Wp with zero padding columns. Then
-    ``grad_xflat = W_all^T @ spread`` and ``grad_W_all = sum_n spread @ xflat^T``.
+    ``grad_xflat = W_all^T @ spread`` and ``grad_W_all = sum_n spread @ xflat^T`` (only
+    when ``xpad`` is given).
     """
     xp = xp_of(gy)
-    n, c, hp, wp = xpad.shape
+    n, c, hp, wp = padded_shape
     co, cg, kh, kw = weight.shape
     k, cog, plane = kh * kw, co // groups, hp * wp
     oh, ow = gy.shape[2:]
@@ -252,14 +275,14 @@ def _shifted_backward(gy: Any, xpad: Any, weight: Any, groups: int, dilation: tu
         spread[:, :, index, :, shift + oh * wp :] = 0
     spread = spread.reshape(n, groups, k * cog, plane + tail)[..., :plane]
     gx = gw = None
-    if want_w:
+    if xpad is not None:
         xflat_t = xpad.reshape(n, groups, cg, plane).transpose(0, 1, 3, 2)
         gw_all = xp.matmul(spread, xflat_t).sum(axis=0)  # (g, k*cog, cg)
         gw = gw_all.reshape(groups, k, cog, cg).transpose(0, 2, 3, 1).reshape(weight.shape)
     if want_x:
         w_all_t = weight.reshape(groups, cog, cg, k).transpose(0, 2, 3, 1)
         gxpad = xp.matmul(w_all_t.reshape(groups, cg, k * cog), spread)
-        gx = _crop(gxpad.reshape(xpad.shape), pads)
+        gx = _crop(gxpad.reshape(padded_shape), pads)
     return gx, gw
 
 
@@ -317,7 +340,8 @@ class DepthwiseConv2dFunction(Function):
         m = co // c
         xpad = _pad_zeros(x, pads)
         hp, wp = xpad.shape[2:]
-        oh, ow = _out_size(hp, kh, stride[0], dilation[0]), _out_size(wp, kw, stride[1], dilation[1])
+        oh = _out_size(hp, kh, stride[0], dilation[0])
+        ow = _out_size(wp, kw, stride[1], dilation[1])
         self.channels_last = oh * ow < n * c
         # per-offset weights (K, C, m) shaped to broadcast against a window; the multiplier
         # axis exists only when m > 1 (a trailing size-1 axis slows numpy's inner loops)
@@ -350,7 +374,9 @@ class DepthwiseConv2dFunction(Function):
             out = out.reshape(n, co, oh, ow)
         if bias is not None:
             out += bias.reshape(co, 1, 1)
-        self.src, self.wk, self.has_bias = src, wk, bias is not None
+        # the (padded, maybe transposed) input only serves grad-weight
+        self.src = src if need_weight_grad else None
+        self.wk, self.has_bias = wk, bias is not None
         self.geometry = (x.shape, xpad.shape, weight.shape, stride, pads, dilation, (oh, ow))
         return out[0] if self.unbatched else out
 
@@ -371,12 +397,15 @@ class DepthwiseConv2dFunction(Function):
             g = gy.reshape((n, c) + mshape + (oh, ow))
             gsrc_shape = padded
         axes, maxis = (0, 4) if cl else (2, 2)
-        want_x, want_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        want_x = self.inputs[0].requires_grad
+        want_w = src is not None and self.inputs[1].requires_grad
         gsrc = None
         if want_x:  # grad of the padded input: cropped (and transposed) into a fresh array
-            gsrc = scratch(xp, gsrc_shape, gy.dtype, slot=1) if cl else xp.zeros(gsrc_shape, gy.dtype)
             if cl:
+                gsrc = scratch(xp, gsrc_shape, gy.dtype, slot=1)
                 gsrc.fill(0)
+            else:
+                gsrc = xp.zeros(gsrc_shape, dtype=gy.dtype)
         gw = xp.empty((kh * kw, c) + mshape, dtype=gy.dtype) if want_w else None
         tmp = scratch(xp, g.shape, gy.dtype)
         sum_axes = (0, 1, 2) if cl else ((0, 3, 4) if m > 1 else (0, 2, 3))

@@ -131,7 +131,8 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
         scales = None
     sh, sw = scales if scales is not None else (None, None)
     if mode == "nearest":
-        band_h, band_w = _nearest_band(in_hw[0], out_hw[0], sh), _nearest_band(in_hw[1], out_hw[1], sw)
+        band_h = _nearest_band(in_hw[0], out_hw[0], sh)
+        band_w = _nearest_band(in_hw[1], out_hw[1], sw)
     else:
         if not np.issubdtype(input.dtype, np.floating):
             raise TypeError(f"interpolate: bilinear needs floating point input, got {input.dtype}")

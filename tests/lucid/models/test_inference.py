@@ -1,0 +1,90 @@
+"""`lucid.models.inference`: sizes, blends, masks, and tiles that agree with one pass."""
+
+import numpy as np
+import pytest
+
+import lucid
+from lucid.models.inference import plan_tiles, style_statistics, stylize
+from lucid.models.stylenet import StyleNet, tiny_config
+
+
+@pytest.fixture(scope="module")
+def model() -> StyleNet:
+    lucid.manual_seed(3)
+    return StyleNet(tiny_config()).eval()
+
+
+def picture(height: int, width: int, seed: int = 0) -> np.ndarray:
+    y, x = np.mgrid[0:height, 0:width] / max(height, width)
+    rng = np.random.default_rng(seed)
+    base = np.stack([np.sin(7 * x + seed) * 0.5 + 0.5, y, (x * y * 5) % 1], -1)
+    return np.clip(base + rng.normal(0, 0.05, base.shape), 0, 1).astype(np.float32)
+
+
+@pytest.mark.parametrize("size", [(17, 23), (32, 32), (5, 40), (1, 1)])
+def test_output_has_the_content_size(model: StyleNet, size) -> None:
+    out = stylize(model, picture(*size), [style_statistics(model, picture(20, 20, 1))])
+    assert out.shape == (*size, 3) and out.dtype == np.float32
+    assert 0 <= out.min() and out.max() <= 1
+
+
+def test_alpha_zero_differs_from_alpha_one(model: StyleNet) -> None:
+    content, style = picture(24, 24), style_statistics(model, picture(24, 24, 5))
+    full = stylize(model, content, [style], alpha=1.0)
+    none = stylize(model, content, [style], alpha=0.0)
+    half = stylize(model, content, [style], alpha=0.5)
+    assert not np.allclose(full, none)
+    assert np.abs(half - none).mean() < np.abs(full - none).mean()
+
+
+def test_weights_select_and_blend_styles(model: StyleNet) -> None:
+    content = picture(24, 24)
+    first, second = (style_statistics(model, picture(24, 24, s)) for s in (1, 2))
+    only_first = stylize(model, content, [first])
+    np.testing.assert_allclose(stylize(model, content, [first, second], weights=[1, 0]),
+                               only_first, atol=1e-6)
+    np.testing.assert_allclose(stylize(model, content, [first, second], weights=[3, 3]),
+                               stylize(model, content, [first, second], weights=[0.5, 0.5]),
+                               atol=1e-6)
+
+
+def test_mask_picks_a_style_per_region(model: StyleNet) -> None:
+    content = picture(32, 32)
+    first, second = (style_statistics(model, picture(24, 24, s)) for s in (1, 2))
+    ones = stylize(model, content, [first, second], mask=np.ones((32, 32)))
+    zeros = stylize(model, content, [first, second], mask=np.zeros((32, 32)))
+    np.testing.assert_allclose(ones, stylize(model, content, [first]), atol=1e-5)
+    np.testing.assert_allclose(zeros, stylize(model, content, [second]), atol=1e-5)
+
+
+def test_bad_arguments_are_refused(model: StyleNet) -> None:
+    content, style = picture(16, 16), style_statistics(model, picture(16, 16))
+    with pytest.raises(ValueError, match="alpha"):
+        stylize(model, content, [style], alpha=1.5)
+    with pytest.raises(ValueError, match="two styles"):
+        stylize(model, content, [style], mask=np.ones((16, 16)))
+    with pytest.raises(ValueError, match="weights"):
+        stylize(model, content, [style, style], weights=[1])
+    with pytest.raises(ValueError, match="at least one style"):
+        stylize(model, content, [])
+
+
+def test_tiles_cover_the_image_once() -> None:
+    tiles = plan_tiles(100, 70, 8, 32, 16)
+    covered = np.zeros((100, 70), int)
+    for t in tiles:
+        covered[t.rows[0]:t.rows[1], t.cols[0]:t.cols[1]] += 1
+        assert all(v % 8 == 0 or v in (100, 70) for v in (*t.window_rows, *t.window_cols))
+        assert t.window_rows[0] <= t.rows[0] and t.window_rows[1] >= t.rows[1]
+    assert (covered == 1).all()
+
+
+def test_tiled_output_agrees_with_one_pass(model: StyleNet) -> None:
+    content = picture(90, 130)
+    style = style_statistics(model, picture(40, 40, 7))
+    whole = stylize(model, content, [style])
+    progress = []
+    tiled = stylize(model, content, [style], tile_size=32,
+                    on_tile=lambda done, total: progress.append((done, total)))
+    assert progress[-1][0] == progress[-1][1] > 2
+    assert np.abs(whole - tiled).max() < 2e-3
