@@ -44,10 +44,4 @@ def main() -> None:
 
 
 # importing the command modules registers their commands on ``app``
-from lucid_cli.commands import (  # noqa: E402, F401
-    import_adain,
-    info,
-    models,
-    stylize,
-    train,
-)
+from lucid_cli.commands import train  # noqa: E402, F401
