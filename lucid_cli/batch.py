@@ -1,0 +1,620 @@
+"""The engine behind ``lucid stylize``: many contents x many styles, one file per result.
+
+Plain Python (no Typer, no Rich): :func:`plan_batch` turns input paths and
+:class:`StylizeOptions` into jobs (one output file each), :func:`run_batch` carries them out
+with a loaded model and reports progress through a callback receiving small frozen events.
+A problem with one pair (a broken image, an unwritable file) is recorded and the batch goes
+on; problems with the options as a whole raise :class:`OptionError` before anything runs.
+
+Example:
+    >>> from pathlib import Path
+    >>> options = StylizeOptions(size=256, alpha=0.8)
+    >>> options.size, options.alpha
+    (256, 0.8)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lucid_cli.color import match_color_histogram, transfer_luminance
+from lucid_cli.images import (
+    MAX_IMAGE_PIXELS,
+    SUPPORTED_INPUT_SUFFIXES,
+    SUPPORTED_OUTPUT_FORMATS,
+    ImageError,
+    center_crop_square,
+    load_image,
+    resize_to,
+    save_image,
+    shorter_side_shape,
+)
+
+if TYPE_CHECKING:  # the model stack is heavy; importing this module must stay cheap
+    from lucid.models.inference import StyleStatistics
+    from lucid.models.stylenet import StyleNet
+
+__all__ = [
+    "BatchPlan",
+    "BatchSummary",
+    "DEFAULT_OUTPUT_DIR",
+    "Job",
+    "OUTPUT_FORMATS",
+    "OptionError",
+    "PairDone",
+    "PairFailed",
+    "PairSkipped",
+    "PairStarted",
+    "PRESERVE_COLOR_MODES",
+    "StylizeOptions",
+    "expand_inputs",
+    "output_name",
+    "parse_weights",
+    "plan_batch",
+    "run_batch",
+    "stylize_files",
+]
+
+#: Where results go when no ``output`` is given.
+DEFAULT_OUTPUT_DIR = Path("output")
+#: ``format`` values: the output file suffix without the dot.
+OUTPUT_FORMATS: tuple[str, ...] = ("jpg", "png", "webp", "tiff")
+#: ``preserve_color`` values (None keeps the style's colours).
+PRESERVE_COLOR_MODES: tuple[str, ...] = ("luminance", "histogram")
+
+# Blend names longer than this are shortened (file names are limited to 255 bytes).
+_MAX_LABEL = 120
+
+
+class OptionError(ValueError):
+    """Options that do not fit together or with the inputs: a usage error naming the option."""
+
+    def __init__(self, option: str, message: str) -> None:
+        self.option = option
+        self.message = message
+        super().__init__(f"{option}: {message}")
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class StylizeOptions:
+    """Everything that shapes a batch, validated on construction (raises :class:`OptionError`).
+
+    Attributes:
+        size: shorter side of each output in pixels; 0 keeps the content's size.
+        style_size: shorter side the style is encoded at; 0 keeps its size.
+        crop: take the centred square of content and style (and mask) first.
+        alpha: 1 = full style, 0 = the content reconstructed.
+        weights: blend all styles into one output per content with these weights
+            (normalised to sum 1); None = one output per (content, style) pair.
+        mask: a greyscale image; with exactly two styles, white takes the first style and
+            black the second (one output per content).
+        preserve_color: None, "luminance" (keep the content's chroma after stylising) or
+            "histogram" (recolour the style to the content's colour statistics first).
+        output: a file when the batch has exactly one result, else a folder
+            (default ``output/``).
+        format: output format ("jpg", "png", "webp", "tiff"); default: the content's own
+            when it can be written, else PNG.
+        quality: JPEG/WebP quality 1..100.
+        overwrite: replace existing outputs (otherwise they are skipped).
+        recursive: look into sub-folders of input folders.
+    """
+
+    size: int = 512
+    style_size: int = 512
+    crop: bool = False
+    alpha: float = 1.0
+    weights: tuple[float, ...] | None = None
+    mask: Path | None = None
+    preserve_color: str | None = None
+    output: Path | None = None
+    format: str | None = None
+    quality: int = 95
+    overwrite: bool = False
+    recursive: bool = False
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            raise OptionError("size", f"must be >= 0, got {self.size}")
+        if self.style_size < 0:
+            raise OptionError("style_size", f"must be >= 0, got {self.style_size}")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise OptionError("alpha", f"must be in [0, 1], got {self.alpha}")
+        if not 1 <= self.quality <= 100:
+            raise OptionError("quality", f"must be in 1..100, got {self.quality}")
+        if self.preserve_color is not None and self.preserve_color not in PRESERVE_COLOR_MODES:
+            raise OptionError("preserve_color", f"must be one of {', '.join(PRESERVE_COLOR_MODES)}"
+                                                f", got {self.preserve_color!r}")
+        if self.format is not None and self.format not in OUTPUT_FORMATS:
+            raise OptionError("format", f"must be one of {', '.join(OUTPUT_FORMATS)}, "
+                                        f"got {self.format!r}")
+        if self.weights is not None:
+            if not self.weights or min(self.weights) < 0 or sum(self.weights) <= 0:
+                raise OptionError("weights", "must be non-negative and not all zero")
+            # normalised here so every consumer sees the same, documented numbers
+            total = float(sum(self.weights))
+            object.__setattr__(self, "weights", tuple(float(w) / total for w in self.weights))
+        if self.weights is not None and self.mask is not None:
+            raise OptionError("weights", "cannot be combined with a mask; use one or the other")
+
+    @property
+    def blends(self) -> bool:
+        """True when every content gets ONE output mixing all styles."""
+        return self.weights is not None or self.mask is not None
+
+
+def parse_weights(text: str) -> tuple[float, ...]:
+    """``"0.5,0.3,0.2"`` -> normalised weights summing to 1; ValueError saying what is wrong.
+
+    >>> parse_weights("1, 3")
+    (0.25, 0.75)
+    """
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        values = [float(part) for part in parts]
+    except ValueError:
+        raise ValueError(f"{text!r} is not a comma-separated list of numbers") from None
+    if any(not np.isfinite(v) or v < 0 for v in values):
+        raise ValueError(f"{text!r}: weights must be finite and non-negative")
+    total = sum(values)
+    if total <= 0:
+        raise ValueError(f"{text!r}: at least one weight must be positive")
+    return tuple(v / total for v in values)
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """An input image and the sub-folder (relative to the folder it was found in) it sits in;
+    outputs of a recursive run mirror that sub-folder so equal names do not collide."""
+
+    path: Path
+    subdir: Path = Path()
+
+
+def expand_inputs(paths: Sequence[Path], recursive: bool = False
+                  ) -> tuple[list[InputFile], list[tuple[Path, str]]]:
+    """Files named directly, plus the images inside named folders (sorted by name).
+
+    A file named directly is kept whatever its suffix (loading it says clearly if it is no
+    image); inside folders only known image suffixes count, and hidden files are ignored
+    (they include the temporary files of an interrupted save). Returns the files and the
+    problems found: unreadable folders, folders without images. The same file named twice
+    is kept once.
+    """
+    found: list[InputFile] = []
+    problems: list[tuple[Path, str]] = []
+    for path in paths:
+        path = Path(path)
+        if not path.is_dir():
+            found.append(InputFile(path))  # missing files fail later, with the file's name
+            continue
+        before = len(found)
+        errors: list[OSError] = []
+        for root, dirs, files in os.walk(path, onerror=errors.append):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
+            subdir = Path(root).relative_to(path)
+            for name in sorted(files):
+                if not name.startswith(".") and Path(name).suffix.lower() in \
+                        SUPPORTED_INPUT_SUFFIXES:
+                    found.append(InputFile(Path(root) / name, subdir))
+        for error in errors:
+            where = Path(error.filename) if error.filename else path
+            problems.append((where, f"cannot read folder: {error.strerror or error}"))
+        if len(found) == before and not errors:
+            kind = "images (also in sub-folders)" if recursive else \
+                "images (use --recursive for sub-folders)"
+            problems.append((path, f"folder holds no {kind}"))
+    seen: set[Path] = set()
+    unique = []
+    for item in found:
+        key = _resolved(item.path)
+        if key not in seen:
+            seen.add(key)
+            unique.append(item)
+    return unique, problems
+
+
+@dataclass(frozen=True)
+class Job:
+    """One output file: ``content`` painted with ``styles`` (one, or all of them blended)."""
+
+    content: Path
+    styles: tuple[Path, ...]
+    output: Path
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """The jobs of a batch and the input problems found while listing folders."""
+
+    jobs: tuple[Job, ...]
+    problems: tuple[tuple[Path, str], ...] = ()
+    output_is_file: bool = False
+
+
+def _label(stems: Sequence[str]) -> str:
+    label = "+".join(stems)
+    if len(label) <= _MAX_LABEL:
+        return label
+    # too long for a file name: keep the first style, count the rest, hash all for uniqueness
+    digest = hashlib.sha1(label.encode()).hexdigest()[:8]
+    return f"{stems[0][:60]}+{len(stems) - 1}more-{digest}"
+
+
+def output_name(content: Path, styles: Sequence[Path], suffix: str) -> str:
+    """``<content>_stylized_<style>.<ext>``; a blend joins the style names with ``+``.
+
+    >>> output_name(Path("cat.jpg"), [Path("a/wave.png"), Path("b/night.jpg")], ".png")
+    'cat_stylized_wave+night.png'
+    """
+    return f"{content.stem}_stylized_{_label([s.stem for s in styles])}{suffix}"
+
+
+def _suffix_for(content: Path, options: StylizeOptions) -> str:
+    if options.format is not None:
+        return f".{options.format}"
+    own = content.suffix.lower()
+    # formats Pillow reads but cannot write well (GIF: 256 colours) become PNG
+    return own if own in SUPPORTED_OUTPUT_FORMATS else ".png"
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # symlink loops and the like: compare as written
+        return Path(os.path.abspath(path))
+
+
+def plan_batch(contents: Sequence[Path], styles: Sequence[Path],
+               options: StylizeOptions) -> BatchPlan:
+    """List the jobs: every (content, style) pair, or one blend per content.
+
+    Raises :class:`OptionError` for options that do not fit the inputs (weights count,
+    a mask without exactly two styles, a file ``output`` for several results).
+    """
+    content_files, problems = expand_inputs(contents, options.recursive)
+    style_files, style_problems = expand_inputs(styles, options.recursive)
+    if options.blends and style_problems:
+        # a blend of "whatever styles could be read" is not what was asked for
+        path, message = style_problems[0]
+        raise OptionError("style", f"{path}: {message}")
+    problems += style_problems
+    if options.weights is not None and len(options.weights) != len(style_files):
+        raise OptionError("weights", f"{len(options.weights)} weights given for "
+                                     f"{len(style_files)} styles; give one weight per style")
+    if options.mask is not None and len(style_files) != 2:
+        raise OptionError("mask", f"needs exactly two styles, got {len(style_files)}")
+
+    style_paths = tuple(item.path for item in style_files)
+    if options.blends:
+        pairs = [(item, style_paths) for item in content_files] if style_paths else []
+    else:
+        pairs = [(item, (style,)) for item in content_files for style in style_paths]
+
+    output = options.output
+    output_is_file = False
+    if output is not None and not output.is_dir() and output.suffix:
+        if output.suffix.lower() not in SUPPORTED_OUTPUT_FORMATS:
+            supported = ", ".join(SUPPORTED_OUTPUT_FORMATS)
+            raise OptionError("output", f"{output}: unsupported format '{output.suffix}' "
+                                        f"(supported: {supported})")
+        if len(pairs) > 1:
+            raise OptionError("output", f"{output} names a file, but there are {len(pairs)} "
+                                        "results; give a folder")
+        if options.format is not None and \
+                SUPPORTED_OUTPUT_FORMATS[output.suffix.lower()] != \
+                SUPPORTED_OUTPUT_FORMATS[f".{options.format}"]:
+            raise OptionError("format", f"{options.format} contradicts the output file {output}")
+        output_is_file = len(pairs) == 1
+    folder = output if output is not None else DEFAULT_OUTPUT_DIR
+
+    jobs = []
+    taken: set[Path] = set()
+    for item, job_styles in pairs:
+        if output_is_file:
+            target = output
+        else:
+            name = output_name(item.path, job_styles, _suffix_for(item.path, options))
+            target = folder / item.subdir / name
+            # two contents with one name (a/x.jpg, b/x.jpg) must not overwrite each other
+            n = 1
+            while _resolved(target) in taken:
+                n += 1
+                target = target.with_name(f"{Path(name).stem}-{n}{Path(name).suffix}")
+        taken.add(_resolved(target))
+        jobs.append(Job(item.path, job_styles, target))
+    return BatchPlan(tuple(jobs), tuple(problems), output_is_file)
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class PairStarted:
+    """Work on job ``index`` (1-based) of ``total`` begins."""
+
+    index: int
+    total: int
+    content: Path
+    styles: tuple[Path, ...]
+    output: Path
+
+
+@dataclass(frozen=True)
+class PairDone:
+    """Job ``index`` was written to ``output`` in ``seconds``."""
+
+    index: int
+    total: int
+    content: Path
+    styles: tuple[Path, ...]
+    output: Path
+    seconds: float
+
+
+@dataclass(frozen=True)
+class PairSkipped:
+    """Job ``index`` was not run: ``output`` exists and overwriting was not asked for."""
+
+    index: int
+    total: int
+    content: Path
+    styles: tuple[Path, ...]
+    output: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class PairFailed:
+    """Job ``index`` failed because of ``path`` (an input, or the output): ``message`` says
+    why in one line; ``error`` is the exception, for tracebacks in debug mode."""
+
+    index: int
+    total: int
+    content: Path
+    styles: tuple[Path, ...]
+    path: Path
+    message: str
+    error: BaseException | None = field(default=None, compare=False)
+
+
+Event = PairStarted | PairDone | PairSkipped | PairFailed
+
+
+@dataclass
+class BatchSummary:
+    """What a batch did: outputs written and skipped, failures as (file, reason), time."""
+
+    written: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+        return not self.failed
+
+
+# --------------------------------------------------------------------------- running
+
+# Exceptions that belong to one pair: recorded, and the batch goes on. Anything else is a
+# bug or an interruption and propagates.
+_PAIR_ERRORS = (ImageError, ValueError, OSError, MemoryError)
+
+
+class _PairError(Exception):
+    """A pair failed because of ``path``; wraps the original error."""
+
+    def __init__(self, path: Path, message: str, error: BaseException) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+        self.error = error
+
+
+def _blame(error: BaseException, fallback: Path) -> _PairError:
+    """The file an error is about and a one-line reason."""
+    if isinstance(error, _PairError):
+        return error
+    if isinstance(error, ImageError):
+        return _PairError(Path(error.path), error.reason, error)
+    if isinstance(error, MemoryError):
+        return _PairError(fallback, "out of memory; try a smaller --size", error)
+    if isinstance(error, OSError) and error.filename:
+        return _PairError(Path(os.fsdecode(error.filename)),
+                          error.strerror or type(error).__name__, error)
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return _PairError(fallback, message, error)
+
+
+def _fit(image: np.ndarray, size: int, crop: bool) -> np.ndarray:
+    """Centred square (if ``crop``), then the shorter side to ``size`` (0 keeps)."""
+    if crop:
+        image = center_crop_square(image)
+    return resize_to(image, shorter_side_shape(image.shape, size))
+
+
+def _check_pixels(path: Path, shape: tuple[int, ...], size: int, crop: bool) -> None:
+    """Refuse outputs no one could hold in memory, e.g. a 1x4000 strip scaled to 512 tall."""
+    height, width = shape[:2]
+    if crop:
+        height = width = min(height, width)
+    height, width = shorter_side_shape((height, width), size)
+    if height * width > MAX_IMAGE_PIXELS:
+        raise ImageError(path, f"the output would be {width}x{height} pixels, more than "
+                               f"{MAX_IMAGE_PIXELS:,}; use a smaller --size or --crop")
+
+
+class _Inputs:
+    """Loads each content once, each style and the mask once, and encodes each style once.
+
+    Failures are remembered too, so a broken style fails every pair it is in with the same
+    message without being read again.
+    """
+
+    def __init__(self, model: StyleNet, options: StylizeOptions) -> None:
+        self.model = model
+        self.options = options
+        self._content_key: Path | None = None
+        self._content: tuple[np.ndarray, np.ndarray | None] | BaseException | None = None
+        self._style_pixels: dict[Path, np.ndarray | BaseException] = {}
+        self._statistics: dict[tuple, StyleStatistics | BaseException] = {}
+        self._mask: np.ndarray | BaseException | None = None
+
+    def content(self, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+        """The content as it will be painted (cropped, resized) and its alpha, if any."""
+        if self._content_key != path:
+            # jobs come content by content, so keeping only the last one is enough
+            self._content_key = path
+            try:
+                loaded = load_image(path)
+                _check_pixels(path, loaded.rgb.shape, self.options.size, self.options.crop)
+                rgb = _fit(loaded.rgb, self.options.size, self.options.crop)
+                alpha = None if loaded.alpha is None else \
+                    _fit(loaded.alpha, self.options.size, self.options.crop)
+                self._content = (rgb, alpha)
+            except _PAIR_ERRORS as error:
+                self._content = _blame(error, path)
+        return self._unwrap(self._content)
+
+    def statistics(self, style: Path, content: Path, content_rgb: np.ndarray
+                   ) -> StyleStatistics:
+        """The style's AdaIN statistics, encoded once per run (once per content when the
+        style is recoloured to each content's colours)."""
+        from lucid.models.inference import style_statistics
+
+        recolour = self.options.preserve_color == "histogram"
+        key = (style, self.options.style_size, self.options.crop, content if recolour else None)
+        if key not in self._statistics:
+            try:
+                pixels = self._style(style)
+                if recolour:
+                    pixels = match_color_histogram(pixels, content_rgb)
+                self._statistics[key] = style_statistics(self.model, pixels)
+            except (_PairError, *_PAIR_ERRORS) as error:
+                self._statistics[key] = _blame(error, style)
+        return self._unwrap(self._statistics[key])
+
+    def _style(self, path: Path) -> np.ndarray:
+        if path not in self._style_pixels:
+            try:
+                loaded = load_image(path)
+                _check_pixels(path, loaded.rgb.shape, self.options.style_size, self.options.crop)
+                self._style_pixels[path] = _fit(loaded.rgb, self.options.style_size,
+                                                self.options.crop)
+            except _PAIR_ERRORS as error:
+                self._style_pixels[path] = _blame(error, path)
+        pixels = self._style_pixels[path]
+        if self.options.preserve_color != "histogram":
+            # encoded once and never needed again: keep the statistics, not the pixels
+            del self._style_pixels[path]
+        return self._unwrap(pixels)
+
+    def mask(self, shape: tuple[int, int]) -> np.ndarray | None:
+        """The mask as luminance in [0, 1], fitted to the output's ``shape``."""
+        path = self.options.mask
+        if path is None:
+            return None
+        if self._mask is None:
+            try:
+                loaded = load_image(path)
+                grey = loaded.rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+                self._mask = center_crop_square(grey) if self.options.crop else grey
+            except _PAIR_ERRORS as error:
+                self._mask = _blame(error, path)
+        return resize_to(self._unwrap(self._mask), shape)
+
+    @staticmethod
+    def _unwrap(value):  # noqa: ANN001, ANN205 - a cached value or a cached failure
+        if isinstance(value, BaseException):
+            raise value
+        return value
+
+
+def run_batch(model: StyleNet, plan: BatchPlan, options: StylizeOptions,
+              on_event: Callable[[Event], None] | None = None) -> BatchSummary:
+    """Carry out ``plan`` with ``model``; per-pair problems are recorded, never raised.
+
+    ``on_event`` receives :class:`PairStarted` before each job and one of
+    :class:`PairDone`, :class:`PairSkipped`, :class:`PairFailed` after it.
+    """
+    from lucid.models.inference import stylize
+
+    start = time.perf_counter()
+    summary = BatchSummary(failed=list(plan.problems))
+    emit = on_event or (lambda event: None)
+    inputs = _Inputs(model, options)
+    protected = {_resolved(job.content) for job in plan.jobs}
+    protected |= {_resolved(style) for job in plan.jobs for style in job.styles}
+    if options.mask is not None:
+        protected.add(_resolved(options.mask))
+    total = len(plan.jobs)
+
+    for index, job in enumerate(plan.jobs, start=1):
+        emit(PairStarted(index, total, job.content, job.styles, job.output))
+        began = time.perf_counter()
+        try:
+            if _resolved(job.output) in protected:
+                raise _PairError(job.output, "is one of the inputs; refusing to overwrite it",
+                                 ValueError("output is an input"))
+            if not options.overwrite and job.output.exists():
+                summary.skipped.append(job.output)
+                emit(PairSkipped(index, total, job.content, job.styles, job.output,
+                                 "exists (use --overwrite to replace it)"))
+                continue
+            rgb, alpha = inputs.content(job.content)
+            statistics = [inputs.statistics(style, job.content, rgb) for style in job.styles]
+            mask = inputs.mask(rgb.shape[:2])
+            try:
+                result = stylize(model, rgb, statistics, weights=options.weights,
+                                 alpha=options.alpha, mask=mask)
+            except _PAIR_ERRORS as error:
+                raise _blame(error, job.content) from error
+            if options.preserve_color == "luminance":
+                result = transfer_luminance(result, rgb)
+            try:
+                save_image(job.output, result, alpha, quality=options.quality,
+                           overwrite=options.overwrite)
+            except FileExistsError:
+                # appeared since the check above (another run writing the same folder)
+                summary.skipped.append(job.output)
+                emit(PairSkipped(index, total, job.content, job.styles, job.output,
+                                 "exists (use --overwrite to replace it)"))
+                continue
+            except _PAIR_ERRORS as error:
+                raise _blame(error, job.output) from error
+        except _PairError as failure:
+            summary.failed.append((failure.path, failure.message))
+            emit(PairFailed(index, total, job.content, job.styles, failure.path,
+                            failure.message, failure.error))
+            continue
+        summary.written.append(job.output)
+        emit(PairDone(index, total, job.content, job.styles, job.output,
+                      time.perf_counter() - began))
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def stylize_files(model: StyleNet, contents: Sequence[Path], styles: Sequence[Path],
+                  options: StylizeOptions | None = None,
+                  on_event: Callable[[Event], None] | None = None) -> BatchSummary:
+    """Plan and run a batch in one call: the Python face of ``lucid stylize``.
+
+    Problems found while listing folders count as failures in the summary.
+    """
+    options = options or StylizeOptions()
+    return run_batch(model, plan_batch(contents, styles, options), options, on_event)
