@@ -46,6 +46,7 @@ __all__ = [
     "BatchPlan",
     "BatchSummary",
     "DEFAULT_OUTPUT_DIR",
+    "Event",
     "Job",
     "OUTPUT_FORMATS",
     "OptionError",

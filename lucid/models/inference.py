@@ -91,7 +91,7 @@ def plan_tiles(height: int, width: int, stride: int, tile_size: int, halo: int) 
     return [Tile(r, c, wr, wc) for r, wr in spans(height) for c, wc in spans(width)]
 
 
-TILE_SIZE = 1024  # cores of this many pixels once an image is larger than one tile
+TILE_SIZE = 768  # cores of this many pixels once an image is larger than one tile
 HALO = 96  # context around each core: beyond the encoder-decoder's effective reach
 
 

@@ -533,7 +533,45 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
         raise RuntimeError(f"Calculated padded input size per channel: ({hp} x {wp}). Kernel "
                            f"size: ({dilation_[0] * (kh - 1) + 1} x {dilation_[1] * (kw - 1) + 1})."
                            " Kernel size can't be greater than actual input size")
+    depthwise = groups == c and groups > 1
+    if not depthwise and not is_grad_enabled() and input.ndim == 4:
+        band = _band_rows(input.shape[0], max(c, co) * kh * kw, wp, input.dtype.itemsize)
+        if band < _out_size(hp, kh, stride_[0], dilation_[0]):
+            return _conv2d_in_bands(input, weight, bias, stride_, pads, dilation_, groups, band)
     inputs = (input, weight) if bias is None else (input, weight, bias)
-    fn = DepthwiseConv2dFunction if groups == c and groups > 1 else Conv2dFunction
+    fn = DepthwiseConv2dFunction if depthwise else Conv2dFunction
     return fn.apply(*inputs, stride=stride_, pads=pads, dilation=dilation_, groups=groups,
                     need_weight_grad=is_grad_enabled() and weight.requires_grad)
+
+
+BAND_BYTES = 64 << 20  # im2col / shifted-GEMM buffer allowed per call when nothing is recorded
+
+
+def _band_rows(n: int, taps: int, width: int, itemsize: int) -> int:
+    """Output rows per band so that a band's column buffer stays near ``BAND_BYTES``."""
+    return max(1, BAND_BYTES // (n * taps * width * itemsize))
+
+
+def _conv2d_in_bands(input: Tensor, weight: Tensor, bias: Tensor | None,
+                     stride: tuple[int, int], pads: Pads, dilation: tuple[int, int],
+                     groups: int, band: int) -> Tensor:
+    """Inference on a large image: the same convolution, a band of output rows at a time.
+
+    Column buffers grow with the image (9x the input for a 3x3 kernel); bands bound them, so
+    memory stays flat for any image size. Only used when no graph is recorded.
+    """
+    xp = xp_of(input.data)
+    (kh, _), (sh, _), (dh, _) = weight.shape[2:], stride, dilation
+    rows = xp.pad(input.data, ((0, 0), (0, 0), (pads[0], pads[1]), (0, 0)))
+    oh = _out_size(rows.shape[2], kh, sh, dh)
+    inputs = (weight,) if bias is None else (weight, bias)
+    out = None
+    for r0 in range(0, oh, band):
+        r1 = min(oh, r0 + band)
+        chunk = Tensor._wrap(rows[:, :, r0 * sh : (r1 - 1) * sh + dh * (kh - 1) + 1])
+        y = Conv2dFunction.apply(chunk, *inputs, stride=stride, pads=(0, 0, pads[2], pads[3]),
+                                 dilation=dilation, groups=groups, need_weight_grad=False).data
+        if out is None:
+            out = xp.empty(y.shape[:2] + (oh,) + y.shape[3:], dtype=y.dtype)
+        out[:, :, r0:r1] = y
+    return Tensor._wrap(out)

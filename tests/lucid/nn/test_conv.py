@@ -185,3 +185,20 @@ def test_errors() -> None:
         conv2d(lucid.zeros(4, 8), lucid.zeros(2, 4, 3, 3))
     with pytest.raises(RuntimeError, match="should be the same"):
         conv2d(x, lucid.zeros(2, 4, 3, 3, dtype=lucid.float64))
+
+
+@pytest.mark.parametrize("stride,padding,dilation", [(1, 1, 1), (2, 1, 1), (1, 2, 2), (1, 0, 1)])
+def test_inference_in_row_bands_matches_one_call(monkeypatch, stride, padding, dilation) -> None:
+    """Large no-grad convs run a band of rows at a time; the result must not change."""
+    import lucid.nn.functional.conv as conv_module
+
+    rng = np.random.default_rng(11)
+    x = lucid.tensor(rng.standard_normal((2, 4, 23, 17)).astype(np.float32))
+    w = lucid.tensor(rng.standard_normal((6, 4, 3, 3)).astype(np.float32))
+    b = lucid.tensor(rng.standard_normal(6).astype(np.float32))
+    whole = conv_module.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation)
+    monkeypatch.setattr(conv_module, "BAND_BYTES", 4096)  # a few rows per band
+    assert conv_module._band_rows(2, 36, 23, 4) < whole.shape[2]
+    with lucid.no_grad():
+        banded = conv_module.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation)
+    np.testing.assert_allclose(banded.numpy(), whole.detach().numpy(), rtol=1e-5, atol=1e-5)

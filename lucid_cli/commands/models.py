@@ -1,0 +1,61 @@
+"""``lucid models``: the models a ``--model NAME`` can name, as a Rich table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from lucid_cli.app import app
+from lucid_cli.errors import console, reported
+
+# provenance keys worth a glance, in the order shown; the rest stays in the file
+_SUMMARY_KEYS = ("trained_by", "source", "converted_from", "iterations", "data", "encoder")
+
+
+def provenance_summary(provenance: dict[str, Any], limit: int = 3) -> str:
+    """A short ``key: value; ...`` line from a model's provenance metadata.
+
+    >>> provenance_summary({"trained_by": "lucid train", "iterations": 20000, "seed": 0})
+    'trained_by: lucid train; iterations: 20000; seed: 0'
+    """
+    if not provenance:
+        return "-"
+    keys = [k for k in _SUMMARY_KEYS if k in provenance]
+    keys += [k for k in provenance if k not in keys]
+    parts = []
+    for key in keys[:limit]:
+        value = provenance[key]
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items())
+        parts.append(f"{key}: {value}")
+    return "; ".join(parts)
+
+
+@app.command("models")
+def models() -> None:
+    """List the available models: the embedded default and those in the user model folder."""
+    from lucid.models.store import DEFAULT_MODEL, available_models, user_model_dir
+
+    with reported():
+        found = available_models()
+    table = Table(title="models")
+    table.add_column("name", style="bold")
+    table.add_column("architecture")
+    table.add_column("size", justify="right")
+    table.add_column("provenance")
+    table.add_column("path", overflow="fold")
+    for info in found:
+        table.add_row(escape(info.name), escape(info.architecture),
+                      f"{info.size_bytes / 1e6:.1f} MB",
+                      escape(provenance_summary(info.provenance)), escape(str(info.path)))
+    if found:
+        console.print(table)
+    else:
+        console.print("no models found")
+    if not DEFAULT_MODEL.exists():
+        console.print(f"note: the embedded default model is missing ({escape(str(DEFAULT_MODEL))});"
+                      " pass --model NAME|PATH to 'lucid stylize'", highlight=False)
+    console.print(f"user models: {escape(str(user_model_dir()))}/*.safetensors "
+                  "(set LUCID_HOME to move it)", highlight=False)
