@@ -209,7 +209,10 @@ class Trainer:
             "train_seconds": round(self.elapsed),
             "hardware": f"{platform.machine()} {platform.processor() or ''}".strip(),
             "data": {"content": options.content_dir, "style": options.style_dir,
-                     "holdout": options.holdout},
+                     "holdout": options.holdout,
+                     "trained_on": {"content": len(self._paths[0]), "style": len(self._paths[1])},
+                     "held_out": {"content": len(self.content_held),
+                                  "style": len(self.style_held)}},
             "recipe": {k: getattr(options, k) for k in (
                 "batch_size", "crop_size", "lr", "lr_decay", "content_weight", "style_weight",
                 "seed")},

@@ -1,0 +1,516 @@
+"""``lucid stylize`` end to end: options, batches, bad input; tiny images and a tiny model."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, features
+from typer.testing import CliRunner, Result
+
+import lucid_cli.commands.stylize  # noqa: F401 - registers the command on the app
+from lucid.models.stylenet import StyleNet, tiny_config
+from lucid.models.store import save_model
+from lucid_cli.app import app
+from lucid_cli.batch import StylizeOptions, stylize_files
+from lucid_cli.color import rgb_to_ycbcr
+
+CONTENT_WH = (24, 20)  # Pillow order: width, height
+STYLE_WH = (20, 20)
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
+    save_model(StyleNet(tiny_config()), path)
+    return path
+
+
+def _noise(wh: tuple[int, int], seed: int, channels: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (wh[1], wh[0], channels), dtype=np.uint8)
+
+
+def _image(path: Path, wh: tuple[int, int], seed: int, mode: str = "RGB") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(_noise(wh, seed, len(mode)), mode).save(path)
+    return path
+
+
+@pytest.fixture()
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working folder holding content.jpg (24x20), style1.png and style2.jpg (20x20)."""
+    monkeypatch.chdir(tmp_path)  # the default output/ folder lands here
+    _image(tmp_path / "content.jpg", CONTENT_WH, 1)
+    _image(tmp_path / "style1.png", STYLE_WH, 2)
+    _image(tmp_path / "style2.jpg", STYLE_WH, 3)
+    return tmp_path
+
+
+def stylize(model: Path, *args: str) -> Result:
+    """``lucid stylize ARGS`` in-process, with the tiny model and small sizes unless given."""
+    argv = ["stylize", *args]
+    defaults = {"--model": str(model), "--size": "16", "--style-size": "16"}
+    for option, value in defaults.items():
+        if option not in args:
+            argv += [option, value]
+    return CliRunner().invoke(app, argv)
+
+
+def _size(path: Path) -> tuple[int, int]:
+    with Image.open(path) as img:
+        return img.size
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _no_traceback(result: Result) -> None:
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def _one_error_line(result: Result, name: str) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and name in lines[0], lines[0]
+    return lines[0]
+
+
+# --------------------------------------------------------------------------- one pair
+
+
+def test_single_pair_to_a_named_file(work: Path, model_file: Path) -> None:
+    result = stylize(model_file, "content.jpg", "style1.png", "-o", "out.png")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    assert _size(work / "out.png") == (19, 16)  # shorter side 16, aspect kept
+    assert "written" in result.stdout and "failed" in result.stdout
+    assert not (work / "output").exists()
+
+
+def test_default_output_folder_and_name(work: Path, model_file: Path) -> None:
+    result = stylize(model_file, "content.jpg", "style1.png")
+    assert result.exit_code == 0, result.stderr
+    assert [p.name for p in (work / "output").iterdir()] == ["content_stylized_style1.jpg"]
+
+
+@pytest.mark.parametrize(("size", "expected"), [(37, (44, 37)), (16, (19, 16)), (0, CONTENT_WH),
+                                                (1, (1, 1))])
+def test_output_has_exactly_the_requested_size(work: Path, model_file: Path, size: int,
+                                               expected: tuple[int, int]) -> None:
+    result = stylize(model_file, "content.jpg", "style1.png", "--size", str(size), "-o", "o.png")
+    assert result.exit_code == 0, result.stderr
+    assert _size(work / "o.png") == expected
+
+
+@pytest.mark.parametrize(("size", "expected"), [(13, (13, 13)), (0, (20, 20))])
+def test_crop_gives_a_centred_square(work: Path, model_file: Path, size: int,
+                                     expected: tuple[int, int]) -> None:
+    result = stylize(model_file, "content.jpg", "style1.png", "--crop", "--size", str(size),
+                     "-o", "o.png")
+    assert result.exit_code == 0, result.stderr
+    assert _size(work / "o.png") == expected
+
+
+def test_alpha_trades_style_for_content(work: Path, model_file: Path) -> None:
+    outputs = {}
+    for alpha in ("0", "0.5", "1"):
+        result = stylize(model_file, "content.jpg", "style1.png", "--alpha", alpha,
+                         "-o", f"a{alpha}.png")
+        assert result.exit_code == 0, result.stderr
+        outputs[alpha] = np.asarray(Image.open(work / f"a{alpha}.png"), dtype=np.float32)
+    assert not np.array_equal(outputs["0"], outputs["1"])
+
+
+@pytest.mark.parametrize("alpha", ["-0.1", "1.5", "much"])
+def test_alpha_out_of_range_is_a_usage_error(work: Path, model_file: Path, alpha: str) -> None:
+    result = stylize(model_file, "content.jpg", "style1.png", "--alpha", alpha)
+    assert result.exit_code == 2
+    assert "--alpha" in result.stderr
+    assert not (work / "output").exists()
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def test_several_styles_give_every_pair(work: Path, model_file: Path) -> None:
+    result = stylize(model_file, "content.jpg", "style1.png", "style2.jpg", "-o", "out")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in (work / "out").iterdir()) == [
+        "content_stylized_style1.jpg", "content_stylized_style2.jpg"]
+
+
+def _folders(work: Path) -> None:
+    _image(work / "photos" / "a.jpg", CONTENT_WH, 10)
+    _image(work / "photos" / "b.png", (18, 22), 11)
+    (work / "photos" / "notes.txt").write_text("not an image, and ignored in a folder")
+    _image(work / "photos" / "sub" / "c.jpg", CONTENT_WH, 12)
+    _image(work / "paintings" / "p1.jpg", STYLE_WH, 13)
+    _image(work / "paintings" / "p2.png", STYLE_WH, 14)
+
+
+def test_folder_inputs_and_recursive(work: Path, model_file: Path) -> None:
+    _folders(work)
+    result = stylize(model_file, "photos", "paintings", "-o", "flat")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in (work / "flat").iterdir()) == [
+        "a_stylized_p1.jpg", "a_stylized_p2.jpg", "b_stylized_p1.png", "b_stylized_p2.png"]
+
+    result = stylize(model_file, "photos", "paintings", "-o", "deep", "--recursive")
+    assert result.exit_code == 0, result.stderr
+    written = sorted(p.relative_to(work / "deep").as_posix()
+                     for p in (work / "deep").rglob("*") if p.is_file())
+    assert written == ["a_stylized_p1.jpg", "a_stylized_p2.jpg", "b_stylized_p1.png",
+                       "b_stylized_p2.png", "sub/c_stylized_p1.jpg", "sub/c_stylized_p2.jpg"]
+
+
+def test_empty_folder_is_reported(work: Path, model_file: Path) -> None:
+    (work / "empty").mkdir()
+    result = stylize(model_file, "empty", "style1.png")
+    assert result.exit_code == 1
+    assert "folder holds no images" in _one_error_line(result, "empty")
+
+
+def test_explicit_file_with_any_suffix_is_tried(work: Path, model_file: Path) -> None:
+    shutil.copy(work / "style1.png", work / "photo.dat")  # a PNG under an odd name
+    result = stylize(model_file, "photo.dat", "style1.png", "-o", "out")
+    assert result.exit_code == 0, result.stderr
+    assert (work / "out" / "photo_stylized_style1.png").exists()
+
+
+def test_weights_blend_into_one_output_per_content(work: Path, model_file: Path) -> None:
+    _folders(work)
+    result = stylize(model_file, "content.jpg", "style1.png", "style2.jpg",
+                     "--weights", "0.7,0.3", "-o", "one")
+    assert result.exit_code == 0, result.stderr
+    assert [p.name for p in (work / "one").iterdir()] == ["content_stylized_style1+style2.jpg"]
+
+    result = stylize(model_file, "photos", "paintings", "--weights", "1,1", "-o", "many")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in (work / "many").iterdir()) == [
+        "a_stylized_p1+p2.jpg", "b_stylized_p1+p2.png"]
+
+
+@pytest.mark.parametrize("weights", ["0.5,0.3,0.2", "1", "1,abc", "-1,2", "0,0"])
+def test_bad_weights_are_usage_errors(work: Path, model_file: Path, weights: str) -> None:
+    result = stylize(model_file, "content.jpg", "style1.png", "style2.jpg", "--weights", weights)
+    assert result.exit_code == 2
+    assert "--weights" in result.stderr
+    _no_traceback(result)
+    assert not (work / "output").exists()
+
+
+def test_mask_white_takes_the_first_style(work: Path, model_file: Path) -> None:
+    Image.new("L", (7, 9), 255).save(work / "white.png")  # any size: fitted to the output
+    result = stylize(model_file, "content.jpg", "style1.png", "style2.jpg", "--mask", "white.png",
+                     "-o", "masked.png")
+    assert result.exit_code == 0, result.stderr
+    assert _size(work / "masked.png") == (19, 16)
+    result = stylize(model_file, "content.jpg", "style1.png", "-o", "first.png")
+    assert result.exit_code == 0, result.stderr
+    masked = np.asarray(Image.open(work / "masked.png"), dtype=np.int16)
+    first = np.asarray(Image.open(work / "first.png"), dtype=np.int16)
+    assert np.abs(masked - first).max() <= 1
+
+
+@pytest.mark.parametrize("styles", [["style1.png"], ["style1.png", "style2.jpg", "style1.png",
+                                                     "content.jpg"]])
+def test_mask_needs_two_styles(work: Path, model_file: Path, styles: list[str]) -> None:
+    Image.new("L", (7, 9), 255).save(work / "mask.png")
+    result = stylize(model_file, "content.jpg", *styles, "--mask", "mask.png")
+    assert result.exit_code == 2
+    assert "--mask" in result.stderr and "two styles" in result.stderr
+
+
+def _chroma_error(path: Path, content: np.ndarray) -> float:
+    out = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64) / 255
+    return float(np.abs(rgb_to_ycbcr(out)[..., 1:] - rgb_to_ycbcr(content)[..., 1:]).mean())
+
+
+def test_preserve_color_modes(work: Path, model_file: Path) -> None:
+    # a softly coloured content, so keeping its chroma is not undone by clipping
+    y, x = np.mgrid[0:20, 0:24]
+    content = np.stack([0.5 + 0.2 * x / 23, 0.5 + 0.0 * y, 0.6 - 0.2 * y / 19], axis=2)
+    Image.fromarray(np.uint8(np.rint(content * 255))).save(work / "soft.png")
+    content = np.uint8(np.rint(content * 255)) / 255.0
+    for mode in ("none", "luminance", "histogram"):
+        extra = [] if mode == "none" else ["--preserve-color", mode]
+        result = stylize(model_file, "soft.png", "style1.png", "--size", "0", *extra,
+                         "-o", f"{mode}.png")
+        assert result.exit_code == 0, result.stderr
+        assert _size(work / f"{mode}.png") == CONTENT_WH
+    assert _chroma_error(work / "luminance.png", content) < 0.02
+    assert _chroma_error(work / "luminance.png", content) < \
+        0.5 * _chroma_error(work / "none.png", content)
+    result = stylize(model_file, "content.jpg", "style1.png", "--preserve-color", "sepia")
+    assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(("fmt", "pillow_format"), [
+    ("png", "PNG"), ("jpg", "JPEG"), ("tiff", "TIFF"),
+    pytest.param("webp", "WEBP", marks=pytest.mark.skipif(
+        not features.check("webp"), reason="Pillow built without WebP"))])
+def test_format_override(work: Path, model_file: Path, fmt: str, pillow_format: str) -> None:
+    result = stylize(model_file, "content.jpg", "style1.png", "--format", fmt, "-o", "out")
+    assert result.exit_code == 0, result.stderr
+    path = work / "out" / f"content_stylized_style1.{fmt}"
+    with Image.open(path) as img:
+        assert img.format == pillow_format
+
+
+def test_quality_changes_jpeg_size(work: Path, model_file: Path) -> None:
+    for quality in ("5", "100"):
+        result = stylize(model_file, "content.jpg", "style1.png", "--size", "64",
+                         "--quality", quality, "-o", f"q{quality}.jpg")
+        assert result.exit_code == 0, result.stderr
+    assert (work / "q5.jpg").stat().st_size < (work / "q100.jpg").stat().st_size
+    assert stylize(model_file, "content.jpg", "style1.png", "--quality", "0").exit_code == 2
+
+
+def test_output_file_for_several_results_is_a_usage_error(work: Path, model_file: Path) -> None:
+    result = stylize(model_file, "content.jpg", "style1.png", "style2.jpg", "-o", "one.png")
+    assert result.exit_code == 2
+    assert "--output" in result.stderr
+
+
+# --------------------------------------------------------------------------- existing files
+
+
+def test_existing_output_is_skipped_then_overwritten(work: Path, model_file: Path) -> None:
+    assert stylize(model_file, "content.jpg", "style1.png", "-o", "o.png").exit_code == 0
+    target = work / "o.png"
+    target.write_bytes(b"precious")  # not what a run would write
+    os.utime(target, (1_000_000, 1_000_000))
+
+    result = stylize(model_file, "content.jpg", "style1.png", "-o", "o.png", "-v")
+    assert result.exit_code == 0, result.stderr
+    assert "skipped" in result.stdout
+    assert target.read_bytes() == b"precious" and target.stat().st_mtime == 1_000_000
+
+    result = stylize(model_file, "content.jpg", "style1.png", "-o", "o.png", "--overwrite")
+    assert result.exit_code == 0, result.stderr
+    assert _size(target) == (19, 16)
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_output_equal_to_an_input_is_refused(work: Path, model_file: Path,
+                                             overwrite: list[str]) -> None:
+    before = _digest(work / "style1.png")
+    result = stylize(model_file, "content.jpg", "style1.png", "-o", "./style1.png", *overwrite)
+    assert result.exit_code == 1
+    assert "is one of the inputs" in _one_error_line(result, "style1.png")
+    assert _digest(work / "style1.png") == before
+
+
+def test_alpha_channel_is_carried_to_png(work: Path, model_file: Path) -> None:
+    _image(work / "rgba.png", CONTENT_WH, 20, mode="RGBA")
+    result = stylize(model_file, "rgba.png", "style1.png", "--size", "0", "-o", "out")
+    assert result.exit_code == 0, result.stderr
+    with Image.open(work / "out" / "rgba_stylized_style1.png") as out, \
+            Image.open(work / "rgba.png") as src:
+        assert out.mode == "RGBA"
+        assert np.array_equal(np.asarray(out.getchannel("A")), np.asarray(src.getchannel("A")))
+    result = stylize(model_file, "rgba.png", "style1.png", "--format", "jpg", "-o", "out")
+    assert result.exit_code == 0, result.stderr
+    with Image.open(work / "out" / "rgba_stylized_style1.jpg") as out:
+        assert out.mode == "RGB"  # JPEG cannot carry alpha
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _make_bad(work: Path, kind: str) -> str:
+    path = work / f"{kind}.jpg"
+    if kind == "empty":
+        path.touch()
+    elif kind == "truncated":
+        data = (work / "content.jpg").read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif kind == "text":
+        path.write_text("this is not a picture\n")
+    return path.name  # "missing": never created
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "truncated", "text"])
+@pytest.mark.parametrize("role", ["content", "style"])
+def test_bad_input_file(work: Path, model_file: Path, kind: str, role: str) -> None:
+    bad = _make_bad(work, kind)
+    args = [bad, "style1.png"] if role == "content" else ["content.jpg", bad]
+    result = stylize(model_file, *args)
+    assert result.exit_code == 1
+    _one_error_line(result, bad)
+    _no_traceback(result)
+    assert bad in result.stdout  # listed in the summary too
+
+
+def test_bad_content_in_a_batch(work: Path, model_file: Path) -> None:
+    _image(work / "photos" / "a.jpg", CONTENT_WH, 1)
+    (work / "photos" / "b.jpg").write_text("nope")
+    _image(work / "photos" / "c.png", CONTENT_WH, 2)
+    result = stylize(model_file, "photos", "style1.png", "style2.jpg", "-o", "out")
+    assert result.exit_code == 1
+    _one_error_line(result, "b.jpg")  # one problem, though it failed two pairs
+    _no_traceback(result)
+    assert sorted(p.name for p in (work / "out").iterdir()) == [
+        "a_stylized_style1.jpg", "a_stylized_style2.jpg",
+        "c_stylized_style1.png", "c_stylized_style2.png"]
+    assert "b.jpg" in result.stdout
+
+
+def test_debug_shows_the_traceback(work: Path, model_file: Path) -> None:
+    (work / "bad.jpg").write_text("nope")
+    result = stylize(model_file, "bad.jpg", "style1.png", "--debug")
+    assert result.exit_code == 1
+    assert "Traceback" in result.stderr
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads everything")
+def test_unreadable_folder(work: Path, model_file: Path) -> None:
+    locked = work / "locked"
+    _image(locked / "a.jpg", CONTENT_WH, 1)
+    locked.chmod(0)
+    try:
+        result = stylize(model_file, "locked", "style1.png")
+    finally:
+        locked.chmod(0o755)
+    assert result.exit_code == 1
+    _one_error_line(result, "locked")
+    _no_traceback(result)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes everywhere")
+def test_unwritable_output_folder(work: Path, model_file: Path) -> None:
+    (work / "ro").mkdir()
+    (work / "ro").chmod(0o555)
+    try:
+        result = stylize(model_file, "content.jpg", "style1.png", "-o", "ro")
+    finally:
+        (work / "ro").chmod(0o755)
+    assert result.exit_code == 1
+    assert "permission denied" in _one_error_line(result, "ro")
+    _no_traceback(result)
+
+
+def test_missing_mask(work: Path, model_file: Path) -> None:
+    result = stylize(model_file, "content.jpg", "style1.png", "style2.jpg", "--mask", "nomask.png")
+    assert result.exit_code == 1
+    _one_error_line(result, "nomask.png")
+
+
+def test_unknown_model_name(work: Path) -> None:
+    result = CliRunner().invoke(app, ["stylize", "content.jpg", "style1.png",
+                                      "--model", "nonexistent"])
+    assert result.exit_code == 1
+    assert "no such model" in _one_error_line(result, "nonexistent")
+    _no_traceback(result)
+
+
+def test_a_file_that_is_no_model(work: Path) -> None:
+    (work / "fake.safetensors").write_text("definitely not weights")
+    result = CliRunner().invoke(app, ["stylize", "content.jpg", "style1.png",
+                                      "--model", "fake.safetensors"])
+    assert result.exit_code == 1
+    _one_error_line(result, "fake.safetensors")
+    _no_traceback(result)
+
+
+def test_missing_default_model_is_explained(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("lucid.models.store.DEFAULT_MODEL", work / "gone" / "default.safetensors")
+    result = CliRunner().invoke(app, ["stylize", "content.jpg", "style1.png"])
+    assert result.exit_code == 1
+    assert "default model is missing" in _one_error_line(result, "default.safetensors")
+
+
+@pytest.mark.skipif(__import__("lucid").gpu.is_available(), reason="a GPU is present")
+def test_gpu_requested_without_one(work: Path, model_file: Path) -> None:
+    result = stylize(model_file, "content.jpg", "style1.png", "--device", "gpu")
+    assert result.exit_code == 1
+    assert "no GPU" in result.stderr
+    assert stylize(model_file, "content.jpg", "style1.png", "--device", "cpu").exit_code == 0
+
+
+def test_inputs_are_never_modified(work: Path, model_file: Path) -> None:
+    _image(work / "rgba.png", CONTENT_WH, 20, mode="RGBA")
+    Image.new("L", (7, 9), 128).save(work / "mask.png")
+    inputs = sorted(p for p in work.iterdir() if p.is_file())
+    before = {p: (_digest(p), p.stat().st_mtime_ns) for p in inputs}
+    runs = [["content.jpg", "style1.png", "style2.jpg"],
+            ["rgba.png", "style1.png", "style2.jpg", "--mask", "mask.png", "--crop"],
+            ["content.jpg", "style1.png", "--preserve-color", "histogram", "--overwrite"],
+            [".", "style1.png", "--overwrite", "-o", "."]]  # contents and outputs share a folder
+    for args in runs:
+        stylize(model_file, *args)
+    assert {p: (_digest(p), p.stat().st_mtime_ns) for p in inputs} == before
+
+
+# --------------------------------------------------------------------------- display
+
+
+def test_quiet_and_verbose(work: Path, model_file: Path) -> None:
+    result = stylize(model_file, "content.jpg", "style1.png", "style2.jpg", "-q")
+    assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
+    result = stylize(model_file, "content.jpg", "style1.png", "style2.jpg", "-v", "--overwrite")
+    assert result.exit_code == 0
+    assert result.stdout.count("wrote ") == 2
+
+
+# --------------------------------------------------------------------------- Python API
+
+
+def test_each_style_is_encoded_once(work: Path, model_file: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import lucid.models.inference as inference
+    from lucid.models.store import load_model
+
+    calls = []
+    real = inference.style_statistics
+    monkeypatch.setattr(inference, "style_statistics",
+                        lambda model, style: calls.append(style.shape) or real(model, style))
+    _image(work / "photos" / "a.jpg", CONTENT_WH, 1)
+    _image(work / "photos" / "b.jpg", CONTENT_WH, 2)
+    net = load_model(model_file)
+    styles = [work / "style1.png", work / "style2.jpg"]
+    summary = stylize_files(net, [work / "photos"], styles,
+                            StylizeOptions(size=8, style_size=8, output=work / "o1"))
+    assert len(summary.written) == 4 and len(calls) == 2
+    # recoloured to each content's colours: encoded once per (content, style)
+    calls.clear()
+    summary = stylize_files(net, [work / "photos"], styles,
+                            StylizeOptions(size=8, style_size=8, output=work / "o2",
+                                           preserve_color="histogram"))
+    assert len(summary.written) == 4 and len(calls) == 4
+
+
+# --------------------------------------------------------------------------- console script
+
+
+def _lucid() -> list[str]:
+    script = Path(sys.executable).with_name("lucid")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "lucid_cli"]
+
+
+def test_console_script(work: Path, model_file: Path) -> None:
+    ok = subprocess.run([*_lucid(), "stylize", "content.jpg", "style1.png", "--model",
+                         str(model_file), "--size", "12", "--style-size", "12", "-o", "s.png"],
+                        capture_output=True, text=True, cwd=work, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert _size(work / "s.png") == (14, 12)
+
+    bad = subprocess.run([sys.executable, "-m", "lucid_cli", "stylize", "nothere.jpg",
+                          "style1.png", "--model", str(model_file)],
+                         capture_output=True, text=True, cwd=work, timeout=120)
+    assert bad.returncode == 1
+    assert bad.stderr.strip().splitlines() == ["error: nothere.jpg: no such file"]
+    assert "Traceback" not in bad.stdout + bad.stderr
+
+    debug = subprocess.run([*_lucid(), "stylize", "content.jpg", "style1.png", "--model",
+                            "nonexistent", "--debug"],
+                           capture_output=True, text=True, cwd=work, timeout=120)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
