@@ -288,15 +288,16 @@ def plan_batch(contents: Sequence[Path], styles: Sequence[Path],
     """
     content_files, problems = expand_inputs(contents, options.recursive)
     style_files, style_problems = expand_inputs(styles, options.recursive)
-    if options.blends and style_problems:
-        # a blend of "whatever styles could be read" is not what was asked for
-        path, message = style_problems[0]
-        raise OptionError("style", f"{path}: {message}")
     problems += style_problems
-    if options.weights is not None and len(options.weights) != len(style_files):
+    # a blend of "whatever styles could be read" is not what was asked for: no jobs then,
+    # and the unreadable style folder is the one problem reported (not a miscount)
+    blend_broken = options.blends and bool(style_problems)
+    if blend_broken:
+        style_files = []
+    elif options.weights is not None and len(options.weights) != len(style_files):
         raise OptionError("weights", f"{len(options.weights)} weights given for "
                                      f"{len(style_files)} styles; give one weight per style")
-    if options.mask is not None and len(style_files) != 2:
+    if options.mask is not None and not blend_broken and len(style_files) != 2:
         raise OptionError("mask", f"needs exactly two styles, got {len(style_files)}")
 
     style_paths = tuple(item.path for item in style_files)

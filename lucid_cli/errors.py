@@ -8,6 +8,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 # one console for results and progress (stdout), one for errors (stderr)
 console = Console()
@@ -20,7 +21,7 @@ class CLIError(Exception):
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code``; never returns."""
-    error_console.print(f"[bold red]error:[/] {message}", markup=True)
+    error_console.print(f"[bold red]error:[/] {escape(message)}", markup=True)
     raise typer.Exit(code)
 
 

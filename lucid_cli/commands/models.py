@@ -11,26 +11,21 @@ from lucid_cli.app import app
 from lucid_cli.errors import console, reported
 
 # provenance keys worth a glance, in the order shown; the rest stays in the file
-_SUMMARY_KEYS = ("trained_by", "source", "converted_from", "iterations", "data", "encoder")
+_SUMMARY_KEYS = ("trained_by", "source", "converted_from", "iterations", "encoder")
 
 
 def provenance_summary(provenance: dict[str, Any], limit: int = 3) -> str:
     """A short ``key: value; ...`` line from a model's provenance metadata.
 
-    >>> provenance_summary({"trained_by": "lucid train", "iterations": 20000, "seed": 0})
-    'trained_by: lucid train; iterations: 20000; seed: 0'
+    >>> provenance_summary({"trained_by": "lucid train", "iterations": 20000, "data": {}})
+    'trained_by: lucid train; iterations: 20000'
     """
-    if not provenance:
-        return "-"
+    # nested entries (data folders, training recipe) are detail, not a summary
     keys = [k for k in _SUMMARY_KEYS if k in provenance]
     keys += [k for k in provenance if k not in keys]
-    parts = []
-    for key in keys[:limit]:
-        value = provenance[key]
-        if isinstance(value, dict):
-            value = ", ".join(f"{k}={v}" for k, v in value.items())
-        parts.append(f"{key}: {value}")
-    return "; ".join(parts)
+    parts = [f"{key}: {provenance[key]}" for key in keys
+             if not isinstance(provenance[key], (dict, list))]
+    return "; ".join(parts[:limit]) or "-"
 
 
 @app.command("models")
@@ -41,19 +36,20 @@ def models() -> None:
     with reported():
         found = available_models()
     table = Table(title="models")
-    table.add_column("name", style="bold")
-    table.add_column("architecture")
-    table.add_column("size", justify="right")
+    table.add_column("name", style="bold", overflow="fold")
+    table.add_column("architecture", overflow="fold")
+    table.add_column("size", justify="right", no_wrap=True)
     table.add_column("provenance")
-    table.add_column("path", overflow="fold")
     for info in found:
         table.add_row(escape(info.name), escape(info.architecture),
                       f"{info.size_bytes / 1e6:.1f} MB",
-                      escape(provenance_summary(info.provenance)), escape(str(info.path)))
+                      escape(provenance_summary(info.provenance)))
     if found:
         console.print(table)
     else:
         console.print("no models found")
+    if DEFAULT_MODEL.exists():
+        console.print(f"default: {escape(str(DEFAULT_MODEL))}", highlight=False)
     if not DEFAULT_MODEL.exists():
         console.print(f"note: the embedded default model is missing ({escape(str(DEFAULT_MODEL))});"
                       " pass --model NAME|PATH to 'lucid stylize'", highlight=False)

@@ -70,7 +70,7 @@ class OutputFormat(str, Enum):
 _OPTION_NAMES = {
     "size": "--size", "style_size": "--style-size", "alpha": "--alpha", "weights": "--weights",
     "mask": "--mask", "preserve_color": "--preserve-color", "output": "--output",
-    "format": "--format", "quality": "--quality", "style": "STYLE",
+    "format": "--format", "quality": "--quality",
 }
 
 
@@ -85,8 +85,8 @@ def stylize(
              "style, unless --weights or --mask blend them into one picture.")],
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", show_default=False,
-        help="Output file when there is exactly one result, else a folder (default: "
-             "output/). Names: <content>_stylized_<style>.<ext>.")] = None,
+        help="Output file (with an image suffix) when there is exactly one result, else a "
+             "folder (default: output/). Names: <content>_stylized_<style>.<ext>.")] = None,
     size: Annotated[int, typer.Option(
         min=0, help="Shorter side of the output in pixels; 0 keeps the content's size.")] = 512,
     style_size: Annotated[int, typer.Option(
@@ -198,8 +198,7 @@ class _Reporter:
             return
         self._reported.add(key)
         if self.debug and error is not None:
-            cause = error.__cause__ or error.__context__ or error
-            error_console.print("".join(traceback.format_exception(cause)).rstrip(),
+            error_console.print("".join(traceback.format_exception(error)).rstrip(),
                                 markup=False, highlight=False)
         error_console.print(f"[bold red]error:[/] {escape(str(path))}: {escape(message)}")
 

@@ -15,8 +15,8 @@ from PIL import Image, features
 from typer.testing import CliRunner, Result
 
 import lucid_cli.commands.stylize  # noqa: F401 - registers the command on the app
-from lucid.models.stylenet import StyleNet, tiny_config
 from lucid.models.store import save_model
+from lucid.models.stylenet import StyleNet, tiny_config
 from lucid_cli.app import app
 from lucid_cli.batch import StylizeOptions, stylize_files
 from lucid_cli.color import rgb_to_ycbcr
@@ -176,6 +176,14 @@ def test_empty_folder_is_reported(work: Path, model_file: Path) -> None:
     result = stylize(model_file, "empty", "style1.png")
     assert result.exit_code == 1
     assert "folder holds no images" in _one_error_line(result, "empty")
+
+
+def test_blend_with_an_empty_style_folder(work: Path, model_file: Path) -> None:
+    (work / "nostyles").mkdir()
+    result = stylize(model_file, "content.jpg", "style1.png", "nostyles", "--weights", "1,1")
+    assert result.exit_code == 1
+    assert "folder holds no images" in _one_error_line(result, "nostyles")
+    assert not (work / "output").exists()
 
 
 def test_explicit_file_with_any_suffix_is_tried(work: Path, model_file: Path) -> None:

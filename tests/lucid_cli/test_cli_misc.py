@@ -1,0 +1,91 @@
+"""``lucid models``, ``lucid info``, model names from the user folder, ``python -m lucid_cli``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+import lucid_cli.commands.info  # noqa: F401 - registers the commands on the app
+import lucid_cli.commands.models  # noqa: F401
+import lucid_cli.commands.stylize  # noqa: F401
+from lucid.models.store import save_model
+from lucid.models.stylenet import StyleNet, tiny_config
+from lucid_cli.app import app
+from lucid_cli.commands.models import provenance_summary
+
+
+@pytest.fixture()
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """LUCID_HOME with one tiny user model ``tiny`` and one broken file beside it."""
+    monkeypatch.setenv("LUCID_HOME", str(tmp_path / "home"))
+    folder = tmp_path / "home" / "models"
+    folder.mkdir(parents=True)
+    save_model(StyleNet(tiny_config()), folder / "tiny.safetensors",
+               provenance={"trained_by": "a test", "iterations": 0})
+    (folder / "broken.safetensors").write_text("not a model")
+    return tmp_path / "home"
+
+
+def test_models_lists_user_models(home: Path) -> None:
+    result = CliRunner().invoke(app, ["models"])
+    assert result.exit_code == 0, result.stderr
+    assert "tiny" in result.stdout
+    assert "efficientnet_lite" in result.stdout and "MB" in result.stdout
+    assert "trained_by: a test" in result.stdout
+    assert "broken" not in result.stdout  # unreadable files do not hide the others
+
+
+def test_models_notes_a_missing_default(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("lucid.models.store.DEFAULT_MODEL", home / "none.safetensors")
+    result = CliRunner().invoke(app, ["models"])
+    assert result.exit_code == 0, result.stderr
+    assert "default model is missing" in result.stdout
+    monkeypatch.setenv("LUCID_HOME", str(home / "empty"))
+    result = CliRunner().invoke(app, ["models"])
+    assert result.exit_code == 0 and "no models found" in result.stdout
+
+
+def test_provenance_summary_is_short() -> None:
+    assert provenance_summary({}) == "-"
+    summary = provenance_summary({"data": {"content": "/x"}, "iterations": 5, "seed": 1,
+                                  "lr": 0.1, "trained_by": "me"})
+    assert summary == "trained_by: me; iterations: 5; seed: 1"
+
+
+def test_info(home: Path) -> None:
+    result = CliRunner().invoke(app, ["info"])
+    assert result.exit_code == 0, result.stderr
+    for word in ("lucid", "python", "numpy", "blas", "threads", "gpu", "default model"):
+        assert word in result.stdout, word
+    assert str(np.__version__) in result.stdout
+
+
+def test_model_by_name_from_the_user_folder(home: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Image.new("RGB", (12, 10), (200, 30, 30)).save("c.png")
+    Image.new("RGB", (10, 10), (20, 30, 200)).save("s.png")
+    result = CliRunner().invoke(app, ["stylize", "c.png", "s.png", "--model", "tiny",
+                                      "--size", "8", "--style-size", "8", "-o", "o.png"])
+    assert result.exit_code == 0, result.stderr
+    assert Image.open("o.png").size == (10, 8)
+
+
+def test_help_lists_the_commands() -> None:
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("stylize", "models", "info"):
+        assert command in result.stdout
+
+
+def test_python_dash_m(home: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "lucid_cli", "info"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "numpy" in done.stdout
