@@ -393,7 +393,17 @@ class PairFailed:
     error: BaseException | None = field(default=None, compare=False)
 
 
-Event = PairStarted | PairDone | PairSkipped | PairFailed
+@dataclass(frozen=True)
+class TileDone:
+    """Job ``index`` is processed in tiles (large images): ``done`` of ``tiles`` finished."""
+
+    index: int
+    total: int
+    done: int
+    tiles: int
+
+
+Event = PairStarted | PairDone | PairSkipped | PairFailed | TileDone
 
 
 @dataclass
@@ -583,7 +593,9 @@ def run_batch(model: StyleNet, plan: BatchPlan, options: StylizeOptions,
             mask = inputs.mask(rgb.shape[:2])
             try:
                 result = stylize(model, rgb, statistics, weights=options.weights,
-                                 alpha=options.alpha, mask=mask)
+                                 alpha=options.alpha, mask=mask,
+                                 on_tile=lambda done, tiles, i=index: emit(
+                                     TileDone(i, total, done, tiles)))
             except _PAIR_ERRORS as error:
                 raise _blame(error, job.content) from error
             if options.preserve_color == "luminance":

@@ -35,6 +35,7 @@ from lucid_cli.batch import (
     PairSkipped,
     PairStarted,
     StylizeOptions,
+    TileDone,
     parse_weights,
     plan_batch,
     run_batch,
@@ -188,6 +189,7 @@ class _Reporter:
         self.debug = debug
         self.progress: Progress | None = None
         self.task = None
+        self.tile_task = None
         self._reported: set[tuple[str, str]] = set()
 
     def error(self, path: Path, message: str, error: BaseException | None = None) -> None:
@@ -208,6 +210,15 @@ class _Reporter:
             if progress is not None:
                 names = " + ".join(s.name for s in event.styles)
                 progress.update(self.task, description=escape(f"{event.content.name} x {names}"))
+            return
+        if isinstance(event, TileDone):
+            if progress is not None and event.tiles > 1:  # one-tile images need no second bar
+                if self.tile_task is None:
+                    self.tile_task = progress.add_task("  tiles", total=event.tiles)
+                progress.update(self.tile_task, completed=event.done, total=event.tiles,
+                                visible=event.done < event.tiles)
+                if event.done == event.tiles:
+                    self.tile_task = None
             return
         if isinstance(event, PairFailed):
             self.error(event.path, event.message, event.error)

@@ -522,3 +522,18 @@ def test_console_script(work: Path, model_file: Path) -> None:
                             "nonexistent", "--debug"],
                            capture_output=True, text=True, cwd=work, timeout=120)
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_large_images_are_tiled_and_report_their_tiles(work: Path, model_file: Path) -> None:
+    """A picture wider than one tile goes through the tiled path at its own size."""
+    from lucid.models.store import load_model
+    from lucid_cli.batch import StylizeOptions, TileDone, stylize_files
+
+    wide = _image(work / "wide.png", (900, 40), 5)
+    events = []
+    summary = stylize_files(load_model(model_file), [wide], [work / "style1.png"],
+                            StylizeOptions(size=0, style_size=16, output=work / "out"),
+                            on_event=events.append)
+    assert summary.ok and _size(summary.written[0]) == (900, 40)
+    tiles = [e for e in events if isinstance(e, TileDone)]
+    assert tiles and tiles[-1].done == tiles[-1].tiles > 2
