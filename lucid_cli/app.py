@@ -44,4 +44,4 @@ def main() -> None:
 
 
 # importing the command modules registers their commands on ``app``
-from lucid_cli.commands import info, models, stylize, train  # noqa: E402, F401
+from lucid_cli.commands import import_adain, info, models, stylize, train  # noqa: E402, F401

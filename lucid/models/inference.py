@@ -14,7 +14,7 @@ import numpy as np
 
 import lucid
 from lucid import Tensor
-from lucid.models.stylenet import StyleNet
+from lucid.models.stylenet import ContentStatistics, StyleNet
 from lucid.nn.functional import interpolate
 
 
@@ -191,7 +191,7 @@ def stylize(
     return output
 
 
-def _whole_image_stats(core_features: Iterable[Tensor]) -> tuple[Tensor, Tensor]:
+def _whole_image_stats(core_features: Iterable[Tensor]) -> ContentStatistics:
     """Per-channel mean and biased variance over all tiles' cores, one tile at a time
     (float64 sums, so a whole 8K image adds up without loss)."""
     total = squares = None
@@ -206,7 +206,8 @@ def _whole_image_stats(core_features: Iterable[Tensor]) -> tuple[Tensor, Tensor]
     mean = total / count
     var = squares / count - mean * mean
     var = var * (var > 0)  # rounding can leave a tiny negative
-    return Tensor._wrap(mean.astype(dtype)), Tensor._wrap(var.astype(dtype))
+    return ContentStatistics(Tensor._wrap(mean.astype(dtype)), Tensor._wrap(var.astype(dtype)),
+                             count)
 
 
 def _paste(output: np.ndarray, core: np.ndarray, tile: Tile, top: int, left: int) -> None:

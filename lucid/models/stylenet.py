@@ -7,6 +7,8 @@ AdaIN model alike.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import lucid.nn as nn
@@ -14,6 +16,16 @@ from lucid import Tensor
 from lucid.models.decoder import build_decoder
 from lucid.models.encoders import build_encoder
 from lucid.nn.functional import calc_mean_std, instance_norm
+
+
+@dataclass(frozen=True)
+class ContentStatistics:
+    """Per-channel mean and biased variance of content features, each (C,), over ``count``
+    positions (gathered over a whole image when it is processed in tiles)."""
+
+    mean: Tensor
+    var: Tensor
+    count: int
 
 
 class StyleNet(nn.Module):
@@ -39,6 +51,7 @@ class StyleNet(nn.Module):
         self.adain_tap: str = config["encoder"]["adain_tap"]
         self.style_taps: list[str] = list(config["encoder"]["taps"])
         self.stride: int = int(config["encoder"]["stride"])
+        self.unbiased_content_std = config.get("adain", {}).get("content_std") == "unbiased"
 
     def content_features(self, image: Tensor) -> Tensor:
         """The AdaIN layer's features of ``image``."""
@@ -49,23 +62,38 @@ class StyleNet(nn.Module):
         return calc_mean_std(self.content_features(image))
 
     def blend(self, content_features: Tensor, style_mean: Tensor, style_std: Tensor,
-              alpha: float = 1.0, content_stats: tuple[Tensor, Tensor] | None = None) -> Tensor:
+              alpha: float = 1.0, content_stats: ContentStatistics | None = None) -> Tensor:
         """AdaIN target: content normalised per channel, then given the style's statistics;
         ``alpha`` < 1 mixes the content features back in.
 
-        ``content_stats`` (per-channel mean and biased variance, each (C,)) normalises with
-        statistics gathered elsewhere, e.g. over a whole image processed in tiles; this is
-        InstanceNorm's evaluation mode with tracked statistics.
+        ``content_stats`` normalises with statistics gathered elsewhere, e.g. over a whole
+        image processed in tiles: InstanceNorm's evaluation mode with tracked statistics.
         """
-        if content_stats is None:
-            normalized = instance_norm(content_features, eps=1e-5)
-        else:
-            normalized = instance_norm(content_features, *content_stats, use_input_stats=False,
-                                       eps=1e-5)
-        target = normalized * style_std + style_mean
+        target = self.normalize(content_features, content_stats) * style_std + style_mean
         if alpha < 1.0:
             target = target * alpha + content_features * (1.0 - alpha)
         return target
+
+    def normalize(self, features: Tensor,
+                  content_stats: ContentStatistics | None = None) -> Tensor:
+        """Instance normalisation of the content features (AdaIN's first half).
+
+        With ``"adain": {"content_std": "unbiased"}`` in the config (models imported from
+        pytorch-AdaIN, whose code divides by sqrt(unbiased var + eps)) the same InstanceNorm
+        gives that normalisation exactly: with n positions,
+        ``(x - m) / sqrt(v n/(n-1) + eps) = IN_eps'(x) * sqrt((n-1)/n)``, eps' = eps (n-1)/n.
+        """
+        eps = 1e-5
+        if content_stats is None:
+            count, tracked = features.shape[2] * features.shape[3], {}
+        else:
+            count = content_stats.count
+            tracked = dict(running_mean=content_stats.mean, running_var=content_stats.var,
+                           use_input_stats=False)
+        if self.unbiased_content_std and count > 1:
+            shrink = (count - 1) / count
+            return instance_norm(features, eps=eps * shrink, **tracked) * math.sqrt(shrink)
+        return instance_norm(features, eps=eps, **tracked)
 
     def forward(self, content: Tensor, style: Tensor, alpha: float = 1.0) -> Tensor:
         mean, std = self.style_statistics(style)

@@ -79,7 +79,10 @@ def test_tiles_cover_the_image_once() -> None:
     assert (covered == 1).all()
 
 
-def test_tiled_output_agrees_with_one_pass(model: StyleNet) -> None:
+@pytest.mark.parametrize("content_std", ["biased", "unbiased"])
+def test_tiled_output_agrees_with_one_pass(content_std: str) -> None:
+    lucid.manual_seed(3)
+    model = StyleNet({**tiny_config(), "adain": {"content_std": content_std}}).eval()
     content = picture(90, 130)
     style = style_statistics(model, picture(40, 40, 7))
     whole = stylize(model, content, [style])
