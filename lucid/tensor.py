@@ -527,21 +527,16 @@ class Tensor:
         ``max(other)`` the element-wise maximum."""
         if isinstance(dim, Tensor):
             return self.maximum(dim)
-        if dim is None:
-            return self.amax()
-        indices = self.argmax(dim)
-        (axis,) = normalize_dims(dim, self.ndim)
-        values = reduction.TakeAlong.apply(self, indices=indices.data, axis=axis, keepdim=keepdim)
-        if keepdim:
-            indices = indices.unsqueeze(axis)
-        return ValuesIndices(values, indices)
+        return self.amax() if dim is None else self._extreme(dim, keepdim, largest=True)
 
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """``min()``, ``min(dim)`` or ``min(other)``, as ``max``."""
         if isinstance(dim, Tensor):
             return self.minimum(dim)
-        if dim is None:
-            return self.amin()
-        indices = self.argmin(dim)
+        return self.amin() if dim is None else self._extreme(dim, keepdim, largest=False)
+
+    def _extreme(self, dim: int, keepdim: bool, largest: bool) -> ValuesIndices:
+        indices = self.argmax(dim) if largest else self.argmin(dim)
         (axis,) = normalize_dims(dim, self.ndim)
         values = reduction.TakeAlong.apply(self, indices=indices.data, axis=axis, keepdim=keepdim)
         if keepdim:

@@ -66,8 +66,10 @@ class Var(Function):
 class Amax(Function):
     """Maximum over dims; ties share the gradient equally (PyTorch's ``amax``)."""
 
+    reduce = "max"
+
     def forward(self, a: Any, axes: tuple[int, ...] = (), keepdim: bool = False) -> Any:
-        y = a.max(axis=axes, keepdims=True)
+        y = getattr(a, self.reduce)(axis=axes, keepdims=True)
         self.save_for_backward(a, y)
         self.meta = (a.shape, axes, keepdim)
         return y if keepdim else y.reshape([n for i, n in enumerate(a.shape) if i not in axes])
@@ -81,11 +83,9 @@ class Amax(Function):
 
 
 class Amin(Amax):
-    def forward(self, a: Any, axes: tuple[int, ...] = (), keepdim: bool = False) -> Any:
-        y = a.min(axis=axes, keepdims=True)
-        self.save_for_backward(a, y)
-        self.meta = (a.shape, axes, keepdim)
-        return y if keepdim else y.reshape([n for i, n in enumerate(a.shape) if i not in axes])
+    """Minimum over dims; ties share the gradient equally (PyTorch's ``amin``)."""
+
+    reduce = "min"
 
 
 class TakeAlong(Function):
