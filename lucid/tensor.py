@@ -512,15 +512,17 @@ class Tensor:
         return reduction.Amin.apply(self, axes=normalize_dims(dim, self.ndim), keepdim=keepdim)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        if dim is None:
-            return Tensor._wrap(xp_of(self.data).asarray(self.data.argmax()))
-        (axis,) = normalize_dims(dim, self.ndim)
-        out = self.data.argmax(axis=axis)
-        return Tensor._wrap(xp_of(out).expand_dims(out, axis) if keepdim else out)
+        return self._arg("argmax", dim, keepdim)
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return (-self.detach()).argmax(dim, keepdim) if self.dtype.kind != "b" else \
-            (~self).argmax(dim, keepdim)
+        return self._arg("argmin", dim, keepdim)
+
+    def _arg(self, name: str, dim: int | None, keepdim: bool) -> Tensor:
+        if dim is None:  # an index into the flattened tensor
+            return Tensor._wrap(xp_of(self.data).asarray(getattr(self.data, name)()))
+        (axis,) = normalize_dims(dim, self.ndim)
+        out = getattr(self.data, name)(axis=axis)
+        return Tensor._wrap(xp_of(out).expand_dims(out, axis) if keepdim else out)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         """``max()`` the largest value; ``max(dim)`` the pair (values, indices);
