@@ -1,0 +1,86 @@
+"""The default model end to end, and batches against a naive one-pair-at-a-time loop.
+
+1. ``lucid stylize`` on one sample pair at 512 px, as a user runs it (a subprocess: start-up,
+   image load, model, file written), and the in-process time of the same pair.
+2. N contents x M styles in one ``lucid stylize`` call (each style encoded once) against N x M
+   separate calls of the Python API that re-encode the style every time.
+
+Prints a table and writes ``benchmarks/results/stylize.md``.
+
+    python benchmarks/bench_stylize.py [--size 512]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, default=512)
+    args = parser.parse_args()
+
+    from lucid.models.inference import style_statistics, stylize
+    from lucid.models.store import load_model
+    from lucid_cli import StylizeOptions, stylize_files
+    from lucid_cli.images import load_image, resize_shorter_side
+
+    contents = sorted((ROOT / "samples/content").glob("*.jpg"))
+    styles = sorted((ROOT / "samples/style").glob("*.jpg"))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "lucid_cli", "stylize", str(contents[0]),
+                        str(styles[0]), "-o", f"{tmp}/one.jpg", "-q", "--size", str(args.size)],
+                       check=True)
+        rows.append(("`lucid stylize` one pair (subprocess, incl. start-up)",
+                     time.perf_counter() - start))
+
+        model = load_model()
+        content = resize_shorter_side(load_image(contents[0]).rgb, args.size)
+        style = resize_shorter_side(load_image(styles[0]).rgb, args.size)
+        stylize(model, content, [style_statistics(model, style)])  # warm-up
+        start = time.perf_counter()
+        stylize(model, content, [style_statistics(model, style)])
+        rows.append((f"network only, one pair at {args.size} px (in process)",
+                     time.perf_counter() - start))
+
+        start = time.perf_counter()
+        for c in contents:
+            for s in styles:
+                rgb = resize_shorter_side(load_image(c).rgb, args.size)
+                stats = style_statistics(model, resize_shorter_side(load_image(s).rgb, args.size))
+                stylize(model, rgb, [stats])
+        naive = time.perf_counter() - start
+        pairs = len(contents) * len(styles)
+        rows.append((f"naive loop, {len(contents)} x {len(styles)} pairs (no files written)",
+                     naive))
+        start = time.perf_counter()
+        summary = stylize_files(model, contents, styles,
+                                StylizeOptions(size=args.size, style_size=args.size,
+                                               output=Path(tmp) / "batch"))
+        batch = time.perf_counter() - start
+        assert summary.ok and len(summary.written) == pairs
+        rows.append((f"one batch, {len(contents)} x {len(styles)} pairs (files written)", batch))
+    header = (f"Machine: {platform.machine()}, {os.cpu_count()} cores\n"
+              f"Command: `python benchmarks/bench_stylize.py --size {args.size}`\n\n")
+    table = "| what | seconds |\n|---|---|\n" + "".join(f"| {w} | {t:.2f} |\n" for w, t in rows)
+    table += f"\nBatch vs naive loop: {naive / batch:.2f}x the throughput.\n"
+    out = ROOT / "benchmarks/results/stylize.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("# Default model end to end\n\n" + header + table)
+    print(header + table)
+
+
+if __name__ == "__main__":
+    main()
