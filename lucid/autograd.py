@@ -80,9 +80,6 @@ class Function:
 
     inputs: tuple[Tensor, ...]
     saved_tensors: tuple[Any, ...] = ()
-    # which inputs need a gradient; set before backward runs, so backward can skip the others
-    # (a frozen encoder's weights, say) instead of computing gradients that would be dropped
-    needs_input_grad: tuple[bool, ...] = ()
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved_tensors = arrays
@@ -103,7 +100,6 @@ class Function:
         output = Tensor._wrap(fn.forward(*(t.data for t in inputs), **params))
         if is_grad_enabled() and any(t.requires_grad for t in inputs):
             fn.inputs = inputs
-            fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
             output.requires_grad = True
             output._grad_fn = fn
         return output

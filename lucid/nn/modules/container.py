@@ -15,7 +15,27 @@ def _index(index: int, length: int) -> int:
     return index % length
 
 
-class Sequential(Module):
+class _NumberedModules(Module):
+    """Children named "0", "1", ...: deletion renumbers them, length and iteration follow."""
+
+    def __delitem__(self, index: int | slice) -> None:
+        keys = list(self._modules)
+        doomed = keys[index] if isinstance(index, slice) else [keys[_index(index, len(keys))]]
+        for key in doomed:
+            delattr(self, key)
+        # renumber, as PyTorch does, so that indices and names stay in step
+        self._modules = OrderedDict(
+            (str(i), module) for i, module in enumerate(self._modules.values())
+        )
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+
+class Sequential(_NumberedModules):
     """Modules applied one after the other; built from modules or an ordered dict of them.
 
     Shape:
@@ -53,22 +73,6 @@ class Sequential(Module):
         key = list(self._modules)[_index(index, len(self))]
         setattr(self, key, module)
 
-    def __delitem__(self, index: int | slice) -> None:
-        keys = list(self._modules)
-        doomed = keys[index] if isinstance(index, slice) else [keys[_index(index, len(keys))]]
-        for key in doomed:
-            delattr(self, key)
-        # renumber, as PyTorch does, so that indices and names stay in step
-        self._modules = OrderedDict(
-            (str(i), module) for i, module in enumerate(self._modules.values())
-        )
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
         return self
@@ -84,7 +88,7 @@ class Sequential(Module):
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_NumberedModules):
     """A list of modules whose parameters are registered (a plain list would hide them).
 
     Example:
@@ -111,21 +115,6 @@ class ModuleList(Module):
 
     def __setitem__(self, index: int, module: Module) -> None:
         setattr(self, str(_index(index, len(self))), module)
-
-    def __delitem__(self, index: int | slice) -> None:
-        keys = list(self._modules)
-        doomed = keys[index] if isinstance(index, slice) else [keys[_index(index, len(keys))]]
-        for key in doomed:
-            delattr(self, key)
-        self._modules = OrderedDict(
-            (str(i), module) for i, module in enumerate(self._modules.values())
-        )
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
