@@ -2,9 +2,12 @@
 
 Same random weights, same inputs, one process; outputs are checked equal before timing.
 Inference only (no graph): content and style encoded, AdaIN, decoded. Prints a table and
-writes ``benchmarks/results/reference_network.md``.
+writes ``benchmarks/results/reference_network.md`` (``reference_network_gpu.md`` with
+``--device gpu``: lucid on CuPy against PyTorch on CUDA, both synchronised before the clock
+stops; PyTorch with its defaults, which use TF32 in cuDNN convolutions).
 
     python benchmarks/bench_reference_network.py [--sizes 256 512 1024] [--repeat 3]
+    python benchmarks/bench_reference_network.py --device gpu --repeat 20
 """
 
 from __future__ import annotations
@@ -90,12 +93,14 @@ def lucid_stylize(model, content, style):
         return model.decoder(model.blend(model.content_features(content), mean, std))
 
 
-def best_of(fn, repeat: int) -> float:
+def best_of(fn, repeat: int, sync=lambda: None) -> float:
     fn()
+    sync()
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - start)
     return min(times)
 
@@ -105,6 +110,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     args = parser.parse_args()
     import torch
 
@@ -115,34 +121,46 @@ def main() -> None:
     lucid.manual_seed(0)
     model = StyleNet(adain_config()).eval()
     encoder, decoder = torch_twin(model)
+    gpu = args.device == "gpu"
+    if gpu:
+        model.to("gpu")
+        encoder, decoder = encoder.cuda(), decoder.cuda()
+    sync_lucid = lucid.gpu.synchronize if gpu else lambda: None
+    sync_torch = torch.cuda.synchronize if gpu else lambda: None
+    torch_device = "cuda" if gpu else "cpu"
     rows = []
     for size in args.sizes:
         rng = np.random.default_rng(size)
         content = rng.random((1, 3, size, size), dtype=np.float32)
         style = rng.random((1, 3, size, size), dtype=np.float32)
-        lc, ls = lucid.tensor(content), lucid.tensor(style)
-        tc, ts = torch.tensor(content), torch.tensor(style)
+        lc, ls = lucid.tensor(content, device=args.device), lucid.tensor(style, device=args.device)
+        tc = torch.tensor(content, device=torch_device)
+        ts = torch.tensor(style, device=torch_device)
         ours = lucid_stylize(model, lc, ls).numpy()
-        theirs = torch_stylize(encoder, decoder, tc, ts).numpy()
+        theirs = torch_stylize(encoder, decoder, tc, ts).cpu().numpy()
         difference = float(np.abs(ours - theirs).max() / max(np.abs(theirs).max(), 1e-6))
-        t_lucid = best_of(lambda a=lc, b=ls: lucid_stylize(model, a, b), args.repeat)
-        t_torch = best_of(lambda a=tc, b=ts: torch_stylize(encoder, decoder, a, b), args.repeat)
+        t_lucid = best_of(lambda a=lc, b=ls: lucid_stylize(model, a, b), args.repeat, sync_lucid)
+        t_torch = best_of(lambda a=tc, b=ts: torch_stylize(encoder, decoder, a, b), args.repeat,
+                          sync_torch)
         rows.append((size, t_lucid, t_torch, difference))
-        print(f"{size:5d} px  lucid {t_lucid:7.3f} s  torch {t_torch:7.3f} s  "
+        print(f"{size:5d} px  lucid {t_lucid * 1e3:8.1f} ms  torch {t_torch * 1e3:8.1f} ms  "
               f"speed-up {t_torch / t_lucid:5.2f}x  max rel diff {difference:.1e}", flush=True)
-    header = (f"Machine: {platform.machine()}, {os.cpu_count()} cores; threads {args.threads}; "
+    where = (f"GPU {torch.cuda.get_device_name()}, CuPy {lucid.backend._cupy().__version__}"
+             if gpu else f"{platform.machine()}, {os.cpu_count()} cores; threads {args.threads}")
+    header = (f"Machine: {where}; "
               f"torch {torch.__version__}; numpy {np.__version__} "
               f"({lucid.backend.blas_info()})\n"
               f"Command: `python benchmarks/bench_reference_network.py --sizes "
-              f"{' '.join(map(str, args.sizes))} --repeat {args.repeat}`\n\n")
-    table = ("| size | lucid s | PyTorch s | PyTorch / lucid | max rel. diff |\n"
+              f"{' '.join(map(str, args.sizes))} --repeat {args.repeat}"
+              f"{' --device gpu' if gpu else ''}`\n\n")
+    table = ("| size | lucid ms | PyTorch ms | PyTorch / lucid | max rel. diff |\n"
              "|---|---|---|---|---|\n")
-    table += "".join(f"| {s} px | {a:.3f} | {b:.3f} | {b / a:.2f}x | {d:.1e} |\n"
+    table += "".join(f"| {s} px | {a * 1e3:.1f} | {b * 1e3:.1f} | {b / a:.2f}x | {d:.1e} |\n"
                      for s, a, b, d in rows)
-    out = ROOT / "benchmarks/results/reference_network.md"
+    out = ROOT / f"benchmarks/results/reference_network{'_gpu' if gpu else ''}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("# Reference AdaIN network, inference: lucid vs PyTorch (CPU)\n\n"
-                   + header + table)
+    out.write_text(f"# Reference AdaIN network, inference: lucid vs PyTorch ({args.device.upper()})"
+                   "\n\n" + header + table)
     print(header + table)
 
 

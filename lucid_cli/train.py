@@ -26,10 +26,11 @@ def render_sheet(trainer: Trainer, size: int = 192) -> Path:
     model.eval()
     results = []
     with lucid.no_grad():
-        batch = lucid.tensor(np.stack(contents).transpose(0, 3, 1, 2))
+        batch = lucid.tensor(np.stack(contents).transpose(0, 3, 1, 2), device=trainer.device)
         features = model.content_features(batch)
         for style in styles:
-            mean, std = model.style_statistics(lucid.tensor(style.transpose(2, 0, 1)[None]))
+            mean, std = model.style_statistics(
+                lucid.tensor(style.transpose(2, 0, 1)[None], device=trainer.device))
             out = model.decoder(model.blend(features, mean, std)).clamp(0, 1)
             results.append(out.numpy().transpose(0, 2, 3, 1))
     model.train()

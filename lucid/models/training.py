@@ -22,6 +22,7 @@ import numpy as np
 import lucid
 import lucid.nn.functional as F
 from lucid import Tensor, serialization
+from lucid.backend import Device, DeviceLike, as_device
 from lucid.models.data import ImagePool, list_images, split_holdout
 from lucid.models.store import PACKAGE_WEIGHTS, save_model
 from lucid.models.stylenet import StyleNet
@@ -117,18 +118,28 @@ def adain_losses(model: StyleNet, content: Tensor, style: Tensor) -> tuple[Tenso
 
 
 class Trainer:
-    """Runs (or resumes) a training run in ``options.run_dir``."""
+    """Runs (or resumes) a training run in ``options.run_dir`` on ``device``.
+
+    The device is where this session computes, not part of the recipe: a run checkpointed on a
+    GPU resumes on the CPU and back (checkpoints hold numpy arrays). Crops are cut on the CPU
+    by the same generator either way, so the data a run sees does not depend on the device.
+    ``load_encoder=False`` skips ``options.encoder_weights`` (resume does: the checkpoint holds
+    the encoder).
+    """
 
     CHECKPOINT = "checkpoint.safetensors"
 
-    def __init__(self, options: TrainOptions) -> None:
+    def __init__(self, options: TrainOptions, device: DeviceLike = "cpu",
+                 load_encoder: bool = True) -> None:
         self.options = options
+        self.device: Device = as_device(device)
         self.run_dir = Path(options.run_dir)
         lucid.manual_seed(options.seed)
         self.rng = np.random.default_rng(options.seed)
         self.model = StyleNet(options.config)
-        if options.encoder_weights:
+        if load_encoder and options.encoder_weights:
             self._load_encoder(Path(options.encoder_weights))
+        self.model.to(self.device)
         self.optimizer = Adam(self.model.decoder.parameters(), lr=options.lr)
         self.scheduler = InverseDecayLR(self.optimizer, lr_decay=options.lr_decay)
         self.iteration = 0
@@ -180,13 +191,14 @@ class Trainer:
         return self.checkpoint_path
 
     @classmethod
-    def resume(cls, run_dir: str | Path, **overrides: Any) -> Trainer:
-        """A trainer in the exact state of the checkpoint in ``run_dir``."""
+    def resume(cls, run_dir: str | Path, device: DeviceLike = "cpu",
+               **overrides: Any) -> Trainer:
+        """A trainer in the exact state of the checkpoint in ``run_dir``, on ``device``."""
         path = Path(run_dir) / cls.CHECKPOINT
         arrays, metadata = serialization.load_with_metadata(path)
         options = TrainOptions(**{**json.loads(metadata["train.options"]), **overrides})
         options.run_dir = str(run_dir)
-        trainer = cls(options)
+        trainer = cls(options, device, load_encoder=False)  # the checkpoint holds the encoder
         state = json.loads(metadata["train.state"])
         trainer.model.load_state_dict(
             {k[len("model."):]: v for k, v in arrays.items() if k.startswith("model.")})
@@ -223,8 +235,10 @@ class Trainer:
     def step(self) -> tuple[float, float]:
         """One optimisation step; returns (content loss, style loss)."""
         options = self.options
-        content = lucid.tensor(self.content_pool.batch(self.rng, options.batch_size))
-        style = lucid.tensor(self.style_pool.batch(self.rng, options.batch_size))
+        content = lucid.tensor(self.content_pool.batch(self.rng, options.batch_size),
+                               device=self.device)
+        style = lucid.tensor(self.style_pool.batch(self.rng, options.batch_size),
+                             device=self.device)
         content_loss, style_loss = adain_losses(self.model, content, style)
         loss = content_loss * options.content_weight + style_loss * options.style_weight
         self.optimizer.zero_grad()

@@ -40,15 +40,8 @@ from lucid_cli.batch import (
     plan_batch,
     run_batch,
 )
-from lucid_cli.errors import CLIError, console, error_console, reported
-
-
-class DeviceChoice(str, Enum):
-    """Where the network runs."""
-
-    auto = "auto"
-    cpu = "cpu"
-    gpu = "gpu"
+from lucid_cli.devices import DeviceChoice, resolve_device
+from lucid_cli.errors import console, error_console, reported
 
 
 class PreserveColor(str, Enum):
@@ -170,15 +163,10 @@ def stylize(
 
 def _load_model(name: str, device: DeviceChoice):  # noqa: ANN202 - StyleNet, imported lazily
     """Load the model and move it where it should run; CLIError when the GPU is missing."""
-    import lucid
     from lucid.models.store import load_model
 
-    if device is DeviceChoice.gpu and not lucid.gpu.is_available():
-        raise CLIError("--device gpu: no GPU available (CuPy is missing or sees no device)")
-    net = load_model(name)
-    if device is DeviceChoice.gpu or (device is DeviceChoice.auto and lucid.gpu.is_available()):
-        net = net.to("gpu")
-    return net
+    where = resolve_device(device)
+    return load_model(name).to(where)
 
 
 class _Reporter:

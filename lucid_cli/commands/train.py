@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from lucid_cli.app import app
+from lucid_cli.devices import DeviceChoice, resolve_device
 from lucid_cli.errors import console, fail, reported
 
 
@@ -35,6 +36,8 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed for weights and sampling.")] = 0,
     encoder_weights: Annotated[Path | None, typer.Option(
         help="Encoder weights (default: the embedded EfficientNet-Lite2 trunk).")] = None,
+    device: Annotated[DeviceChoice, typer.Option(
+        case_sensitive=False, help="auto = the GPU when CuPy sees one.")] = DeviceChoice.auto,
     quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
@@ -43,10 +46,11 @@ def train(
     from lucid_cli.train import run_training
 
     with reported(debug):
+        where = resolve_device(device)
         if resume:
             if not (run_dir / Trainer.CHECKPOINT).exists():
                 fail(f"{run_dir}: no checkpoint to resume from")
-            trainer = Trainer.resume(run_dir, iterations=iterations)
+            trainer = Trainer.resume(run_dir, where, iterations=iterations)
         else:
             if content_dir is None or style_dir is None:
                 fail("--content-dir and --style-dir are required (or --resume)", code=2)
@@ -61,7 +65,7 @@ def train(
             )
             if encoder_weights is not None:
                 options.encoder_weights = str(encoder_weights)
-            trainer = Trainer(options)
+            trainer = Trainer(options, where)
         run_training(trainer, console, quiet=quiet)
         trainer.export_model(output)
         if not quiet:

@@ -90,3 +90,18 @@ def test_export_writes_a_loadable_model(folders, tmp_path: Path) -> None:
     model = load_model(path)
     assert model.config == tiny_config()
     assert read_info(path).provenance["iterations"] == 1
+
+
+def test_a_run_moves_between_devices(folders, tmp_path: Path, device: str) -> None:
+    """Steps on ``device`` follow the CPU's, and its checkpoint resumes on the CPU."""
+    on_cpu = Trainer(options(folders, tmp_path / "cpu", iterations=3))
+    on_cpu.run()
+    there = Trainer(options(folders, tmp_path / "there", iterations=2), device)
+    there.run()
+    assert next(there.model.decoder.parameters()).device == device
+    back = Trainer.resume(tmp_path / "there", "cpu", iterations=3)
+    back.run()
+    expected, got = on_cpu.model.state_dict(), back.model.state_dict()
+    for name in expected:
+        np.testing.assert_allclose(got[name].numpy(), expected[name].numpy(), rtol=1e-3,
+                                   atol=1e-4, err_msg=name)
