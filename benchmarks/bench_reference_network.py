@@ -136,7 +136,7 @@ def main() -> None:
         lc, ls = lucid.tensor(content, device=args.device), lucid.tensor(style, device=args.device)
         tc = torch.tensor(content, device=torch_device)
         ts = torch.tensor(style, device=torch_device)
-        ours = lucid_stylize(model, lc, ls).numpy()
+        ours = lucid_stylize(model, lc, ls).cpu().numpy()
         theirs = torch_stylize(encoder, decoder, tc, ts).cpu().numpy()
         difference = float(np.abs(ours - theirs).max() / max(np.abs(theirs).max(), 1e-6))
         t_lucid = best_of(lambda a=lc, b=ls: lucid_stylize(model, a, b), args.repeat, sync_lucid)

@@ -2,9 +2,11 @@
 
 Same architecture (EfficientNet-Lite2 trunk to block 7's expansion, frozen; the default
 decoder), same batch (8 crops of 128 px), same losses, Adam. Prints a table and writes
-``benchmarks/results/train_step.md``. Needs torch (skips without it).
+``benchmarks/results/train_step.md`` (``train_step_gpu.md`` with ``--device gpu``: CuPy
+against PyTorch on CUDA; each step ends in ``loss.item()``, which waits for the device). Needs
+torch (skips without it).
 
-    python benchmarks/bench_train_step.py [--steps 5] [--threads 2]
+    python benchmarks/bench_train_step.py [--steps 5] [--threads 2] [--device gpu]
 """
 
 from __future__ import annotations
@@ -22,17 +24,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def lucid_step_fn(batch: int, size: int):
+def lucid_step_fn(batch: int, size: int, device: str):
     import lucid
     from lucid.models.stylenet import StyleNet
     from lucid.models.training import adain_losses, lite2_config
     from lucid.optim import Adam
 
-    model = StyleNet(lite2_config())
+    model = StyleNet(lite2_config()).to(device)
     optimizer = Adam(model.decoder.parameters(), lr=1e-4)
     rng = np.random.default_rng(0)
-    content = lucid.tensor(rng.random((batch, 3, size, size), dtype=np.float32))
-    style = lucid.tensor(rng.random((batch, 3, size, size), dtype=np.float32))
+    content = lucid.tensor(rng.random((batch, 3, size, size), dtype=np.float32), device=device)
+    style = lucid.tensor(rng.random((batch, 3, size, size), dtype=np.float32), device=device)
 
     def step() -> float:
         content_loss, style_loss = adain_losses(model, content, style)
@@ -45,7 +47,7 @@ def lucid_step_fn(batch: int, size: int):
     return step
 
 
-def torch_step_fn(batch: int, size: int):
+def torch_step_fn(batch: int, size: int, device: str):
     import torch
     from torch import nn
 
@@ -62,11 +64,12 @@ def torch_step_fn(batch: int, size: int):
             layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, item, 3), nn.ReLU()]
             channels = item
     layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, 3, 3)]
-    decoder = nn.Sequential(*layers)
+    where = "cuda" if device == "gpu" else "cpu"
+    trunk, decoder = trunk.to(where), nn.Sequential(*layers).to(where)
     optimizer = torch.optim.Adam(decoder.parameters(), lr=1e-4)
     gen = torch.Generator().manual_seed(0)
-    content = torch.rand(batch, 3, size, size, generator=gen)
-    style = torch.rand(batch, 3, size, size, generator=gen)
+    content = torch.rand(batch, 3, size, size, generator=gen).to(where)
+    style = torch.rand(batch, 3, size, size, generator=gen).to(where)
 
     def mean_std(f):
         n, c = f.shape[:2]
@@ -114,6 +117,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     args = parser.parse_args()
     try:
         import torch
@@ -121,20 +125,24 @@ def main() -> None:
         print("torch is not installed: nothing to compare against")
         return
     torch.set_num_threads(args.threads)
-    ours = timed(lucid_step_fn(args.batch, args.size), args.steps)
-    theirs = timed(torch_step_fn(args.batch, args.size), args.steps)
+    ours = timed(lucid_step_fn(args.batch, args.size, args.device), args.steps)
+    theirs = timed(torch_step_fn(args.batch, args.size, args.device), args.steps)
     table = (
         f"| batch x crop | lucid s/step | PyTorch s/step | lucid / PyTorch |\n"
         f"|---|---|---|---|\n"
         f"| {args.batch} x {args.size} px | {ours:.3f} | {theirs:.3f} | {ours / theirs:.2f} |\n"
     )
-    header = (f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch threads "
-              f"{args.threads}, torch {torch.__version__}, numpy {np.__version__}\n"
-              f"Command: `python benchmarks/bench_train_step.py --steps {args.steps}`\n\n")
+    gpu = args.device == "gpu"
+    where = (f"GPU {torch.cuda.get_device_name()}" if gpu else
+             f"{platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}")
+    header = (f"Machine: {where}, torch {torch.__version__}, numpy {np.__version__}\n"
+              f"Command: `python benchmarks/bench_train_step.py --steps {args.steps}"
+              f"{' --device gpu' if gpu else ''}`\n\n")
     print(header + table)
-    out = ROOT / "benchmarks/results/train_step.md"
+    out = ROOT / f"benchmarks/results/train_step{'_gpu' if gpu else ''}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("# Training step: lucid vs PyTorch\n\n" + header + table)
+    out.write_text(f"# Training step: lucid vs PyTorch ({args.device.upper()})\n\n"
+                   + header + table)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
+from lucid.backend import asnumpy
+
 __all__ = [
     "WeightsFileError",
     "load",
@@ -46,8 +48,12 @@ class WeightsFileError(ValueError):
 
 
 def _to_numpy(name: str, value: Any) -> np.ndarray:
-    """Return ``value`` as a C-contiguous little-endian numpy array."""
-    if not isinstance(value, np.ndarray):
+    """Return ``value`` as a C-contiguous little-endian numpy array (from any device)."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a lucid (or torch) tensor
+        value = value.detach().cpu().numpy()
+    elif hasattr(value, "__cuda_array_interface__"):  # a CuPy array
+        value = asnumpy(value)
+    elif not isinstance(value, np.ndarray):
         if not hasattr(value, "numpy"):
             raise TypeError(
                 f"state_dict[{name!r}] is {type(value).__name__}, expected an array "

@@ -32,7 +32,7 @@ def render_sheet(trainer: Trainer, size: int = 192) -> Path:
             mean, std = model.style_statistics(
                 lucid.tensor(style.transpose(2, 0, 1)[None], device=trainer.device))
             out = model.decoder(model.blend(features, mean, std)).clamp(0, 1)
-            results.append(out.numpy().transpose(0, 2, 3, 1))
+            results.append(out.cpu().numpy().transpose(0, 2, 3, 1))
     model.train()
     grid = [[results[j][i] for j in range(len(styles))] for i in range(len(contents))]
     folder = trainer.run_dir / "samples"

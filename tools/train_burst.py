@@ -48,8 +48,8 @@ def pack(run_dir: Path, out: Path, counts: dict[str, int], seed: int, quality: i
 
 def run(run_dir: Path, data: Path, seconds: float, device: str) -> None:
     """Resume ``run_dir`` on ``device`` with the packed images; stop after ``seconds``."""
-    trainer = Trainer.resume(run_dir, device)
-    trainer._paths = (list_images(data / "content"), list_images(data / "style"))
+    trainer = Trainer.resume(run_dir, device,
+                             images=(list_images(data / "content"), list_images(data / "style")))
     deadline = time.monotonic() + seconds
     log = run_dir / "log.csv"
     start_iteration = trainer.iteration

@@ -124,13 +124,16 @@ class Trainer:
     GPU resumes on the CPU and back (checkpoints hold numpy arrays). Crops are cut on the CPU
     by the same generator either way, so the data a run sees does not depend on the device.
     ``load_encoder=False`` skips ``options.encoder_weights`` (resume does: the checkpoint holds
-    the encoder).
+    the encoder). ``images`` (content files, style files) replaces the training split of the
+    options' folders for this session only, with nothing held out: a burst on a machine that
+    has a packed subset of that split (``tools/train_burst.py``).
     """
 
     CHECKPOINT = "checkpoint.safetensors"
 
     def __init__(self, options: TrainOptions, device: DeviceLike = "cpu",
-                 load_encoder: bool = True) -> None:
+                 load_encoder: bool = True,
+                 images: tuple[list[Path], list[Path]] | None = None) -> None:
         self.options = options
         self.device: Device = as_device(device)
         self.run_dir = Path(options.run_dir)
@@ -144,11 +147,14 @@ class Trainer:
         self.scheduler = InverseDecayLR(self.optimizer, lr_decay=options.lr_decay)
         self.iteration = 0
         self.elapsed = 0.0
-        content_train, self.content_held = split_holdout(list_images(options.content_dir),
+        if images is None:
+            content_train, self.content_held = split_holdout(list_images(options.content_dir),
+                                                             options.holdout)
+            style_train, self.style_held = split_holdout(list_images(options.style_dir),
                                                          options.holdout)
-        style_train, self.style_held = split_holdout(list_images(options.style_dir),
-                                                     options.holdout)
-        self._paths = (content_train, style_train)
+            self._paths = (content_train, style_train)
+        else:
+            self._paths, self.content_held, self.style_held = images, [], []
         self.content_pool: ImagePool | None = None
         self.style_pool: ImagePool | None = None
 
@@ -192,13 +198,14 @@ class Trainer:
 
     @classmethod
     def resume(cls, run_dir: str | Path, device: DeviceLike = "cpu",
+               images: tuple[list[Path], list[Path]] | None = None,
                **overrides: Any) -> Trainer:
         """A trainer in the exact state of the checkpoint in ``run_dir``, on ``device``."""
         path = Path(run_dir) / cls.CHECKPOINT
         arrays, metadata = serialization.load_with_metadata(path)
         options = TrainOptions(**{**json.loads(metadata["train.options"]), **overrides})
         options.run_dir = str(run_dir)
-        trainer = cls(options, device, load_encoder=False)  # the checkpoint holds the encoder
+        trainer = cls(options, device, load_encoder=False, images=images)
         state = json.loads(metadata["train.state"])
         trainer.model.load_state_dict(
             {k[len("model."):]: v for k, v in arrays.items() if k.startswith("model.")})
