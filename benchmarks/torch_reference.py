@@ -223,8 +223,8 @@ def load_lite2(classifier=True, tf_same=False):
 
 def normalize(x01, mean=MEAN, std=STD):
     """[0, 1] RGB (N, 3, H, W) -> network input."""
-    m = torch.tensor(mean, dtype=x01.dtype).view(1, 3, 1, 1)
-    s = torch.tensor(std, dtype=x01.dtype).view(1, 3, 1, 1)
+    m = torch.tensor(mean, dtype=x01.dtype, device=x01.device).view(1, 3, 1, 1)
+    s = torch.tensor(std, dtype=x01.dtype, device=x01.device).view(1, 3, 1, 1)
     return (x01 - m) / s
 
 
