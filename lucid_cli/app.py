@@ -36,6 +36,7 @@ def root(
     ] = False,
 ) -> None:
     """Repaint photos in the style of any painting."""
+    lucid.backend.reuse_freed_memory()
 
 
 def main() -> None:

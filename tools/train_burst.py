@@ -46,9 +46,10 @@ def pack(run_dir: Path, out: Path, counts: dict[str, int], seed: int, quality: i
         print(f"{kind}: {len(chosen)} of {len(train)} training files -> {target}")
 
 
-def run(run_dir: Path, data: Path, seconds: float, device: str) -> None:
+def run(run_dir: Path, data: Path, seconds: float, device: str, iterations: int | None) -> None:
     """Resume ``run_dir`` on ``device`` with the packed images; stop after ``seconds``."""
-    trainer = Trainer.resume(run_dir, device,
+    overrides = {} if iterations is None else {"iterations": iterations}
+    trainer = Trainer.resume(run_dir, device, **overrides,
                              images=(list_images(data / "content"), list_images(data / "style")))
     deadline = time.monotonic() + seconds
     log = run_dir / "log.csv"
@@ -90,12 +91,13 @@ def main() -> None:
     r.add_argument("data", type=Path)
     r.add_argument("--seconds", type=float, default=540)
     r.add_argument("--device", default="gpu")
+    r.add_argument("--iterations", type=int, help="New total (default: the run's own).")
     args = parser.parse_args()
     if args.command == "pack":
         pack(args.run_dir, args.out, {"content": args.content, "style": args.style}, args.seed,
              args.quality)
     else:
-        run(args.run_dir, args.data, args.seconds, args.device)
+        run(args.run_dir, args.data, args.seconds, args.device, args.iterations)
 
 
 if __name__ == "__main__":

@@ -97,8 +97,49 @@ class Flip(Function):
         return xp_of(gy).flip(gy, axis=self.axes)
 
 
-_NUMPY_PAD_MODE = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
-                   "circular": "wrap"}
+def pad_array(xp: Any, a: Any, widths: list[tuple[int, int]], mode: str,
+              value: float = 0.0) -> Any:
+    """``a`` padded by non-negative (before, after) ``widths`` per axis: one copy of ``a``.
+
+    Same values as ``numpy.pad`` (modes constant, reflect, edge as "replicate", wrap as
+    "circular"), several times faster: numpy's general routine makes extra passes over the
+    array, which made padding a quarter of the decoder's time. Borders are filled axis by axis
+    across the full extent of the other axes, so corners come out right.
+    """
+    shape = tuple(n + lo + hi for n, (lo, hi) in zip(a.shape, widths))
+    if mode == "constant":
+        out = xp.zeros(shape, a.dtype) if value == 0 else xp.full(shape, value, a.dtype)
+    else:
+        out = xp.empty(shape, a.dtype)
+    out[tuple(slice(lo, lo + n) for n, (lo, _) in zip(a.shape, widths))] = a
+    if mode == "constant":
+        return out
+    for axis, ((lo, hi), n) in enumerate(zip(widths, a.shape)):
+        end = lo + n
+
+        def at(index: slice, axis: int = axis) -> tuple[slice, ...]:
+            return (slice(None),) * axis + (index,)
+
+        if mode == "reflect":
+            if lo:
+                out[at(slice(0, lo))] = out[at(slice(2 * lo, lo, -1))]
+            if hi:
+                stop = end - 2 - hi
+                out[at(slice(end, end + hi))] = out[at(slice(end - 2, stop if stop >= 0 else None,
+                                                             -1))]
+        elif mode == "replicate":
+            if lo:
+                out[at(slice(0, lo))] = out[at(slice(lo, lo + 1))]
+            if hi:
+                out[at(slice(end, end + hi))] = out[at(slice(end - 1, end))]
+        elif mode == "circular":
+            if lo:
+                out[at(slice(0, lo))] = out[at(slice(end - lo, end))]
+            if hi:
+                out[at(slice(end, end + hi))] = out[at(slice(lo, lo + hi))]
+        else:
+            raise ValueError(f"unknown padding mode {mode!r}")
+    return out
 
 
 class Pad(Function):
@@ -118,9 +159,7 @@ class Pad(Function):
         crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, a.shape))
         a = a[crop]
         positive = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
-        if mode == "constant":
-            return xp.pad(a, positive, mode="constant", constant_values=value)
-        return xp.pad(a, positive, mode=_NUMPY_PAD_MODE[mode])
+        return pad_array(xp, a, positive, mode, value)
 
     def backward(self, gy: Any) -> Any:
         shape, widths, mode = self.meta

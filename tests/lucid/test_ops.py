@@ -188,3 +188,16 @@ def test_gradcheck_catches_a_wrong_backward() -> None:
     x = lucid.tensor(np.array([0.5, -1.5]), requires_grad=True)
     with pytest.raises(AssertionError, match="differs from finite differences"):
         gradcheck(lambda a: WrongSquare.apply(a), [x])
+
+
+@pytest.mark.parametrize("mode,numpy_mode", [("constant", "constant"), ("reflect", "reflect"),
+                                             ("replicate", "edge"), ("circular", "wrap")])
+def test_pad_array_matches_numpy_pad(mode: str, numpy_mode: str) -> None:
+    """The one-copy padding routine gives numpy.pad's values, corners and edge cases included."""
+    from lucid.ops.shape import pad_array
+
+    a = np.random.default_rng(1).random((2, 3, 5, 4))
+    for widths in ([(0, 0), (0, 0), (1, 1), (1, 1)], [(0, 0), (1, 2), (4, 0), (0, 3)],
+                   [(1, 0), (0, 0), (0, 4), (3, 3)], [(0, 0), (0, 0), (0, 0), (0, 0)]):
+        np.testing.assert_array_equal(pad_array(np, a, widths, mode), np.pad(a, widths, numpy_mode),
+                                      err_msg=str(widths))

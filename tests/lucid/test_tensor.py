@@ -1,5 +1,6 @@
 """Tensor basics: creation, dtypes, devices, conversion, in-place rules, indexing."""
 
+import platform
 from types import SimpleNamespace
 
 import numpy as np
@@ -155,3 +156,8 @@ def test_repr_mentions_grad_state() -> None:
     assert "requires_grad=True" in repr(x)
     assert "grad_fn" in repr(x * 2)
     assert "float64" in repr(lucid.zeros(1, dtype=lucid.float64))
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt only")
+def test_reuse_freed_memory_reaches_glibc() -> None:
+    assert lucid.backend.reuse_freed_memory() is True
