@@ -1,5 +1,7 @@
 """`lucid.models.inference`: sizes, blends, masks, and tiles that agree with one pass."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -91,3 +93,19 @@ def test_tiled_output_agrees_with_one_pass(content_std: str) -> None:
                     on_tile=lambda done, total: progress.append((done, total)))
     assert progress[-1][0] == progress[-1][1] > 2
     assert np.abs(whole - tiled).max() < 2e-3
+
+
+def test_default_model_paints_no_frame_along_the_edges() -> None:
+    """On a flat photo, neighbouring rows and columns at the edges stay alike (the encoder's
+    zero padding, too close to the picture, draws lines there)."""
+    from lucid.models.store import load_model
+    from lucid_cli.images import load_image
+
+    model = load_model("default")
+    content = np.empty((96, 128, 3), np.float32)
+    content[...] = (0.35, 0.35, 0.45)
+    style = load_image(Path(__file__).parents[3] / "samples/style/starry_night.jpg").rgb[::4, ::4]
+    out = stylize(model, content, [style_statistics(model, style)])
+    rows, cols = out.mean(axis=(1, 2)), out.mean(axis=(0, 2))
+    for edge in (rows[:24], rows[-24:], cols[:24], cols[-24:]):
+        assert np.abs(np.diff(edge)).max() < 0.01
