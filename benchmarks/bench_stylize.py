@@ -3,7 +3,11 @@
 1. ``lucid stylize`` on one sample pair at 512 px, as a user runs it (a subprocess: start-up,
    image load, model, file written), and the in-process time of the same pair.
 2. N contents x M styles in one ``lucid stylize`` call (each style encoded once) against N x M
-   separate calls of the Python API that re-encode the style every time.
+   separate calls of the Python API that re-encode the style every time; the batch with
+   ``--workers 0`` (everything in turn) and with the default 2 (decoding and writing overlap
+   the network).
+
+In-process runs keep freed memory for reuse, as the ``lucid`` command does.
 
 Prints a table and writes ``benchmarks/results/stylize.md``.
 
@@ -30,6 +34,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     args = parser.parse_args()
 
+    import lucid
     from lucid.models.inference import style_statistics, stylize
     from lucid.models.store import load_model
     from lucid_cli import StylizeOptions, stylize_files
@@ -46,6 +51,7 @@ def main() -> None:
         rows.append(("`lucid stylize` one pair (subprocess, incl. start-up)",
                      time.perf_counter() - start))
 
+        lucid.backend.reuse_freed_memory()
         model = load_model()
         content = resize_shorter_side(load_image(contents[0]).rgb, args.size)
         style = resize_shorter_side(load_image(styles[0]).rgb, args.size)
@@ -65,13 +71,16 @@ def main() -> None:
         pairs = len(contents) * len(styles)
         rows.append((f"naive loop, {len(contents)} x {len(styles)} pairs (no files written)",
                      naive))
-        start = time.perf_counter()
-        summary = stylize_files(model, contents, styles,
-                                StylizeOptions(size=args.size, style_size=args.size,
-                                               output=Path(tmp) / "batch"))
-        batch = time.perf_counter() - start
-        assert summary.ok and len(summary.written) == pairs
-        rows.append((f"one batch, {len(contents)} x {len(styles)} pairs (files written)", batch))
+        for workers in (0, 2):
+            start = time.perf_counter()
+            summary = stylize_files(model, contents, styles,
+                                    StylizeOptions(size=args.size, style_size=args.size,
+                                                   output=Path(tmp) / f"batch{workers}",
+                                                   workers=workers))
+            batch = time.perf_counter() - start
+            assert summary.ok and len(summary.written) == pairs
+            rows.append((f"one batch, {len(contents)} x {len(styles)} pairs (files written), "
+                         f"--workers {workers}", batch))
     header = (f"Machine: {platform.machine()}, {os.cpu_count()} cores\n"
               f"Command: `python benchmarks/bench_stylize.py --size {args.size}`\n\n")
     table = "| what | seconds |\n|---|---|\n" + "".join(f"| {w} | {t:.2f} |\n" for w, t in rows)

@@ -18,7 +18,9 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,6 +111,8 @@ class StylizeOptions:
         quality: JPEG/WebP quality 1..100.
         overwrite: replace existing outputs (otherwise they are skipped).
         recursive: look into sub-folders of input folders.
+        workers: threads that decode the next content and encode and write finished
+            images while the network runs; 0 does everything in turn on the calling thread.
     """
 
     size: int = 512
@@ -123,6 +127,7 @@ class StylizeOptions:
     quality: int = 95
     overwrite: bool = False
     recursive: bool = False
+    workers: int = 2
 
     def __post_init__(self) -> None:
         if self.size < 0:
@@ -131,6 +136,8 @@ class StylizeOptions:
             raise OptionError("style_size", f"must be >= 0, got {self.style_size}")
         if not 0.0 <= self.alpha <= 1.0:
             raise OptionError("alpha", f"must be in [0, 1], got {self.alpha}")
+        if self.workers < 0:
+            raise OptionError("workers", f"must be >= 0, got {self.workers}")
         if not 1 <= self.quality <= 100:
             raise OptionError("quality", f"must be in 1..100, got {self.quality}")
         if self.preserve_color is not None and self.preserve_color not in PRESERVE_COLOR_MODES:
@@ -478,30 +485,39 @@ class _Inputs:
     message without being read again.
     """
 
-    def __init__(self, model: StyleNet, options: StylizeOptions) -> None:
+    def __init__(self, model: StyleNet, options: StylizeOptions,
+                 pool: ThreadPoolExecutor | None = None) -> None:
         self.model = model
         self.options = options
+        self._pool = pool
         self._content_key: Path | None = None
-        self._content: tuple[np.ndarray, np.ndarray | None] | BaseException | None = None
+        self._content: Future | None = None
         self._style_pixels: dict[Path, np.ndarray | BaseException] = {}
         self._statistics: dict[tuple, StyleStatistics | BaseException] = {}
         self._mask: np.ndarray | BaseException | None = None
 
+    def prefetch(self, path: Path) -> None:
+        """Start decoding ``path`` on a worker thread (a no-op without workers); jobs come
+        content by content, so only the latest content is kept."""
+        if self._content_key != path:
+            self._content_key = path
+            self._content = _submit(self._pool, self._load_content, path)
+
     def content(self, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         """The content as it will be painted (cropped, resized) and its alpha, if any."""
-        if self._content_key != path:
-            # jobs come content by content, so keeping only the last one is enough
-            self._content_key = path
-            try:
-                loaded = load_image(path)
-                _check_pixels(path, loaded.rgb.shape, self.options.size, self.options.crop)
-                rgb = _fit(loaded.rgb, self.options.size, self.options.crop)
-                alpha = None if loaded.alpha is None else \
-                    _fit(loaded.alpha, self.options.size, self.options.crop)
-                self._content = (rgb, alpha)
-            except _PAIR_ERRORS as error:
-                self._content = _blame(error, path)
-        return self._unwrap(self._content)
+        self.prefetch(path)
+        return self._unwrap(self._content.result())
+
+    def _load_content(self, path: Path) -> tuple[np.ndarray, np.ndarray | None] | _PairError:
+        try:
+            loaded = load_image(path)
+            _check_pixels(path, loaded.rgb.shape, self.options.size, self.options.crop)
+            rgb = _fit(loaded.rgb, self.options.size, self.options.crop)
+            alpha = None if loaded.alpha is None else \
+                _fit(loaded.alpha, self.options.size, self.options.crop)
+            return rgb, alpha
+        except _PAIR_ERRORS as error:
+            return _blame(error, path)
 
     def statistics(self, style: Path, content: Path, content_rgb: np.ndarray
                    ) -> StyleStatistics:
@@ -557,68 +573,117 @@ class _Inputs:
         return value
 
 
+def _submit(pool: ThreadPoolExecutor | None, fn: Callable, *args: object) -> Future:
+    """``fn(*args)`` on the pool, or right here (as an already finished future) without one."""
+    if pool is not None:
+        return pool.submit(fn, *args)
+    future: Future = Future()
+    try:
+        future.set_result(fn(*args))
+    except BaseException as error:  # noqa: BLE001 - handed to whoever asks for the result
+        future.set_exception(error)
+    return future
+
+
+def _write(job: Job, result: np.ndarray, rgb: np.ndarray, alpha: np.ndarray | None,
+           options: StylizeOptions) -> bool:
+    """Finish and save one result: True when written, False when the file appeared meanwhile
+    (another run writing the same folder); :class:`_PairError` for anything else."""
+    if options.preserve_color == "luminance":
+        result = transfer_luminance(result, rgb)
+    try:
+        save_image(job.output, result, alpha, quality=options.quality,
+                   overwrite=options.overwrite)
+    except FileExistsError:
+        return False
+    except _PAIR_ERRORS as error:
+        raise _blame(error, job.output) from error
+    return True
+
+
 def run_batch(model: StyleNet, plan: BatchPlan, options: StylizeOptions,
               on_event: Callable[[Event], None] | None = None) -> BatchSummary:
     """Carry out ``plan`` with ``model``; per-pair problems are recorded, never raised.
 
     ``on_event`` receives :class:`PairStarted` before each job and one of
-    :class:`PairDone`, :class:`PairSkipped`, :class:`PairFailed` after it.
+    :class:`PairDone`, :class:`PairSkipped`, :class:`PairFailed` after it, always on the
+    calling thread. With ``options.workers``, the next content is decoded and finished
+    images are written while the network runs, so a job's outcome may arrive after the next
+    job has started; at most ``workers`` results wait to be written.
     """
     from lucid.models.inference import stylize
 
     start = time.perf_counter()
     summary = BatchSummary(failed=list(plan.problems))
     emit = on_event or (lambda event: None)
-    inputs = _Inputs(model, options)
     protected = {_resolved(job.content) for job in plan.jobs}
     protected |= {_resolved(style) for job in plan.jobs for style in job.styles}
     if options.mask is not None:
         protected.add(_resolved(options.mask))
     total = len(plan.jobs)
+    pending: deque[tuple[Future, int, Job, float]] = deque()
 
-    for index, job in enumerate(plan.jobs, start=1):
-        emit(PairStarted(index, total, job.content, job.styles, job.output))
-        began = time.perf_counter()
-        try:
-            if _resolved(job.output) in protected:
-                raise _PairError(job.output, "is one of the inputs; refusing to overwrite it",
-                                 ValueError("output is an input"))
-            if not options.overwrite and job.output.exists():
-                summary.skipped.append(job.output)
-                emit(PairSkipped(index, total, job.content, job.styles, job.output,
-                                 "exists (use --overwrite to replace it)"))
-                continue
-            rgb, alpha = inputs.content(job.content)
-            statistics = [inputs.statistics(style, job.content, rgb) for style in job.styles]
-            mask = inputs.mask(rgb.shape[:2])
+    def skipped(index: int, job: Job) -> None:
+        summary.skipped.append(job.output)
+        emit(PairSkipped(index, total, job.content, job.styles, job.output,
+                         "exists (use --overwrite to replace it)"))
+
+    def failed(index: int, job: Job, failure: _PairError) -> None:
+        summary.failed.append((failure.path, failure.message))
+        emit(PairFailed(index, total, job.content, job.styles, failure.path,
+                        failure.message, failure.error))
+
+    def settle(keep: int) -> None:
+        """Report finished writes in order; wait until at most ``keep`` are pending."""
+        while pending and (len(pending) > keep or pending[0][0].done()):
+            future, index, job, began = pending.popleft()
             try:
-                result = stylize(model, rgb, statistics, weights=options.weights,
-                                 alpha=options.alpha, mask=mask,
-                                 on_tile=lambda done, tiles, i=index: emit(
-                                     TileDone(i, total, done, tiles)))
-            except _PAIR_ERRORS as error:
-                raise _blame(error, job.content) from error
-            if options.preserve_color == "luminance":
-                result = transfer_luminance(result, rgb)
-            try:
-                save_image(job.output, result, alpha, quality=options.quality,
-                           overwrite=options.overwrite)
-            except FileExistsError:
-                # appeared since the check above (another run writing the same folder)
-                summary.skipped.append(job.output)
-                emit(PairSkipped(index, total, job.content, job.styles, job.output,
-                                 "exists (use --overwrite to replace it)"))
+                written = future.result()
+            except _PairError as failure:
+                failed(index, job, failure)
                 continue
-            except _PAIR_ERRORS as error:
-                raise _blame(error, job.output) from error
-        except _PairError as failure:
-            summary.failed.append((failure.path, failure.message))
-            emit(PairFailed(index, total, job.content, job.styles, failure.path,
-                            failure.message, failure.error))
-            continue
-        summary.written.append(job.output)
-        emit(PairDone(index, total, job.content, job.styles, job.output,
-                      time.perf_counter() - began))
+            if not written:
+                skipped(index, job)
+                continue
+            summary.written.append(job.output)
+            emit(PairDone(index, total, job.content, job.styles, job.output,
+                          time.perf_counter() - began))
+
+    pool = ThreadPoolExecutor(options.workers, "lucid-io") if options.workers else None
+    inputs = _Inputs(model, options, pool)
+    try:
+        for index, job in enumerate(plan.jobs, start=1):
+            emit(PairStarted(index, total, job.content, job.styles, job.output))
+            began = time.perf_counter()
+            try:
+                if _resolved(job.output) in protected:
+                    raise _PairError(job.output, "is one of the inputs; refusing to overwrite it",
+                                     ValueError("output is an input"))
+                if not options.overwrite and job.output.exists():
+                    skipped(index, job)
+                    continue
+                rgb, alpha = inputs.content(job.content)
+                statistics = [inputs.statistics(style, job.content, rgb) for style in job.styles]
+                mask = inputs.mask(rgb.shape[:2])
+                if index < total:
+                    inputs.prefetch(plan.jobs[index].content)
+                try:
+                    result = stylize(model, rgb, statistics, weights=options.weights,
+                                     alpha=options.alpha, mask=mask,
+                                     on_tile=lambda done, tiles, i=index: emit(
+                                         TileDone(i, total, done, tiles)))
+                except _PAIR_ERRORS as error:
+                    raise _blame(error, job.content) from error
+            except _PairError as failure:
+                failed(index, job, failure)
+                continue
+            pending.append((_submit(pool, _write, job, result, rgb, alpha, options), index, job,
+                            began))
+            settle(keep=options.workers)
+        settle(keep=0)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     summary.seconds = time.perf_counter() - start
     return summary
 

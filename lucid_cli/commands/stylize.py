@@ -64,7 +64,7 @@ class OutputFormat(str, Enum):
 _OPTION_NAMES = {
     "size": "--size", "style_size": "--style-size", "alpha": "--alpha", "weights": "--weights",
     "mask": "--mask", "preserve_color": "--preserve-color", "output": "--output",
-    "format": "--format", "quality": "--quality",
+    "format": "--format", "quality": "--quality", "workers": "--workers",
 }
 
 
@@ -114,6 +114,9 @@ def stylize(
         "--overwrite", help="Replace existing outputs (else they are skipped).")] = False,
     recursive: Annotated[bool, typer.Option(
         "--recursive", "-r", help="Look into sub-folders of input folders.")] = False,
+    workers: Annotated[int, typer.Option(
+        min=0, help="Threads that decode and write images while the network runs "
+                    "(0: all in turn).")] = 2,
     quiet: Annotated[bool, typer.Option(
         "-q", "--quiet", help="No progress or summary; errors only.")] = False,
     verbose: Annotated[bool, typer.Option(
@@ -141,7 +144,8 @@ def stylize(
                 size=size, style_size=style_size, crop=crop, alpha=alpha, weights=blend,
                 mask=mask, preserve_color=preserve_color.value if preserve_color else None,
                 output=output, format=output_format.value if output_format else None,
-                quality=quality, overwrite=overwrite, recursive=recursive)
+                quality=quality, overwrite=overwrite, recursive=recursive,
+                workers=workers)
             plan = plan_batch([content], styles, options)
         except OptionError as error:
             hint = _OPTION_NAMES.get(error.option, error.option)

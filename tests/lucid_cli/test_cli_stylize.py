@@ -496,6 +496,34 @@ def test_each_style_is_encoded_once(work: Path, model_file: Path,
     assert len(summary.written) == 4 and len(calls) == 4
 
 
+def test_workers_change_nothing_but_the_overlap(work: Path, model_file: Path) -> None:
+    """Reading ahead and writing behind on worker threads gives the same files, the same
+    summary and one outcome per job, bad files included, as doing everything in turn."""
+    from lucid.models.store import load_model
+    from lucid_cli.batch import PairDone, PairFailed, PairSkipped, PairStarted
+
+    for name, seed in (("a.jpg", 1), ("c.png", 2), ("d.jpg", 3)):
+        _image(work / "photos" / name, CONTENT_WH, seed)
+    (work / "photos" / "b.jpg").write_bytes(b"not an image")
+    net = load_model(model_file)
+    styles = [work / "style1.png", work / "style2.jpg"]
+    runs = {}
+    for workers in (0, 1, 3):
+        events: list = []
+        out = work / f"out{workers}"
+        summary = stylize_files(net, [work / "photos"], styles,
+                                StylizeOptions(size=8, style_size=8, output=out, format="png",
+                                               workers=workers), events.append)
+        started = [e.index for e in events if isinstance(e, PairStarted)]
+        outcomes = sorted(e.index for e in events
+                          if isinstance(e, PairDone | PairFailed | PairSkipped))
+        assert started == outcomes == list(range(1, 9))
+        runs[workers] = (sorted(p.name for p in summary.written), summary.failed,
+                         {p.name: _digest(p) for p in out.iterdir()})
+    assert runs[0] == runs[1] == runs[3]
+    assert len(runs[0][0]) == 6 and len(runs[0][1]) == 2
+
+
 # --------------------------------------------------------------------------- console script
 
 
