@@ -26,8 +26,12 @@ class StyleStatistics:
     std: Tensor
 
 
-def _to_batch(image: np.ndarray, device: lucid.Device) -> Tensor:
-    return lucid.tensor(np.ascontiguousarray(image.transpose(2, 0, 1)[None]), device=device)
+def _to_batch(image: np.ndarray, model: StyleNet) -> Tensor:
+    """An (H, W, 3) image as a (1, 3, H, W) tensor on the model's device, in its dtype (so a
+    float16 model on a GPU gets float16 input)."""
+    weight = next(iter(model.parameters()))
+    return lucid.tensor(np.ascontiguousarray(image.transpose(2, 0, 1)[None]),
+                        dtype=weight.dtype, device=weight.device)
 
 
 def _device(model: StyleNet) -> lucid.Device:
@@ -37,7 +41,7 @@ def _device(model: StyleNet) -> lucid.Device:
 def style_statistics(model: StyleNet, style: np.ndarray) -> StyleStatistics:
     """Encode a style image once; reuse the result for any number of contents."""
     with lucid.no_grad():
-        mean, std = model.style_statistics(_to_batch(style.astype(np.float32), _device(model)))
+        mean, std = model.style_statistics(_to_batch(style, model))
     return StyleStatistics(mean, std)
 
 
@@ -157,7 +161,7 @@ def stylize(
         nonlocal done
         (r0, r1), (c0, c1) = tile.window_rows, tile.window_cols
         window = padded[r0:r1, c0:c1]
-        result = model.content_features(_to_batch(window, device))
+        result = model.content_features(_to_batch(window, model))
         done += 1
         if on_tile is not None:
             on_tile(done, passes * len(tiles))

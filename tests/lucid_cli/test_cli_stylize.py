@@ -444,6 +444,24 @@ def test_gpu_requested_without_one(work: Path, model_file: Path) -> None:
     assert stylize(model_file, "content.jpg", "style1.png", "--device", "cpu").exit_code == 0
 
 
+def test_half_is_refused_on_the_cpu(work: Path, model_file: Path) -> None:
+    result = stylize(model_file, "content.jpg", "style1.png", "--half", "--device", "cpu")
+    assert result.exit_code == 2
+    assert "needs a GPU" in result.stderr
+    assert not (work / "output").exists()
+
+
+def test_half_runs_in_float16_on_a_gpu(work: Path, model_file: Path, device: str) -> None:
+    if device != "gpu":
+        pytest.skip("--half is for GPUs")
+    full = stylize(model_file, "content.jpg", "style1.png", "-o", "full.png")
+    half = stylize(model_file, "content.jpg", "style1.png", "-o", "half.png", "--half")
+    assert full.exit_code == half.exit_code == 0, half.stderr
+    difference = np.abs(np.asarray(Image.open(work / "full.png"), np.float32)
+                        - np.asarray(Image.open(work / "half.png"), np.float32))
+    assert difference.mean() < 2.0  # of 255
+
+
 def test_inputs_are_never_modified(work: Path, model_file: Path) -> None:
     _image(work / "rgba.png", CONTENT_WH, 20, mode="RGBA")
     Image.new("L", (7, 9), 128).save(work / "mask.png")

@@ -109,3 +109,16 @@ def test_default_model_paints_no_frame_along_the_edges() -> None:
     rows, cols = out.mean(axis=(1, 2)), out.mean(axis=(0, 2))
     for edge in (rows[:24], rows[-24:], cols[:24], cols[-24:]):
         assert np.abs(np.diff(edge)).max() < 0.01
+
+
+def test_a_float16_model_paints_like_its_float32_self() -> None:
+    """Inputs follow the model's dtype (``--half``); results stay float32 images."""
+    model = StyleNet(tiny_config()).eval()
+    rng = np.random.default_rng(0)
+    content = rng.random((20, 24, 3), dtype=np.float32)
+    style = rng.random((16, 16, 3), dtype=np.float32)
+    full = stylize(model, content, [style_statistics(model, style)])
+    model.to(lucid.float16)
+    half = stylize(model, content, [style_statistics(model, style)])
+    assert half.dtype == np.float32
+    np.testing.assert_allclose(half, full, atol=2e-2)
