@@ -1,7 +1,8 @@
 """Peak memory (RSS) of stylizing 4K and 8K photos at full size with the default model.
 
 Each size runs in a fresh subprocess (so peaks do not mix) through the same Python API the
-CLI uses: load a synthetic photo as float32, stylize in tiles, convert to 8-bit. Prints a table
+CLI uses, with the allocator setting the CLI makes (freed blocks kept for reuse): load a
+synthetic photo as float32, stylize in tiles, convert to 8-bit. Prints a table
 and writes ``benchmarks/results/memory.md``.
 
     python benchmarks/bench_memory.py [--sizes 3840x2160 7680x4320] [--model default]
@@ -24,6 +25,8 @@ CHILD = r"""
 import json, resource, sys, time
 import numpy as np
 sys.path.insert(0, {root!r})
+import lucid
+lucid.backend.reuse_freed_memory()
 from lucid.models.inference import style_statistics, stylize
 from lucid.models.store import load_model
 width, height = {width}, {height}
