@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +82,6 @@ class TrainLog:
 def run_training(trainer: Trainer, console: Console, quiet: bool = False) -> None:
     """Drive a trainer with a Rich progress bar, a CSV log, sheets and loss curves."""
     log = TrainLog(trainer.run_dir)
-    options = trainer.options
     progress = Progress(
         TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TimeRemainingColumn(),
@@ -94,8 +94,18 @@ def run_training(trainer: Trainer, console: Console, quiet: bool = False) -> Non
 
     # Ctrl-C, and a polite kill of a background run, both end in a checkpoint; a background
     # shell starts its jobs with SIGINT ignored, so the handler is installed explicitly
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    previous = {sig: signal.signal(sig, signal.default_int_handler)
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _train_with_progress(trainer, progress, log, on_checkpoint)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _train_with_progress(trainer: Trainer, progress: Progress, log: TrainLog,
+                         on_checkpoint: Callable[[Trainer], Path]) -> None:
+    options = trainer.options
     with progress:
         task = progress.add_task("train", total=options.iterations, completed=trainer.iteration,
                                  status="")

@@ -1,0 +1,67 @@
+"""``lucid train`` end to end on a tiny data set: trains, logs, draws, resumes, refuses."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+import lucid_cli.commands.train  # noqa: F401 - registers the command on the app
+from lucid.models.store import load_model, read_info
+from lucid_cli.app import app
+
+
+@pytest.fixture()
+def data(tmp_path: Path) -> tuple[Path, Path]:
+    """Eight small photos and eight small 'paintings'."""
+    rng = np.random.default_rng(0)
+    folders = tmp_path / "content", tmp_path / "style"
+    for folder in folders:
+        folder.mkdir()
+        for i in range(8):
+            pixels = rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / f"{i}.png")
+    return folders
+
+
+def train(*args: str):  # noqa: ANN201 - a click Result
+    return CliRunner().invoke(app, ["train", *args])
+
+
+def test_train_writes_a_model_a_log_sheets_and_resumes(data, tmp_path: Path) -> None:
+    content, style = data
+    run, model = tmp_path / "run", tmp_path / "model.safetensors"
+    common = ["--run-dir", str(run), "-o", str(model), "--device", "cpu", "-q"]
+    result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "2",
+                   "--batch-size", "2", "--crop-size", "32", "--checkpoint-every", "2",
+                   "--log-every", "1", "--holdout", "0.25", *common)
+    assert result.exit_code == 0, result.output
+    assert read_info(model).provenance["iterations"] == 2
+    load_model(model)  # a usable model file
+    assert (run / "checkpoint.safetensors").exists() and (run / "loss.png").exists()
+    assert [p.name for p in (run / "samples").iterdir()] == ["sheet_000002.png"]
+
+    again = train("--content-dir", str(content), "--style-dir", str(style), *common)
+    assert again.exit_code == 1 and "use --resume" in again.output
+
+    resumed = train("--resume", "--iterations", "3", *common)
+    assert resumed.exit_code == 0, resumed.output
+    assert read_info(model).provenance["iterations"] == 3
+    with (run / "log.csv").open() as f:
+        assert [int(row["iteration"]) for row in csv.DictReader(f)] == [1, 2, 3]
+
+
+def test_train_refuses_what_it_cannot_do(data, tmp_path: Path) -> None:
+    missing = train("--run-dir", str(tmp_path / "run"))
+    assert missing.exit_code == 2 and "--content-dir" in missing.output
+    nothing = train("--resume", "--run-dir", str(tmp_path / "none"))
+    assert nothing.exit_code == 1 and "no checkpoint" in nothing.output
+    if not __import__("lucid").gpu.is_available():
+        content, style = data
+        gpu = train("--content-dir", str(content), "--style-dir", str(style), "--device", "gpu",
+                    "--run-dir", str(tmp_path / "run"))
+        assert gpu.exit_code == 1 and "no GPU" in gpu.output
