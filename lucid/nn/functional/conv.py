@@ -13,6 +13,8 @@ Three kernels share one public entry point, chosen by shape:
   buffer and no col2im: the gradient is spread to the ``KH*KW`` shifts once, then
   grad-input and grad-weight are one GEMM each. Its buffers scale with ``C_out`` where
   im2col's scale with ``C_in``, hence the channel rule.
+* **Winograd F(4x4, 3x3)** (dense 3x3 stride 1, at least 16 channels in and out, numpy):
+  forward and grad-input, in ``winograd.py``; grad-weight stays one of the GEMMs above.
 * **depthwise** (``groups == C_in``): a loop over the ``KH*KW`` kernel offsets of
   broadcast multiply-adds, vectorised over batch, channels and pixels; no GEMM. It runs
   channels-last when N*C is longer than a plane (numpy's loops pay per innermost row).

@@ -7,12 +7,12 @@ input channels, the elementwise product becomes ``a*a`` independent GEMMs: for e
 transform-domain position ``(xi, nu)``, ``M[xi, nu] = U[xi, nu] @ V[xi, nu]`` with ``U``
 (C_out, C_in) the transformed weights and ``V`` (C_in, tiles) the transformed input. F(4x4)
 needs 36 multiplications per 16 outputs where the direct conv needs 144 (4x fewer); F(2x2)
-needs 16 per 4 (2.25x fewer). The transforms are a handful of adds and scalings done with
-numpy/CuPy ufuncs (``out=`` everywhere, so no temporaries), separably: rows, then columns.
+needs 16 per 4 (2.25x fewer). The 2-D transforms are GEMMs too, on flattened tiles
+(``B^T kron B^T``, ``A^T kron A^T``, integer entries): faster than a dozen ufunc passes, and
+BLAS runs them on every core where numpy's ufuncs use one.
 
-Work runs in chunks of tile rows so that the transformed tiles of a chunk (``a*a/m^2``
-times the chunk's input) stay in the CPU cache between the transform, the GEMM and the
-inverse transform: each stage then reads its operands from cache instead of memory.
+Work runs in chunks of tile rows so that the tiles of a chunk stay in the CPU cache between
+the gather, the input transform, the GEMMs and the output transform.
 
 F(4x4) rounds more than the direct conv (its transforms have entries up to 8 and 1/24):
 float32 results differ from the direct conv by a few 1e-6 relative to the output's scale,
@@ -68,76 +68,6 @@ def weight_transform(weight: Any, m: int) -> Any:
     return u.reshape(a * a, co, c)
 
 
-def _input_transform(d: list[Any], out: list[Any], tmp: tuple[Any, Any]) -> None:
-    """``out[i] = sum_r B^T[i, r] d[r]`` (one axis of the input transform), in place.
-
-    ``d`` and ``out`` are lists of ``a`` arrays of one shape (views are fine); ``tmp`` two
-    scratch arrays of that shape. ``out`` must not overlap ``d``.
-    """
-    p, q = tmp
-    if len(d) == 4:  # F(2, 3): B^T = [[1,0,-1,0], [0,1,1,0], [0,-1,1,0], [0,1,0,-1]]
-        d0, d1, d2, d3 = d
-        _sub(d0, d2, out[0])
-        _add(d1, d2, out[1])
-        _sub(d2, d1, out[2])
-        _sub(d1, d3, out[3])
-        return
-    d0, d1, d2, d3, d4, d5 = d
-    o0, o1, o2, o3, o4, o5 = out
-    xp = xp_of(d0)
-    # t1, t2 = (d4 - 4 d2) +- (d3 - 4 d1)
-    xp.multiply(d2, -4, out=p)
-    p += d4
-    xp.multiply(d1, -4, out=q)
-    q += d3
-    _add(p, q, o1)
-    _sub(p, q, o2)
-    # t3, t4 = (d4 - d2) +- 2 (d3 - d1)
-    _sub(d3, d1, q)
-    q *= 2
-    _sub(d4, d2, p)
-    _add(p, q, o3)
-    _sub(p, q, o4)
-    # t0 = 4 (d0 - d2) + (d4 - d2)
-    _sub(d0, d2, o0)
-    o0 *= 4
-    o0 += p
-    # t5 = 4 (d1 - d3) + (d5 - d3)
-    _sub(d1, d3, o5)
-    o5 *= 4
-    _sub(d5, d3, q)
-    o5 += q
-
-
-def _output_transform(mm: list[Any], out: list[Any], tmp: tuple[Any, Any, Any, Any]) -> None:
-    """``out[i] = sum_r A^T[i, r] mm[r]`` (one axis of the output transform), in place."""
-    if len(mm) == 4:  # F(2, 3): A^T = [[1,1,1,0], [0,1,-1,-1]]
-        m0, m1, m2, m3 = mm
-        _add(m0, m1, out[0])
-        out[0] += m2
-        _sub(m1, m2, out[1])
-        out[1] -= m3
-        return
-    # F(4, 3): A^T = [[1,1,1,1,1,0], [0,1,-1,2,-2,0], [0,1,1,4,4,0], [0,1,-1,8,-8,1]]
-    m0, m1, m2, m3, m4, m5 = mm
-    y0, y1, y2, y3 = out
-    s12, d12, s34, d34 = tmp
-    xp = xp_of(m0)
-    _add(m1, m2, s12)
-    _sub(m1, m2, d12)
-    _add(m3, m4, s34)
-    _sub(m3, m4, d34)
-    _add(m0, s12, y0)
-    y0 += s34
-    s34 *= 4
-    _add(s12, s34, y2)
-    xp.multiply(d34, 2, out=s12)
-    _add(d12, s12, y1)
-    d34 *= 8
-    d12 += m5
-    _add(d12, d34, y3)
-
-
 def _matmul(xp: Any, a: Any, b: Any, out: Any) -> None:
     """``out[...] = a @ b``, straight into ``out`` on numpy."""
     if xp.__name__ == "numpy":
@@ -153,14 +83,6 @@ def _kron_transforms(m: int) -> tuple[Any, Any]:
 
     bt, at = (numpy.asarray(t, dtype=numpy.float64) for t in (_BT[m], _AT[m]))
     return numpy.kron(bt, bt), numpy.kron(at, at)
-
-
-def _add(a: Any, b: Any, out: Any) -> None:
-    xp_of(a).add(a, b, out=out)
-
-
-def _sub(a: Any, b: Any, out: Any) -> None:
-    xp_of(a).subtract(a, b, out=out)
 
 
 def _tiled_rows(x: Any, pads: Pads, m: int, rows: tuple[int, int], out: Any) -> Any:
