@@ -13,6 +13,8 @@ Three kernels share one public entry point, chosen by shape:
   buffer and no col2im: the gradient is spread to the ``KH*KW`` shifts once, then
   grad-input and grad-weight are one GEMM each. Its buffers scale with ``C_out`` where
   im2col's scale with ``C_in``, hence the channel rule.
+* **Winograd F(4x4, 3x3)** (dense 3x3 stride 1, at least 16 channels in and out, numpy):
+  forward and grad-input, in ``winograd.py``; grad-weight stays one of the GEMMs above.
 * **depthwise** (``groups == C_in``): a loop over the ``KH*KW`` kernel offsets of
   broadcast multiply-adds, vectorised over batch, channels and pixels; no GEMM. It runs
   channels-last when N*C is longer than a plane (numpy's loops pay per innermost row).
@@ -30,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from lucid.autograd import Function, is_grad_enabled
+from lucid.nn.functional import winograd
 from lucid.nn.functional._pairs import _pair, scratch
 from lucid.ops._util import xp_of
 from lucid.tensor import Tensor
@@ -150,12 +153,16 @@ class Conv2dFunction(Function):
             x = x[None]
         n, c = x.shape[:2]
         co, cg, kh, kw = weight.shape
-        xpad = _pad_zeros(x, pads)
-        hp, wp = xpad.shape[2:]
+        # dense 3x3 stride 1: Winograd F(4x4, 3x3) for the forward and grad-input; it pads
+        # on the fly, so the padded copy then only serves grad-weight
+        self.winograd = winograd.applies(xp, x.shape, weight.shape, stride, dilation, groups,
+                                         pads)
+        xpad = None if self.winograd and not need_weight_grad else _pad_zeros(x, pads)
+        hp, wp = x.shape[2] + pads[0] + pads[1], x.shape[3] + pads[2] + pads[3]
         oh = _out_size(hp, kh, stride[0], dilation[0])
         ow = _out_size(wp, kw, stride[1], dilation[1])
         self.params = (stride, pads, dilation, groups, (kh, kw))
-        self.x_shape, self.padded_shape, self.out_hw = x.shape, xpad.shape, (oh, ow)
+        self.x_shape, self.padded_shape, self.out_hw = x.shape, (n, c, hp, wp), (oh, ow)
         self.has_bias, self.weight, self.cols = bias is not None, weight, None
         # Shifted GEMM needs stride 1 (1x1 convs need no im2col anyway). Its elementwise work
         # scales with C_out where im2col's scales with C_in: backward (copy + GEMM + col2im
@@ -164,7 +171,9 @@ class Conv2dFunction(Function):
         can_shift = stride == (1, 1) and (kh, kw) != (1, 1)
         self.shifted = can_shift and co <= c
         fwd_shift = can_shift and 2 * co <= c
-        if fwd_shift:
+        if self.winograd:
+            out = winograd.winograd_conv3x3(x, weight, pads)
+        elif fwd_shift:
             out = _shifted_forward(xpad, weight, groups, dilation, (oh, ow))
         else:
             # columns are kept only for an im2col grad-weight; else they live in scratch
@@ -194,9 +203,15 @@ class Conv2dFunction(Function):
         want_x = self.inputs[0].requires_grad
         want_w = self.need_w and self.inputs[1].requires_grad
         gx = gw = None
+        if self.winograd and want_x:
+            gx = winograd.winograd_grad_input(xp.ascontiguousarray(gy), weight, pads)
+            want_x = False
         if self.shifted:
-            gx, gw = _shifted_backward(gy, self.xpad if want_w else None, self.padded_shape,
-                                       weight, g, dilation, pads, want_x)
+            if want_x or want_w:
+                gx_shift, gw = _shifted_backward(gy, self.xpad if want_w else None,
+                                                 self.padded_shape, weight, g, dilation, pads,
+                                                 want_x)
+                gx = gx if gx_shift is None else gx_shift
         else:
             gy4 = xp.ascontiguousarray(gy).reshape(n, g, co // g, oh * ow)
             w2 = weight.reshape(g, co // g, cg * kh * kw)
@@ -534,7 +549,10 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
                            f"size: ({dilation_[0] * (kh - 1) + 1} x {dilation_[1] * (kw - 1) + 1})."
                            " Kernel size can't be greater than actual input size")
     depthwise = groups == c and groups > 1
-    if not depthwise and not is_grad_enabled() and input.ndim == 4:
+    # Winograd needs no column buffer (its work runs in cache-sized chunks): no bands
+    fast = winograd.applies(xp_of(input.data), input.shape, weight.shape, stride_, dilation_,
+                            groups, pads)
+    if not depthwise and not fast and not is_grad_enabled() and input.ndim == 4:
         band = _band_rows(input.shape[0], max(c, co) * kh * kw, wp, input.dtype.itemsize)
         if band < _out_size(hp, kh, stride_[0], dilation_[0]):
             return _conv2d_in_bands(input, weight, bias, stride_, pads, dilation_, groups, band)
