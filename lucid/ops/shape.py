@@ -179,24 +179,31 @@ class Pad(Function):
 
 
 def _fold_axis(xp: Any, grad: Any, axis: int, lo: int, hi: int, mode: str) -> Any:
-    """Sum the gradient of the padded border of one axis back onto the values it copied."""
-    grad = xp.moveaxis(grad, axis, 0)
-    n = grad.shape[0] - lo - hi
-    inner = grad[lo : lo + n].copy()
+    """Sum the gradient of the padded border of one axis back onto the values it copied.
+
+    Slices along ``axis`` in place (no moveaxis), so the result keeps the gradient's memory
+    order and the copy runs over contiguous rows.
+    """
+    n = grad.shape[axis] - lo - hi
+
+    def at(start: int | None, stop: int | None, step: int | None = None) -> tuple[slice, ...]:
+        return (slice(None),) * axis + (slice(start, stop, step),)
+
+    inner = grad[at(lo, lo + n)].copy()
     if mode == "reflect":
         # padded index lo - k (k = 1..lo) copied inner index k; the tail mirrors it
         if lo:
-            inner[1 : lo + 1] += grad[:lo][::-1]
+            inner[at(1, lo + 1)] += grad[at(lo - 1, None, -1)]
         if hi:
-            inner[n - 1 - hi : n - 1] += grad[lo + n :][::-1]
+            inner[at(n - 1 - hi, n - 1)] += grad[at(lo + n + hi - 1, lo + n - 1, -1)]
     elif mode == "replicate":
         if lo:
-            inner[0] += grad[:lo].sum(axis=0)
+            inner[at(0, 1)] += grad[at(0, lo)].sum(axis=axis, keepdims=True)
         if hi:
-            inner[n - 1] += grad[lo + n :].sum(axis=0)
+            inner[at(n - 1, n)] += grad[at(lo + n, None)].sum(axis=axis, keepdims=True)
     elif mode == "circular":
         if lo:
-            inner[n - lo :] += grad[:lo]
+            inner[at(n - lo, n)] += grad[at(0, lo)]
         if hi:
-            inner[:hi] += grad[lo + n :]
-    return xp.moveaxis(inner, 0, axis)
+            inner[at(0, hi)] += grad[at(lo + n, None)]
+    return inner
