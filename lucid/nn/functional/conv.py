@@ -423,18 +423,19 @@ def _dw_taps_sum(src: Any, lines: int, width: int, taps: Taps, wk: Any, dst: Any
                 for y0 in range(0, ny, by):
                     y1 = min(ny, y0 + by)
                     start = n0 * plane + y0 * width
-                    size = (n1 - n0 - 1) * plane + (y1 - y0) * width
-                    span = size if y1 - y0 < ny else (n1 - n0) * plane
-                    acc = acc_all[: (c1 - c0) * span].reshape(c1 - c0, span)
+                    # whole planes (the last one's lines past ny too: the canvas has the
+                    # room) keep acc and tmp contiguous, so that their add is one flat loop
+                    size = (y1 - y0) * width if y1 - y0 < ny else (n1 - n0) * plane
+                    acc = acc_all[: (c1 - c0) * size].reshape(c1 - c0, size)
                     tmp = tmp_all[: (c1 - c0) * size].reshape(c1 - c0, size)
                     for t, (p, shift, k) in enumerate(taps):
                         window = src[c0:c1, p, start + shift : start + shift + size]
                         if t == 0:
-                            xp.multiply(window, wk[k, c0:c1], out=acc[:, :size])
+                            xp.multiply(window, wk[k, c0:c1], out=acc)
                         else:
                             xp.multiply(window, wk[k, c0:c1], out=tmp)
-                            xp.add(acc[:, :size], tmp, out=acc[:, :size])
-                    rows = span // width if y1 - y0 < ny else lines
+                            xp.add(acc, tmp, out=acc)
+                    rows = size // width if y1 - y0 < ny else lines
                     block = dst[c0:c1, n0:n1, y0:y1]
                     block[...] = acc.reshape(c1 - c0, n1 - n0, rows, width)[:, :, : y1 - y0, :nx]
                     if bias is not None:
@@ -499,30 +500,26 @@ class DepthwiseConv2dFunction(Function):
         if co > c:  # channel c*m + j reads input channel c
             x = xp.repeat(x, co // c, axis=1)
         (sh, sw), (dh, dw), (top, bottom, left, right) = stride, dilation, pads
-        hp, wp = h + top + bottom, w + left + right
-        oh, ow = _out_size(hp, kh, sh, dh), _out_size(wp, kw, sw, dw)
-        hq, wq = -(-hp // sh), -(-wp // sw)  # phase size; one spare row for the flat runs
-        shape = (co, sh * sw, n, hq + 1, wq)
-        src = xp.empty(shape, dtype=x.dtype) if need_weight_grad else scratch(
-            xp, shape, x.dtype, slot=1)
-        xt = x.transpose(1, 0, 2, 3)
-        rows, cols = _dw_ranges(h, top, sh, hq + 1), _dw_ranges(w, left, sw, wq)
-        for a, (r0, r1, ys) in enumerate(rows):
-            for b, (c0, c1, xs) in enumerate(cols):
-                part = xt[..., ys : ys + sh * (r1 - r0) : sh, xs : xs + sw * (c1 - c0) : sw]
-                _dw_place(src[:, a * sw + b], part, r0, c0)
-        src = src.reshape(co, sh * sw, n * (hq + 1) * wq)
+        oh = _out_size(h + top + bottom, kh, sh, dh)
+        ow = _out_size(w + left + right, kw, sw, dw)
+        # the period of the images on the canvas: room for an image and its padding on either
+        # side (the margins are shared) and for its output lines, a multiple of the stride
+        ph = -(-max(top + h, h + bottom, oh * sh) // sh) * sh
+        pw = -(-max(left + w, w + right, ow * sw) // sw) * sw
+        lines, wq = ph // sh, pw // sw
+        src = _dw_canvas(x.transpose(1, 0, 2, 3), top, left, (ph, pw), stride,
+                         dh * (kh - 1) // sh + 2, fresh=need_weight_grad)
         taps = [((i * dh % sh) * sw + j * dw % sw, (i * dh // sh) * wq + j * dw // sw, i * kw + j)
                 for i in range(kh) for j in range(kw)]
         wk = xp.ascontiguousarray(weight.reshape(co, kh * kw).T)[..., None]  # (K, C, 1)
         out = xp.empty((n, co, oh, ow), dtype=x.dtype)
-        _dw_taps_sum(src, hq + 1, wq, taps, wk, out.transpose(1, 0, 2, 3),
+        _dw_taps_sum(src, lines, wq, taps, wk, out.transpose(1, 0, 2, 3),
                      None if bias is None else bias.reshape(co, 1, 1, 1))
-        # the phases of the padded input only serve grad-weight
+        # the input's canvas only serves grad-weight
         self.src = src if need_weight_grad else None
         self.taps, self.wk, self.has_bias = taps, wk, bias is not None
         self.geometry = ((n, c, h, w), weight.shape, stride, pads, dilation, (oh, ow),
-                         (hq + 1, wq))
+                         (lines, wq))
         return out[0] if self.unbatched else out
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
@@ -570,7 +567,9 @@ class DepthwiseConv2dFunction(Function):
         gt, gl = max(0, ext_h - rmin), max(0, ext_w - cmin)
         ph = max(gt + oh, max(r[1] for _, r in rows))
         pw = max(gl + ow, max(r[1] for _, r in cols))
-        frame = _dw_canvas(g, gt, gl, (ph, pw), (1, 1), gt + 1, fresh=False)
+        # spare lines: the sums run over whole periods, up to gt + r0 lines further on
+        spare = gt + max(r[0] for _, r in rows) + 2
+        frame = _dw_canvas(g, gt, gl, (ph, pw), (1, 1), spare, fresh=False)
         gx = xp.empty((n, co, h, w), dtype=g.dtype)
         gxt = gx.transpose(1, 0, 2, 3)
         for a, (r0, r1, ys) in rows:
