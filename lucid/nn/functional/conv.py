@@ -13,9 +13,11 @@ Three kernels share one public entry point, chosen by shape:
   buffer and no col2im: the gradient is spread to the ``KH*KW`` shifts once, then
   grad-input and grad-weight are one GEMM each. Its buffers scale with ``C_out`` where
   im2col's scale with ``C_in``, hence the channel rule.
-* **depthwise** (``groups == C_in``): a loop over the ``KH*KW`` kernel offsets of
-  broadcast multiply-adds, vectorised over batch, channels and pixels; no GEMM. It runs
-  channels-last when N*C is longer than a plane (numpy's loops pay per innermost row).
+* **depthwise** (``groups == C_in``): a loop over the ``KH*KW`` kernel offsets of in-place
+  multiply-adds; no GEMM. Channels-first: the images of one channel lie on a flat canvas
+  whose zero margins they share, where each offset is a shift of the flat index, so one
+  multiply-add covers a channel's whole batch (strided convs: the canvas is split into
+  stride phases first). The input gradient is the same loop over the output gradient.
 
 All work stays in the input's dtype (float32 in, float32 sgemm). Only the kernel offsets are
 looped over in Python, never pixels, channels or batch entries. Large temporaries (columns
@@ -287,7 +289,7 @@ def _shifted_backward(gy: Any, xpad: Any, padded_shape: tuple[int, ...], weight:
 
 
 # ----------------------------------------------------------------------------- depthwise
-DW_BLOCK = 1 << 18  # values per block of the depthwise loops: fewer calls, still in cache
+DW_BLOCK = 1 << 18  # values per block of the depthwise loops (best measured: 64K..1M)
 
 Taps = list[tuple[int, int, int]]  # (source phase, flat shift, weight index k = i*KW + j)
 
@@ -360,8 +362,9 @@ def _dw_blocks(c: int, n: int, lines: int, ny: int, width: int,
                xp: Any) -> tuple[int, int, int]:
     """(channels, batch entries, output lines) per block: about ``DW_BLOCK`` values each.
 
-    On the CPU this keeps a block's windows, accumulator and temporary in L2 across all the
-    kernel taps; on a GPU (no cache to fit, a launch per call) it is one block.
+    On the CPU this keeps a block's windows, accumulator and temporary in cache across all
+    the kernel taps while a call stays long enough to hide its Python overhead; on a GPU (no
+    cache to fit, a launch per call) it is one block.
     """
     if xp.__name__ != "numpy":
         return c, n, ny
@@ -381,19 +384,15 @@ class _SmallBuffers:
     """
 
     def __init__(self, xp: Any) -> None:
-        self.numpy = xp.__name__ == "numpy"
+        self.xp = xp if xp.__name__ == "numpy" else None
 
     def __enter__(self) -> None:
-        if self.numpy:
-            import numpy
-
-            self.old = numpy.setbufsize(16)
+        if self.xp is not None:
+            self.old = self.xp.setbufsize(16)
 
     def __exit__(self, *exc: object) -> None:
-        if self.numpy:
-            import numpy
-
-            numpy.setbufsize(self.old)
+        if self.xp is not None:
+            self.xp.setbufsize(self.old)
 
 
 def _dw_taps_sum(src: Any, lines: int, width: int, taps: Taps, wk: Any, dst: Any,
