@@ -5,12 +5,12 @@ project, 3x3 and 5x5 depthwise) and the decoder (3x3 convs), batch 8, float32. B
 libraries get the same number of threads (``--threads``, default 2). Each entry is the best
 of at least ``--repeat`` runs (more for fast layers): the machine is shared, so the minimum
 is the stable statistic. Forward runs under no_grad; fwd+bwd computes the gradients of
-input, weight and bias.
+input, weight and bias (``--frozen-weight``: of the input only, as through the frozen encoder).
 
 Usage::
 
     python benchmarks/bench_conv.py [--repeat 5] [--threads 2] [--cpu-time] [--append]
-                                    [--only dw]
+                                    [--only dw] [--frozen-weight]
 
 Writes ``benchmarks/results/conv.md`` (unless ``--only`` is given).
 """
@@ -65,14 +65,14 @@ def best_ms(fn: Callable[[], object], repeat: int, budget_s: float = 0.4) -> flo
 
 
 def bench_layer(shape: tuple[int, ...], cout: int, k: int, stride: int, pad: int, groups: int,
-                repeat: int) -> tuple[float, float, float, float]:
+                repeat: int, frozen: bool = False) -> tuple[float, float, float, float]:
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape, dtype=np.float32)
     w = rng.standard_normal((cout, shape[1] // groups, k, k), dtype=np.float32) * 0.1
     b = rng.standard_normal(cout, dtype=np.float32)
     args = dict(stride=stride, padding=pad, groups=groups)
 
-    xt, wt, bt = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
+    xt, wt, bt = (torch.from_numpy(a).requires_grad_(a is x or not frozen) for a in (x, w, b))
     gy_t = None
 
     def torch_fwd() -> object:
@@ -87,7 +87,7 @@ def bench_layer(shape: tuple[int, ...], cout: int, k: int, stride: int, pad: int
             gy_t = torch.ones_like(y)
         y.backward(gy_t)
 
-    xl, wl, bl = (lucid.tensor(a, requires_grad=True) for a in (x, w, b))
+    xl, wl, bl = (lucid.tensor(a, requires_grad=a is x or not frozen) for a in (x, w, b))
     gy_l = None
 
     def lucid_fwd() -> object:
@@ -116,6 +116,8 @@ def main() -> None:
     parser.add_argument("--append", action="store_true",
                         help="add this run's table to the results file instead of replacing it")
     parser.add_argument("--only", default="", help="run layers whose name contains this")
+    parser.add_argument("--frozen-weight", action="store_true",
+                        help="weight and bias without grad: fwd+bwd is the input gradient only")
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parent / "results" / "conv.md")
     args = parser.parse_args()
@@ -133,7 +135,8 @@ def main() -> None:
     for name, shape, cout, k, stride, pad, groups in LAYERS:
         if args.only not in name:
             continue
-        tf, lf, tb, lb = bench_layer(shape, cout, k, stride, pad, groups, args.repeat)
+        tf, lf, tb, lb = bench_layer(shape, cout, k, stride, pad, groups, args.repeat,
+                                     args.frozen_weight)
         line = (f"| {name} | {tf:.2f} | {lf:.2f} | {lf / tf:.2f} | {tb:.2f} | {lb:.2f} "
                 f"| {lb / tb:.2f} |")
         lines.append(line)
@@ -141,7 +144,8 @@ def main() -> None:
     if not args.only:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         clock = "process CPU time" if args.cpu_time else "wall time"
-        title = f"## {args.threads} thread(s), {clock}\n\n"
+        frozen = ", frozen weight (input gradient only)" if args.frozen_weight else ""
+        title = f"## {args.threads} thread(s), {clock}{frozen}\n\n"
         note = (f"\n\nBest {clock} of at least {args.repeat} runs, float32, batch 8, "
                 f"{args.threads} thread(s) each (torch {torch.__version__}, numpy "
                 f"{np.__version__}). ratio = lucid / torch (below 1: lucid is faster).\n")

@@ -15,9 +15,11 @@ Three kernels share one public entry point, chosen by shape:
   im2col's scale with ``C_in``, hence the channel rule.
 * **Winograd F(4x4, 3x3)** (dense 3x3 stride 1, at least 16 channels in and out, numpy):
   forward and grad-input, in ``winograd.py``; grad-weight stays one of the GEMMs above.
-* **depthwise** (``groups == C_in``): a loop over the ``KH*KW`` kernel offsets of
-  broadcast multiply-adds, vectorised over batch, channels and pixels; no GEMM. It runs
-  channels-last when N*C is longer than a plane (numpy's loops pay per innermost row).
+* **depthwise** (``groups == C_in``): a loop over the ``KH*KW`` kernel offsets of in-place
+  multiply-adds; no GEMM. Channels-first: the images of one channel lie on a flat canvas
+  whose zero margins they share, where each offset is a shift of the flat index, so one
+  multiply-add covers a channel's whole batch (strided convs: the canvas is split into
+  stride phases first). The input gradient is the same loop over the output gradient.
 
 All work stays in the input's dtype (float32 in, float32 sgemm). Only the kernel offsets are
 looped over in Python, never pixels, channels or batch entries. Large temporaries (columns
@@ -302,45 +304,202 @@ def _shifted_backward(gy: Any, xpad: Any, padded_shape: tuple[int, ...], weight:
 
 
 # ----------------------------------------------------------------------------- depthwise
-def _to_channels_last(a: Any, slot: int | None = None) -> Any:
-    """(N, C, H, W) -> contiguous (H, W, N, C); in scratch ``slot`` if given, else fresh.
+DW_BLOCK = 1 << 18  # values per block of the depthwise loops (best measured: 64K..1M)
 
-    A plane of a multiple of 1 KiB makes the transposing copy read with a stride that maps
-    every element to the same cache set (3x slower); going through a buffer with one spare
-    column per row breaks that stride first.
+Taps = list[tuple[int, int, int]]  # (source phase, flat shift, weight index k = i*KW + j)
+
+
+def _dw_ranges(size: int, pad: int, stride: int, length: int) -> list[tuple[int, int, int]]:
+    """Per phase ``a`` of a padded axis: the phase positions ``[r0, r1)`` that hold input.
+
+    Phase ``a`` of the padded axis is ``padded[r*stride + a]``; position ``r`` holds input
+    element ``r*stride + a - pad``. Returns ``(r0, r1, first input element)`` per phase, with
+    ``0 <= r0 <= r1 <= length`` (``r0 == r1``: the phase is all padding).
     """
-    xp = xp_of(a)
-    n, c, h, w = a.shape
-    if (h * w * a.itemsize) % 1024 == 0:
-        buffer = scratch(xp, (n, c, h, w + 1), a.dtype, slot=3)
-        buffer[..., :w] = a
-        a = buffer[..., :w]
-    shape = (h, w, n, c)
-    out = xp.empty(shape, dtype=a.dtype) if slot is None else scratch(xp, shape, a.dtype, slot)
-    out[...] = a.transpose(2, 3, 0, 1)
+    ranges = []
+    for a in range(stride):
+        r0 = max(0, -((a - pad) // stride))  # ceil((pad - a) / stride)
+        r1 = min(length, -((a - pad - size) // stride))  # ceil((pad + size - a) / stride)
+        ranges.append((r0, max(r0, r1), r0 * stride + a - pad))
+    return ranges
+
+
+def _dw_place(dst: Any, src: Any, top: int, left: int) -> None:
+    """``dst[..., y, x] = src[..., y - top, x - left]`` where that exists, zero elsewhere.
+
+    Any strides; ``top``/``left`` may be negative or run past ``dst`` (``src`` is then
+    cropped). Only the frame around ``src`` is zeroed, not all of ``dst``.
+    """
+    hd, wd = dst.shape[-2:]
+    hs, ws = src.shape[-2:]
+    y0, y1 = max(0, top), min(hd, top + hs)
+    x0, x1 = max(0, left), min(wd, left + ws)
+    if y1 <= y0 or x1 <= x0:
+        dst[...] = 0
+        return
+    dst[..., :y0, :] = 0
+    dst[..., y1:, :] = 0
+    dst[..., y0:y1, :x0] = 0
+    dst[..., y0:y1, x1:] = 0
+    dst[..., y0:y1, x0:x1] = src[..., y0 - top : y1 - top, x0 - left : x1 - left]
+
+
+def _dw_canvas(img: Any, top: int, left: int, period: tuple[int, int],
+               stride: tuple[int, int], extra: int, fresh: bool) -> Any:
+    """Images (C, N, H, W) (any strides) on a zero canvas: (C, sh*sw, lines*wq), flat.
+
+    Image ``n`` sits at rows ``n*Ph + top ...`` and columns ``left ...`` of a canvas of rows
+    of ``Pw`` values (``period = (Ph, Pw)``, multiples of the stride). Neighbouring images
+    share their zero margins, and a row's right margin is the next row's left margin in the
+    flat index, so the canvas is barely larger than the images. Its ``sh*sw`` phases
+    (``canvas[r*sh + a, s*sw + b]``) are stored one after the other, each ``N*Ph/sh + extra``
+    lines of ``wq = Pw/sw`` values; the ``extra`` lines at the end are zero too. ``fresh``:
+    a new array (kept by the caller), else the scratch slot 1.
+    """
+    xp = xp_of(img)
+    c, n, h, w = img.shape
+    (ph, pw), (sh, sw) = period, stride
+    hq, wq = ph // sh, pw // sw
+    shape = (c, sh * sw, (n * hq + extra) * wq)
+    canvas = xp.empty(shape, dtype=img.dtype) if fresh else scratch(xp, shape, img.dtype, 1)
+    for a in range(sh):
+        ys = (a - top) % sh  # the first image row in phase a
+        for b in range(sw):
+            xs = (b - left) % sw
+            phase = canvas[:, a * sw + b]
+            phase[:, n * hq * wq :] = 0
+            _dw_place(phase[:, : n * hq * wq].reshape(c, n, hq, wq), img[..., ys::sh, xs::sw],
+                      (top + ys) // sh, (left + xs) // sw)
+    return canvas
+
+
+def _dw_blocks(c: int, n: int, lines: int, ny: int, width: int,
+               xp: Any) -> tuple[int, int, int]:
+    """(channels, batch entries, output lines) per block: about ``DW_BLOCK`` values each.
+
+    On the CPU this keeps a block's windows, accumulator and temporary in cache across all
+    the kernel taps while a call stays long enough to hide its Python overhead; on a GPU (no
+    cache to fit, a launch per call) it is one block.
+    """
+    if xp.__name__ != "numpy":
+        return c, n, ny
+    plane = lines * width
+    if ny * width >= DW_BLOCK:  # a large image: bands of lines of one plane
+        return 1, 1, max(1, DW_BLOCK // width)
+    bn = max(1, min(n, DW_BLOCK // plane))
+    return (max(1, min(c, DW_BLOCK // (bn * plane))) if bn == n else 1), bn, ny
+
+
+class _SmallBuffers:
+    """Context: numpy's ufunc buffer at its minimum (restored on exit).
+
+    numpy copies operands whose contiguous rows are shorter than its buffer (8192 values)
+    through that buffer to get longer inner loops: for the 2-D windows here, which need no
+    cast, that copy doubles the cost of every multiply-add. A tiny buffer switches it off.
+    """
+
+    def __init__(self, xp: Any) -> None:
+        self.xp = xp if xp.__name__ == "numpy" else None
+
+    def __enter__(self) -> None:
+        if self.xp is not None:
+            self.old = self.xp.setbufsize(16)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.xp is not None:
+            self.xp.setbufsize(self.old)
+
+
+def _dw_taps_sum(src: Any, lines: int, width: int, taps: Taps, wk: Any, dst: Any,
+                 bias: Any = None) -> None:
+    """``dst[c, n, y, x] = sum_t wk[k_t, c] * src[c, p_t, n*plane + shift_t + y*width + x]``.
+
+    The core of every depthwise pass (plus ``bias[c]`` if given). ``src`` is (C, P, N*plane):
+    per channel, ``P`` phases, each ``N`` flattened planes of ``lines`` rows of ``width``
+    values. ``dst`` is (C, N, ny, nx), any strides, with ``ny < lines`` and ``nx <= width``.
+    In the flat index a 2-D offset ``(dy, dx)`` is the shift ``dy*width + dx``, so a tap is
+    one multiply-add of a contiguous run, for one channel across the whole batch: the sum is
+    also computed on the columns past ``nx`` and on the lines between planes, garbage that
+    the crop into ``dst`` drops. Blocks of (channels, batch entries, output lines) keep the
+    work in cache across the taps; ``wk`` is (K, C, 1); everything stays in ``dst.dtype``.
+    """
+    xp = xp_of(src)
+    c, n, ny, nx = dst.shape
+    plane = lines * width
+    bc, bn, by = _dw_blocks(c, n, lines, ny, width, xp)
+    room = bc * max(bn * plane, by * width)
+    acc_all, tmp_all = scratch(xp, (room,), dst.dtype, slot=0), scratch(xp, (room,), dst.dtype, 2)
+    with _SmallBuffers(xp):
+        for c0 in range(0, c, bc):
+            c1 = min(c, c0 + bc)
+            for n0 in range(0, n, bn):
+                n1 = min(n, n0 + bn)
+                for y0 in range(0, ny, by):
+                    y1 = min(ny, y0 + by)
+                    start = n0 * plane + y0 * width
+                    # whole planes (the last one's lines past ny too: the canvas has the
+                    # room) keep acc and tmp contiguous, so that their add is one flat loop
+                    size = (y1 - y0) * width if y1 - y0 < ny else (n1 - n0) * plane
+                    acc = acc_all[: (c1 - c0) * size].reshape(c1 - c0, size)
+                    tmp = tmp_all[: (c1 - c0) * size].reshape(c1 - c0, size)
+                    for t, (p, shift, k) in enumerate(taps):
+                        window = src[c0:c1, p, start + shift : start + shift + size]
+                        if t == 0:
+                            xp.multiply(window, wk[k, c0:c1], out=acc)
+                        else:
+                            xp.multiply(window, wk[k, c0:c1], out=tmp)
+                            xp.add(acc, tmp, out=acc)
+                    rows = size // width if y1 - y0 < ny else lines
+                    block = dst[c0:c1, n0:n1, y0:y1]
+                    block[...] = acc.reshape(c1 - c0, n1 - n0, rows, width)[:, :, : y1 - y0, :nx]
+                    if bias is not None:
+                        block += bias[c0:c1]
+
+
+def _dw_taps_dot(src: Any, lines: int, width: int, taps: Taps, g: Any) -> Any:
+    """``out[k, c] = sum_{n, y, x} g[c, n, y, x] * src[c, p_t, n*plane + shift_t + ...]``.
+
+    The weight gradient of ``_dw_taps_sum`` (same layouts; ``g`` is (C, N, ny, nx), the
+    result is (K, C)): ``g`` is placed in a zero frame of the planes' shape, so the garbage
+    positions contribute nothing, and each tap is one dot product per channel.
+    """
+    xp = xp_of(src)
+    c, n, ny, nx = g.shape
+    plane = lines * width
+    out = xp.zeros((max(k for _, _, k in taps) + 1, c), dtype=g.dtype)
+    frame = scratch(xp, (c, n, lines, width), g.dtype, slot=3)
+    _dw_place(frame, g, 0, 0)
+    frame = frame.reshape(c, n * plane)
+    bc, bn, by = _dw_blocks(c, n, lines, ny, width, xp)
+    vecdot = getattr(xp, "vecdot", None)
+    with _SmallBuffers(xp):
+        for c0 in range(0, c, bc):
+            c1 = min(c, c0 + bc)
+            for n0 in range(0, n, bn):
+                n1 = min(n, n0 + bn)
+                for y0 in range(0, ny, by):
+                    y1 = min(ny, y0 + by)
+                    start = n0 * plane + y0 * width
+                    size = (n1 - n0 - 1) * plane + (y1 - y0) * width
+                    gblock = frame[c0:c1, start : start + size]
+                    for p, shift, k in taps:
+                        window = src[c0:c1, p, start + shift : start + shift + size]
+                        out[k, c0:c1] += (vecdot(window, gblock) if vecdot is not None
+                                          else xp.einsum("ij,ij->i", window, gblock))
     return out
-
-
-def _from_channels_last(a: Any) -> Any:
-    """(H, W, N, C) (any strides) -> contiguous (N, C, H, W)."""
-    return xp_of(a).ascontiguousarray(a.transpose(2, 3, 0, 1))
-
-
-def _window(a: Any, axes: int, i: int, j: int, stride: tuple[int, int],
-            dilation: tuple[int, int], out_hw: tuple[int, int]) -> Any:
-    """The (strided) view that kernel offset (i, j) reads; spatial axes start at ``axes``."""
-    rows = _offset_slice(i, dilation[0], stride[0], out_hw[0])
-    cols = _offset_slice(j, dilation[1], stride[1], out_hw[1])
-    return a[(slice(None),) * axes + (rows, cols)]
 
 
 class DepthwiseConv2dFunction(Function):
     """Depthwise conv (``groups == C``, ``C_out = m * C``), inputs ``(x, weight[, bias])``.
 
     ``out[n, c*m + j] = sum_{kh,kw} w[c*m + j, 0, kh, kw] * xpad[n, c, oh*sh + kh*dh, ...]``,
-    one broadcast multiply-add per kernel offset. numpy's elementwise loops pay per row of
-    their innermost axis, so the work runs channels-last, (H, W, N, C), whenever N*C is longer
-    than a plane (the deep, small-map layers of an encoder), and in NCHW otherwise.
+    one in-place multiply-add per kernel tap (``_dw_taps_sum``), channel by channel over the
+    whole batch. The padded input is copied once into a (C, sh*sw, N, rows, cols) buffer: its
+    ``sh*sw`` phases (``xpad[r*sh + a, s*sw + b]``) make every tap of a strided conv read a
+    stride-1 window of one phase, and within a flattened phase a window is a contiguous run.
+    The input gradient is the same sum over the output gradient (in a zero frame, taps
+    mirrored), once per phase of the padded input; the weight gradient is one dot product
+    per tap and channel. A multiplier ``m > 1`` repeats the input channels first.
     """
 
     def forward(self, x: Any, weight: Any, bias: Any = None, *, stride: tuple[int, int],
@@ -350,109 +509,94 @@ class DepthwiseConv2dFunction(Function):
         self.unbatched = x.ndim == 3
         if self.unbatched:
             x = x[None]
-        n, c = x.shape[:2]
+        n, c, h, w = x.shape
         co, _, kh, kw = weight.shape
-        m = co // c
-        xpad = _pad_zeros(x, pads)
-        hp, wp = xpad.shape[2:]
-        oh = _out_size(hp, kh, stride[0], dilation[0])
-        ow = _out_size(wp, kw, stride[1], dilation[1])
-        self.channels_last = oh * ow < n * c
-        # per-offset weights (K, C, m) shaped to broadcast against a window; the multiplier
-        # axis exists only when m > 1 (a trailing size-1 axis slows numpy's inner loops)
-        wk = xp.ascontiguousarray(weight.reshape(c, m, kh * kw).transpose(2, 0, 1))
-        if m == 1:
-            wk = wk[:, :, 0]
-        if self.channels_last:
-            src = _to_channels_last(xpad)  # (Hp, Wp, N, C), kept for backward
-            # accumulate in scratch: the NCHW output is a fresh transposed copy of it
-            out = scratch(xp, (oh, ow, n, c) + ((m,) if m > 1 else ()), x.dtype, slot=1)
-        else:
-            src = xpad
-            wk = wk[..., None, None]
-            out = xp.empty((n, c) + ((m,) if m > 1 else ()) + (oh, ow), dtype=x.dtype)
-        axes = 0 if self.channels_last else 2
-        tmp = scratch(xp, out.shape, out.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                window = _window(src, axes, i, j, stride, dilation, (oh, ow))
-                if m > 1:
-                    window = window[..., None] if self.channels_last else window[:, :, None]
-                if i == 0 and j == 0:
-                    xp.multiply(window, wk[0], out=out)
-                else:
-                    xp.multiply(window, wk[i * kw + j], out=tmp)
-                    out += tmp
-        if self.channels_last:
-            out = _from_channels_last(out.reshape(oh, ow, n, co))
-        else:
-            out = out.reshape(n, co, oh, ow)
-        if bias is not None:
-            out += bias.reshape(co, 1, 1)
-        # the (padded, maybe transposed) input only serves grad-weight
+        if co > c:  # channel c*m + j reads input channel c
+            x = xp.repeat(x, co // c, axis=1)
+        (sh, sw), (dh, dw), (top, bottom, left, right) = stride, dilation, pads
+        oh = _out_size(h + top + bottom, kh, sh, dh)
+        ow = _out_size(w + left + right, kw, sw, dw)
+        # the period of the images on the canvas: room for an image and its padding on either
+        # side (the margins are shared) and for its output lines, a multiple of the stride
+        ph = -(-max(top + h, h + bottom, oh * sh) // sh) * sh
+        pw = -(-max(left + w, w + right, ow * sw) // sw) * sw
+        lines, wq = ph // sh, pw // sw
+        src = _dw_canvas(x.transpose(1, 0, 2, 3), top, left, (ph, pw), stride,
+                         dh * (kh - 1) // sh + 2, fresh=need_weight_grad)
+        taps = [((i * dh % sh) * sw + j * dw % sw, (i * dh // sh) * wq + j * dw // sw, i * kw + j)
+                for i in range(kh) for j in range(kw)]
+        wk = xp.ascontiguousarray(weight.reshape(co, kh * kw).T)[..., None]  # (K, C, 1)
+        out = xp.empty((n, co, oh, ow), dtype=x.dtype)
+        _dw_taps_sum(src, lines, wq, taps, wk, out.transpose(1, 0, 2, 3),
+                     None if bias is None else bias.reshape(co, 1, 1, 1))
+        # the input's canvas only serves grad-weight
         self.src = src if need_weight_grad else None
-        self.wk, self.has_bias = wk, bias is not None
-        self.geometry = (x.shape, xpad.shape, weight.shape, stride, pads, dilation, (oh, ow))
+        self.taps, self.wk, self.has_bias = taps, wk, bias is not None
+        self.geometry = ((n, c, h, w), weight.shape, stride, pads, dilation, (oh, ow),
+                         (lines, wq))
         return out[0] if self.unbatched else out
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = xp_of(gy)
-        x_shape, padded, w_shape, stride, pads, dilation, (oh, ow) = self.geometry
-        src, wk, cl = self.src, self.wk, self.channels_last
-        n, c = x_shape[:2]
-        co, _, kh, kw = w_shape
-        m = co // c
+        (n, c, h, w), w_shape, _, _, _, _, (lines, width) = self.geometry
+        co = w_shape[0]
         if self.unbatched:
             gy = gy[None]
-        mshape = (m,) if m > 1 else ()
-        if cl:
-            g = _to_channels_last(xp.ascontiguousarray(gy), slot=2).reshape((oh, ow, n, c) + mshape)
-            gsrc_shape = padded[2:] + padded[:2]
-        else:
-            g = gy.reshape((n, c) + mshape + (oh, ow))
-            gsrc_shape = padded
-        axes, maxis = (0, 4) if cl else (2, 2)
         want_x = self.inputs[0].requires_grad
-        want_w = src is not None and self.inputs[1].requires_grad
-        gsrc = None
-        if want_x:  # grad of the padded input: cropped (and transposed) into a fresh array
-            if cl:
-                gsrc = scratch(xp, gsrc_shape, gy.dtype, slot=1)
-                gsrc.fill(0)
-            else:
-                gsrc = xp.zeros(gsrc_shape, dtype=gy.dtype)
-        gw = xp.empty((kh * kw, c) + mshape, dtype=gy.dtype) if want_w else None
-        tmp = scratch(xp, g.shape, gy.dtype)
-        sum_axes = (0, 1, 2) if cl else ((0, 3, 4) if m > 1 else (0, 2, 3))
-        for i in range(kh):
-            for j in range(kw):
-                k = i * kw + j
-                if want_x:  # scatter: the window that read x gets gy * w back
-                    xp.multiply(g, wk[k], out=tmp)
-                    part = tmp.sum(axis=maxis) if m > 1 else tmp
-                    _window(gsrc, axes, i, j, stride, dilation, (oh, ow))[...] += part
-                if want_w:
-                    window = _window(src, axes, i, j, stride, dilation, (oh, ow))
-                    if m > 1:
-                        window = window[..., None] if cl else window[:, :, None]
-                    xp.multiply(g, window, out=tmp)
-                    gw[k] = tmp.sum(axis=sum_axes)
-        gx = None
-        if want_x:
-            top, bottom, left, right = pads
-            if cl:
-                h, w = padded[2] - top - bottom, padded[3] - left - right
-                gx = _from_channels_last(gsrc[top : top + h, left : left + w])
-            else:
-                gx = _crop(gsrc, pads)
+        want_w = self.src is not None and self.inputs[1].requires_grad
+        g = gy.transpose(1, 0, 2, 3)  # (C, N, OH, OW)
+        gx = self._input_grad(g) if want_x else None
+        if gx is not None:
+            if co > c:
+                gx = gx.reshape(n, c, co // c, h, w).sum(axis=2)
             if self.unbatched:
                 gx = gx[0]
-        if gw is not None:  # (K, C[, m]) -> (C*m, 1, KH, KW)
-            gw = xp.ascontiguousarray(xp.moveaxis(gw, 0, -1)).reshape(w_shape)
+        gw = None
+        if want_w:  # (K, C) -> (C, 1, KH, KW)
+            gk = _dw_taps_dot(self.src, lines, width, self.taps, g)
+            gw = xp.ascontiguousarray(gk.T).reshape(w_shape)
         grads: tuple[Any, ...] = (gx, gw)
         if self.has_bias:
             grads += (gy.sum(axis=(0, 2, 3)),)
         return grads
+
+    def _input_grad(self, g: Any) -> Any:
+        """Gradient of the (repeated) input, (N, C_out, H, W), from ``g`` (C_out, N, OH, OW).
+
+        Phase ``(a, b)`` of the padded input's gradient gets ``w[i, j] * g[y - di, x - dj]``
+        from the taps that read it (``i*dh = di*sh + a``, same for columns): a sum over
+        those taps of shifted windows of ``g`` in a zero frame, i.e. ``_dw_taps_sum`` again,
+        written straight into the strided positions of the input that the phase covers.
+        """
+        xp = xp_of(g)
+        (n, _, h, w), w_shape, (sh, sw), pads, (dh, dw), (oh, ow), _ = self.geometry
+        co, _, kh, kw = w_shape
+        top, _, left, _ = pads
+        rows = [(a, r) for a, r in enumerate(_dw_ranges(h, top, sh, h + top)) if r[1] > r[0]]
+        cols = [(b, r) for b, r in enumerate(_dw_ranges(w, left, sw, w + left)) if r[1] > r[0]]
+        ext_h, ext_w = dh * (kh - 1) // sh, dw * (kw - 1) // sw  # the largest phase offsets
+        rmin, cmin = min(r[0] for _, r in rows), min(r[0] for _, r in cols)
+        # g on a canvas (periods ph x pw, g at offset (gt, gl)): phase row r0 + y reads g row
+        # r0 + y - di, canvas row gt + r0 + y - di; rows of g out of range must read zeros
+        gt, gl = max(0, ext_h - rmin), max(0, ext_w - cmin)
+        ph = max(gt + oh, max(r[1] for _, r in rows))
+        pw = max(gl + ow, max(r[1] for _, r in cols))
+        # spare lines: the sums run over whole periods, up to gt + r0 lines further on
+        spare = gt + max(r[0] for _, r in rows) + 2
+        frame = _dw_canvas(g, gt, gl, (ph, pw), (1, 1), spare, fresh=False)
+        gx = xp.empty((n, co, h, w), dtype=g.dtype)
+        gxt = gx.transpose(1, 0, 2, 3)
+        for a, (r0, r1, ys) in rows:
+            for b, (c0, c1, xs) in cols:
+                dst = gxt[..., ys : ys + sh * (r1 - r0) : sh, xs : xs + sw * (c1 - c0) : sw]
+                taps = [(0, (gt + r0 - i * dh // sh) * pw + gl + c0 - j * dw // sw, i * kw + j)
+                        for i in range(kh) if i * dh % sh == a
+                        for j in range(kw) if j * dw % sw == b]
+                if taps:
+                    _dw_taps_sum(frame, ph, pw, taps, self.wk, dst)
+                else:
+                    dst[...] = 0
+        return gx
 
 
 # ----------------------------------------------------------------------------- public API

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import lucid
-from lucid.nn.functional.conv import conv2d
+from lucid.autograd import Function
+from lucid.nn.functional.conv import _out_size, conv2d
+from lucid.ops._util import xp_of
 from lucid.testing import gradcheck, random_tensor
 
 # PyTorch warns that it copies the input for an even-sized 'same' kernel; we test exactly that
@@ -202,3 +204,299 @@ def test_inference_in_row_bands_matches_one_call(monkeypatch, stride, padding, d
     with lucid.no_grad():
         banded = conv_module.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation)
     np.testing.assert_allclose(banded.numpy(), whole.detach().numpy(), rtol=1e-5, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- reference
+# The depthwise kernel before the flat-shift rewrite (channels-last broadcast multiply-adds),
+# kept verbatim as an independent reference for the current one.
+def _ref_scratch(xp: Any, shape: tuple[int, ...], dtype: Any, slot: int = 0) -> Any:
+    return xp.empty(shape, dtype=dtype)
+
+
+def _pad_zeros(x: Any, pads: tuple[int, int, int, int]) -> Any:
+    top, bottom, left, right = pads
+    if not (top or bottom or left or right):
+        return x
+    xp = xp_of(x)
+    n, c, h, w = x.shape
+    out = xp.zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
+    out[:, :, top : top + h, left : left + w] = x
+    return out
+
+
+def _crop(x: Any, pads: tuple[int, int, int, int], copy: bool = False) -> Any:
+    top, bottom, left, right = pads
+    if not (top or bottom or left or right):
+        return x.copy() if copy else x
+    h, w = x.shape[-2] - top - bottom, x.shape[-1] - left - right
+    return xp_of(x).ascontiguousarray(x[..., top : top + h, left : left + w])
+
+
+def _offset_slice(k: int, dilation: int, stride: int, out: int) -> slice:
+    start = k * dilation
+    return slice(start, start + stride * (out - 1) + 1, stride)
+
+
+Pads = tuple[int, int, int, int]
+
+
+def _to_channels_last(a: Any, slot: int | None = None) -> Any:
+    """(N, C, H, W) -> contiguous (H, W, N, C); in scratch ``slot`` if given, else fresh.
+
+    A plane of a multiple of 1 KiB makes the transposing copy read with a stride that maps
+    every element to the same cache set (3x slower); going through a buffer with one spare
+    column per row breaks that stride first.
+    """
+    xp = xp_of(a)
+    n, c, h, w = a.shape
+    if (h * w * a.itemsize) % 1024 == 0:
+        buffer = _ref_scratch(xp, (n, c, h, w + 1), a.dtype, slot=3)
+        buffer[..., :w] = a
+        a = buffer[..., :w]
+    shape = (h, w, n, c)
+    out = xp.empty(shape, dtype=a.dtype) if slot is None else _ref_scratch(xp, shape, a.dtype, slot)
+    out[...] = a.transpose(2, 3, 0, 1)
+    return out
+
+
+def _from_channels_last(a: Any) -> Any:
+    """(H, W, N, C) (any strides) -> contiguous (N, C, H, W)."""
+    return xp_of(a).ascontiguousarray(a.transpose(2, 3, 0, 1))
+
+
+def _window(a: Any, axes: int, i: int, j: int, stride: tuple[int, int],
+            dilation: tuple[int, int], out_hw: tuple[int, int]) -> Any:
+    """The (strided) view that kernel offset (i, j) reads; spatial axes start at ``axes``."""
+    rows = _offset_slice(i, dilation[0], stride[0], out_hw[0])
+    cols = _offset_slice(j, dilation[1], stride[1], out_hw[1])
+    return a[(slice(None),) * axes + (rows, cols)]
+
+
+class _ReferenceDepthwise(Function):
+    """Depthwise conv (``groups == C``, ``C_out = m * C``), inputs ``(x, weight[, bias])``.
+
+    ``out[n, c*m + j] = sum_{kh,kw} w[c*m + j, 0, kh, kw] * xpad[n, c, oh*sh + kh*dh, ...]``,
+    one broadcast multiply-add per kernel offset. numpy's elementwise loops pay per row of
+    their innermost axis, so the work runs channels-last, (H, W, N, C), whenever N*C is longer
+    than a plane (the deep, small-map layers of an encoder), and in NCHW otherwise.
+    """
+
+    def forward(self, x: Any, weight: Any, bias: Any = None, *, stride: tuple[int, int],
+                pads: Pads, dilation: tuple[int, int], groups: int = 0,
+                need_weight_grad: bool = True) -> Any:
+        xp = xp_of(x)
+        self.unbatched = x.ndim == 3
+        if self.unbatched:
+            x = x[None]
+        n, c = x.shape[:2]
+        co, _, kh, kw = weight.shape
+        m = co // c
+        xpad = _pad_zeros(x, pads)
+        hp, wp = xpad.shape[2:]
+        oh = _out_size(hp, kh, stride[0], dilation[0])
+        ow = _out_size(wp, kw, stride[1], dilation[1])
+        self.channels_last = oh * ow < n * c
+        # per-offset weights (K, C, m) shaped to broadcast against a window; the multiplier
+        # axis exists only when m > 1 (a trailing size-1 axis slows numpy's inner loops)
+        wk = xp.ascontiguousarray(weight.reshape(c, m, kh * kw).transpose(2, 0, 1))
+        if m == 1:
+            wk = wk[:, :, 0]
+        if self.channels_last:
+            src = _to_channels_last(xpad)  # (Hp, Wp, N, C), kept for backward
+            # accumulate in scratch: the NCHW output is a fresh transposed copy of it
+            out = _ref_scratch(xp, (oh, ow, n, c) + ((m,) if m > 1 else ()), x.dtype, slot=1)
+        else:
+            src = xpad
+            wk = wk[..., None, None]
+            out = xp.empty((n, c) + ((m,) if m > 1 else ()) + (oh, ow), dtype=x.dtype)
+        axes = 0 if self.channels_last else 2
+        tmp = _ref_scratch(xp, out.shape, out.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                window = _window(src, axes, i, j, stride, dilation, (oh, ow))
+                if m > 1:
+                    window = window[..., None] if self.channels_last else window[:, :, None]
+                if i == 0 and j == 0:
+                    xp.multiply(window, wk[0], out=out)
+                else:
+                    xp.multiply(window, wk[i * kw + j], out=tmp)
+                    out += tmp
+        if self.channels_last:
+            out = _from_channels_last(out.reshape(oh, ow, n, co))
+        else:
+            out = out.reshape(n, co, oh, ow)
+        if bias is not None:
+            out += bias.reshape(co, 1, 1)
+        # the (padded, maybe transposed) input only serves grad-weight
+        self.src = src if need_weight_grad else None
+        self.wk, self.has_bias = wk, bias is not None
+        self.geometry = (x.shape, xpad.shape, weight.shape, stride, pads, dilation, (oh, ow))
+        return out[0] if self.unbatched else out
+
+    def backward(self, gy: Any) -> tuple[Any, ...]:
+        xp = xp_of(gy)
+        x_shape, padded, w_shape, stride, pads, dilation, (oh, ow) = self.geometry
+        src, wk, cl = self.src, self.wk, self.channels_last
+        n, c = x_shape[:2]
+        co, _, kh, kw = w_shape
+        m = co // c
+        if self.unbatched:
+            gy = gy[None]
+        mshape = (m,) if m > 1 else ()
+        if cl:
+            g = _to_channels_last(xp.ascontiguousarray(gy), slot=2).reshape((oh, ow, n, c) + mshape)
+            gsrc_shape = padded[2:] + padded[:2]
+        else:
+            g = gy.reshape((n, c) + mshape + (oh, ow))
+            gsrc_shape = padded
+        axes, maxis = (0, 4) if cl else (2, 2)
+        want_x = self.inputs[0].requires_grad
+        want_w = src is not None and self.inputs[1].requires_grad
+        gsrc = None
+        if want_x:  # grad of the padded input: cropped (and transposed) into a fresh array
+            if cl:
+                gsrc = _ref_scratch(xp, gsrc_shape, gy.dtype, slot=1)
+                gsrc.fill(0)
+            else:
+                gsrc = xp.zeros(gsrc_shape, dtype=gy.dtype)
+        gw = xp.empty((kh * kw, c) + mshape, dtype=gy.dtype) if want_w else None
+        tmp = _ref_scratch(xp, g.shape, gy.dtype)
+        sum_axes = (0, 1, 2) if cl else ((0, 3, 4) if m > 1 else (0, 2, 3))
+        for i in range(kh):
+            for j in range(kw):
+                k = i * kw + j
+                if want_x:  # scatter: the window that read x gets gy * w back
+                    xp.multiply(g, wk[k], out=tmp)
+                    part = tmp.sum(axis=maxis) if m > 1 else tmp
+                    _window(gsrc, axes, i, j, stride, dilation, (oh, ow))[...] += part
+                if want_w:
+                    window = _window(src, axes, i, j, stride, dilation, (oh, ow))
+                    if m > 1:
+                        window = window[..., None] if cl else window[:, :, None]
+                    xp.multiply(g, window, out=tmp)
+                    gw[k] = tmp.sum(axis=sum_axes)
+        gx = None
+        if want_x:
+            top, bottom, left, right = pads
+            if cl:
+                h, w = padded[2] - top - bottom, padded[3] - left - right
+                gx = _from_channels_last(gsrc[top : top + h, left : left + w])
+            else:
+                gx = _crop(gsrc, pads)
+            if self.unbatched:
+                gx = gx[0]
+        if gw is not None:  # (K, C[, m]) -> (C*m, 1, KH, KW)
+            gw = xp.ascontiguousarray(xp.moveaxis(gw, 0, -1)).reshape(w_shape)
+        grads: tuple[Any, ...] = (gx, gw)
+        if self.has_bias:
+            grads += (gy.sum(axis=(0, 2, 3)),)
+        return grads
+
+
+# (input shape, channel multiplier, kernel, stride, padding, dilation): odd sizes, strides
+# that do not divide the padded size, padding wider than the kernel, batch 1 and > 1
+DEPTHWISE_CASES = [
+    ((3, 5, 9, 7), 1, 3, 1, 1, 1),
+    ((3, 5, 9, 7), 1, 5, 1, 2, 1),
+    ((3, 5, 9, 7), 1, 3, 2, 1, 1),
+    ((2, 6, 10, 11), 1, 5, 2, 2, 1),
+    ((1, 4, 13, 12), 1, 3, 2, 1, 1),
+    ((2, 3, 8, 8), 1, 3, 3, 1, 1),
+    ((2, 3, 7, 9), 1, (3, 5), (2, 1), (0, 2), 1),
+    ((2, 3, 7, 9), 1, 3, 1, 4, 1),  # padding past the kernel
+    ((2, 3, 9, 9), 1, 3, 2, (3, 0), 2),
+    ((2, 3, 8, 7), 2, 3, 1, 1, (2, 1)),
+    ((2, 3, 7, 6), 3, 5, 2, 2, 1),
+    ((1, 2, 1, 1), 1, 3, 1, 1, 1),
+    ((2, 2, 5, 5), 1, 1, 2, 0, 1),
+]
+
+
+def _dw_ids(case: tuple[Any, ...]) -> str:
+    shape, m, k, s, p, d = case
+    return f"{'x'.join(map(str, shape))}-m{m}-k{k}-s{s}-p{p}-d{d}"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", DEPTHWISE_CASES, ids=_dw_ids)
+def test_depthwise_matches_reference(case: tuple[Any, ...], dtype: Any) -> None:
+    """The flat-shift depthwise kernel against the previous implementation (and torch)."""
+    from lucid.nn.functional._pairs import _pair
+    from lucid.nn.functional.conv import _conv_padding
+
+    shape, m, k, s, p, d = case
+    c = shape[1]
+    kh, kw = _pair(k)
+    rng = np.random.default_rng(3)
+    x, gy_seed = rng.standard_normal(shape).astype(dtype), 4
+    w = rng.standard_normal((c * m, 1, kh, kw)).astype(dtype)
+    b = rng.standard_normal(c * m).astype(dtype)
+    xl, wl, bl = (lucid.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = conv2d(xl, wl, bl, stride=s, padding=p, dilation=d, groups=c)
+    gy = np.random.default_rng(gy_seed).standard_normal(y.shape).astype(dtype)
+    y.backward(lucid.tensor(gy))
+
+    xr, wr, br = (lucid.tensor(a, requires_grad=True) for a in (x, w, b))
+    stride, dilation = _pair(s), _pair(d)
+    pads = _conv_padding(p, (kh, kw), stride, dilation)
+    yr = _ReferenceDepthwise.apply(xr, wr, br, stride=stride, pads=pads, dilation=dilation,
+                                   groups=c, need_weight_grad=True)
+    yr.backward(lucid.tensor(gy))
+    for got, want in ((y, yr), (xl.grad, xr.grad), (wl.grad, wr.grad), (bl.grad, br.grad)):
+        assert got.dtype == np.dtype(dtype)
+        _close(_np(got), _np(want), dtype)
+
+    torch = pytest.importorskip("torch")
+    yt = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b),
+                                    stride=s, padding=p, dilation=d, groups=c)
+    _close(_np(y), yt.numpy(), dtype)
+
+
+@pytest.mark.parametrize("case", DEPTHWISE_CASES[:6] + DEPTHWISE_CASES[8:11], ids=_dw_ids)
+def test_depthwise_gradcheck(case: tuple[Any, ...]) -> None:
+    shape, m, k, s, p, d = case
+    kh, kw = (k, k) if isinstance(k, int) else k
+    x = random_tensor(*shape)
+    w = random_tensor(shape[1] * m, 1, kh, kw)
+    assert gradcheck(lambda a, b: conv2d(a, b, None, s, p, d, shape[1]), [x, w])
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_depthwise_input_grad_only(stride: int) -> None:
+    """A frozen weight (the encoder): no canvas kept, the input gradient still exact."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4, 11, 10))
+    w = rng.standard_normal((4, 1, 5, 5))
+    xl = lucid.tensor(x, requires_grad=True)
+    wl = lucid.tensor(w)
+    y = conv2d(xl, wl, stride=stride, padding=2, groups=4)
+    assert y.grad_fn.src is None  # nothing saved for grad-weight
+    y.backward(lucid.ones(*y.shape))
+    assert wl.grad is None
+    xr = lucid.tensor(x, requires_grad=True)
+    yr = _ReferenceDepthwise.apply(xr, lucid.tensor(w), stride=(stride, stride),
+                                   pads=(2, 2, 2, 2), dilation=(1, 1), need_weight_grad=False)
+    yr.backward(lucid.ones(*yr.shape))
+    _close(_np(xl.grad), _np(xr.grad), np.float64)
+    assert gradcheck(lambda a: conv2d(a, wl, stride=stride, padding=2, groups=4),
+                     [random_tensor(1, 4, 7, 6)])
+
+
+def test_depthwise_in_blocks(monkeypatch) -> None:
+    """Tiny blocks (channels, batch entries, bands of lines) give the same results."""
+    import lucid.nn.functional.conv as conv_module
+
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 5, 12, 9)).astype(np.float32)
+    w = rng.standard_normal((5, 1, 3, 3)).astype(np.float32)
+    results = []
+    for block in (1 << 15, 200, 40, 7):
+        monkeypatch.setattr(conv_module, "DW_BLOCK", block)
+        xl, wl = lucid.tensor(x, requires_grad=True), lucid.tensor(w, requires_grad=True)
+        y = conv2d(xl, wl, stride=(2, 1), padding=1, groups=5)
+        y.backward(lucid.tensor(np.cos(_np(y))))
+        results.append([_np(y), _np(xl.grad), _np(wl.grad)])
+    for other in results[1:]:
+        for got, want in zip(other, results[0]):
+            _close(got, want, np.float32)
+    assert np.getbufsize() == 8192  # numpy's ufunc buffer, shrunk inside the loops, is back
