@@ -111,6 +111,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    parser.add_argument("--reuse-memory", action="store_true",
+                        help="keep freed host memory for reuse (glibc), as `lucid` does")
     args = parser.parse_args()
     import torch
 
@@ -118,6 +120,9 @@ def main() -> None:
     from lucid.models.stylenet import StyleNet
 
     torch.set_num_threads(args.threads)
+    if args.reuse_memory:
+        # as the lucid command does; process-wide, so PyTorch's buffers get the same treatment
+        lucid.backend.reuse_freed_memory()
     lucid.manual_seed(0)
     model = StyleNet(adain_config()).eval()
     encoder, decoder = torch_twin(model)
@@ -152,12 +157,14 @@ def main() -> None:
               f"({lucid.backend.blas_info()})\n"
               f"Command: `python benchmarks/bench_reference_network.py --sizes "
               f"{' '.join(map(str, args.sizes))} --repeat {args.repeat}"
-              f"{' --device gpu' if gpu else ''}`\n\n")
+              f"{' --device gpu' if gpu else ''}{' --reuse-memory' if args.reuse_memory else ''}`"
+              "\n\n")
     table = ("| size | lucid ms | PyTorch ms | PyTorch / lucid | max rel. diff |\n"
              "|---|---|---|---|---|\n")
     table += "".join(f"| {s} px | {a * 1e3:.1f} | {b * 1e3:.1f} | {b / a:.2f}x | {d:.1e} |\n"
                      for s, a, b, d in rows)
-    out = ROOT / f"benchmarks/results/reference_network{'_gpu' if gpu else ''}.md"
+    suffix = ("_gpu" if gpu else "") + ("_reuse_memory" if args.reuse_memory else "")
+    out = ROOT / f"benchmarks/results/reference_network{suffix}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(f"# Reference AdaIN network, inference: lucid vs PyTorch ({args.device.upper()})"
                    "\n\n" + header + table)

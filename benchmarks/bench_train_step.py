@@ -118,13 +118,20 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    parser.add_argument("--reuse-memory", action="store_true",
+                        help="keep freed host memory for reuse (glibc), as `lucid` does")
     args = parser.parse_args()
     try:
         import torch
     except ImportError:
         print("torch is not installed: nothing to compare against")
         return
+    import lucid
+
     torch.set_num_threads(args.threads)
+    if args.reuse_memory:
+        # as the lucid command does; process-wide, so PyTorch's buffers get the same treatment
+        lucid.backend.reuse_freed_memory()
     ours = timed(lucid_step_fn(args.batch, args.size, args.device), args.steps)
     theirs = timed(torch_step_fn(args.batch, args.size, args.device), args.steps)
     table = (
@@ -137,9 +144,11 @@ def main() -> None:
              f"{platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}")
     header = (f"Machine: {where}, torch {torch.__version__}, numpy {np.__version__}\n"
               f"Command: `python benchmarks/bench_train_step.py --steps {args.steps}"
-              f"{' --device gpu' if gpu else ''}`\n\n")
+              f"{' --device gpu' if gpu else ''}{' --reuse-memory' if args.reuse_memory else ''}`"
+              "\n\n")
     print(header + table)
-    out = ROOT / f"benchmarks/results/train_step{'_gpu' if gpu else ''}.md"
+    suffix = ("_gpu" if gpu else "") + ("_reuse_memory" if args.reuse_memory else "")
+    out = ROOT / f"benchmarks/results/train_step{suffix}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(f"# Training step: lucid vs PyTorch ({args.device.upper()})\n\n"
                    + header + table)
