@@ -4,8 +4,8 @@
    image load, model, file written), and the in-process time of the same pair.
 2. N contents x M styles in one ``lucid stylize`` call (each style encoded once) against N x M
    separate calls of the Python API that re-encode the style every time; the batch with
-   ``--workers 0`` (everything in turn) and with the default 2 (decoding and writing overlap
-   the network).
+   ``--workers 0`` (everything in turn, the CPU default) and with 2 (decoding and writing
+   overlap the network, the GPU default).
 
 In-process runs keep freed memory for reuse, as the ``lucid`` command does.
 
@@ -56,10 +56,12 @@ def main() -> None:
         content = resize_shorter_side(load_image(contents[0]).rgb, args.size)
         style = resize_shorter_side(load_image(styles[0]).rgb, args.size)
         stylize(model, content, [style_statistics(model, style)])  # warm-up
-        start = time.perf_counter()
-        stylize(model, content, [style_statistics(model, style)])
-        rows.append((f"network only, one pair at {args.size} px (in process)",
-                     time.perf_counter() - start))
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            stylize(model, content, [style_statistics(model, style)])
+            best = min(best, time.perf_counter() - start)
+        rows.append((f"network only, one pair at {args.size} px (in process, best of 3)", best))
 
         start = time.perf_counter()
         for c in contents:
@@ -71,20 +73,23 @@ def main() -> None:
         pairs = len(contents) * len(styles)
         rows.append((f"naive loop, {len(contents)} x {len(styles)} pairs (no files written)",
                      naive))
+        batches = {}
         for workers in (0, 2):
             start = time.perf_counter()
             summary = stylize_files(model, contents, styles,
                                     StylizeOptions(size=args.size, style_size=args.size,
                                                    output=Path(tmp) / f"batch{workers}",
                                                    workers=workers))
-            batch = time.perf_counter() - start
+            batches[workers] = time.perf_counter() - start
             assert summary.ok and len(summary.written) == pairs
             rows.append((f"one batch, {len(contents)} x {len(styles)} pairs (files written), "
-                         f"--workers {workers}", batch))
+                         f"--workers {workers}", batches[workers]))
     header = (f"Machine: {platform.machine()}, {os.cpu_count()} cores\n"
               f"Command: `python benchmarks/bench_stylize.py --size {args.size}`\n\n")
     table = "| what | seconds |\n|---|---|\n" + "".join(f"| {w} | {t:.2f} |\n" for w, t in rows)
-    table += f"\nBatch vs naive loop: {naive / batch:.2f}x the throughput.\n"
+    table += ("\nBatch vs naive loop: "
+              + ", ".join(f"{naive / t:.2f}x the throughput with --workers {w}"
+                          for w, t in batches.items()) + ".\n")
     out = ROOT / "benchmarks/results/stylize.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("# Default model end to end\n\n" + header + table)

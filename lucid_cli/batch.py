@@ -113,6 +113,10 @@ class StylizeOptions:
         recursive: look into sub-folders of input folders.
         workers: threads that decode the next content and encode and write finished
             images while the network runs; 0 does everything in turn on the calling thread.
+            None (default): 2 when the network runs on a GPU, else 0. On a CPU the network
+            already keeps every core busy, and a thread that preempts one of BLAS's stalls
+            the others (measured on 2 cores: a 5 x 5 batch took 33 s with 2 workers, 24 s
+            without).
     """
 
     size: int = 512
@@ -127,7 +131,7 @@ class StylizeOptions:
     quality: int = 95
     overwrite: bool = False
     recursive: bool = False
-    workers: int = 2
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         if self.size < 0:
@@ -136,7 +140,7 @@ class StylizeOptions:
             raise OptionError("style_size", f"must be >= 0, got {self.style_size}")
         if not 0.0 <= self.alpha <= 1.0:
             raise OptionError("alpha", f"must be in [0, 1], got {self.alpha}")
-        if self.workers < 0:
+        if self.workers is not None and self.workers < 0:
             raise OptionError("workers", f"must be >= 0, got {self.workers}")
         if not 1 <= self.quality <= 100:
             raise OptionError("quality", f"must be in 1..100, got {self.quality}")
@@ -649,7 +653,10 @@ def run_batch(model: StyleNet, plan: BatchPlan, options: StylizeOptions,
             emit(PairDone(index, total, job.content, job.styles, job.output,
                           time.perf_counter() - began))
 
-    pool = ThreadPoolExecutor(options.workers, "lucid-io") if options.workers else None
+    workers = options.workers
+    if workers is None:
+        workers = 0 if next(iter(model.parameters())).device == "cpu" else 2
+    pool = ThreadPoolExecutor(workers, "lucid-io") if workers else None
     inputs = _Inputs(model, options, pool)
     try:
         for index, job in enumerate(plan.jobs, start=1):
@@ -679,7 +686,7 @@ def run_batch(model: StyleNet, plan: BatchPlan, options: StylizeOptions,
                 continue
             pending.append((_submit(pool, _write, job, result, rgb, alpha, options), index, job,
                             began))
-            settle(keep=options.workers)
+            settle(keep=workers)
         settle(keep=0)
     finally:
         if pool is not None:

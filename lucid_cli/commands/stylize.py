@@ -117,9 +117,10 @@ def stylize(
         "--overwrite", help="Replace existing outputs (else they are skipped).")] = False,
     recursive: Annotated[bool, typer.Option(
         "--recursive", "-r", help="Look into sub-folders of input folders.")] = False,
-    workers: Annotated[int, typer.Option(
-        min=0, help="Threads that decode and write images while the network runs "
-                    "(0: all in turn).")] = 2,
+    workers: Annotated[int | None, typer.Option(
+        min=0, show_default=False,
+        help="Threads that decode and write images while the network runs "
+             "(0: all in turn; default 2 on a GPU, 0 on the CPU).")] = None,
     quiet: Annotated[bool, typer.Option(
         "-q", "--quiet", help="No progress or summary; errors only.")] = False,
     verbose: Annotated[bool, typer.Option(

@@ -31,6 +31,7 @@ keeps no columns and no input copy.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from lucid.autograd import Function, is_grad_enabled
@@ -390,6 +391,16 @@ def _dw_blocks(c: int, n: int, lines: int, ny: int, width: int,
     return (max(1, min(c, DW_BLOCK // (bn * plane))) if bn == n else 1), bn, ny
 
 
+def _dw_block_ranges(c: int, n: int, lines: int, ny: int, width: int,
+                     xp: Any) -> Iterator[tuple[int, int, int, int, int, int]]:
+    """``(c0, c1, n0, n1, y0, y1)`` of each block of ``_dw_blocks``' size, in order."""
+    bc, bn, by = _dw_blocks(c, n, lines, ny, width, xp)
+    for c0 in range(0, c, bc):
+        for n0 in range(0, n, bn):
+            for y0 in range(0, ny, by):
+                yield c0, min(c, c0 + bc), n0, min(n, n0 + bn), y0, min(ny, y0 + by)
+
+
 class _SmallBuffers:
     """Context: numpy's ufunc buffer at its minimum (restored on exit).
 
@@ -430,30 +441,25 @@ def _dw_taps_sum(src: Any, lines: int, width: int, taps: Taps, wk: Any, dst: Any
     room = bc * max(bn * plane, by * width)
     acc_all, tmp_all = scratch(xp, (room,), dst.dtype, slot=0), scratch(xp, (room,), dst.dtype, 2)
     with _SmallBuffers(xp):
-        for c0 in range(0, c, bc):
-            c1 = min(c, c0 + bc)
-            for n0 in range(0, n, bn):
-                n1 = min(n, n0 + bn)
-                for y0 in range(0, ny, by):
-                    y1 = min(ny, y0 + by)
-                    start = n0 * plane + y0 * width
-                    # whole planes (the last one's lines past ny too: the canvas has the
-                    # room) keep acc and tmp contiguous, so that their add is one flat loop
-                    size = (y1 - y0) * width if y1 - y0 < ny else (n1 - n0) * plane
-                    acc = acc_all[: (c1 - c0) * size].reshape(c1 - c0, size)
-                    tmp = tmp_all[: (c1 - c0) * size].reshape(c1 - c0, size)
-                    for t, (p, shift, k) in enumerate(taps):
-                        window = src[c0:c1, p, start + shift : start + shift + size]
-                        if t == 0:
-                            xp.multiply(window, wk[k, c0:c1], out=acc)
-                        else:
-                            xp.multiply(window, wk[k, c0:c1], out=tmp)
-                            xp.add(acc, tmp, out=acc)
-                    rows = size // width if y1 - y0 < ny else lines
-                    block = dst[c0:c1, n0:n1, y0:y1]
-                    block[...] = acc.reshape(c1 - c0, n1 - n0, rows, width)[:, :, : y1 - y0, :nx]
-                    if bias is not None:
-                        block += bias[c0:c1]
+        for c0, c1, n0, n1, y0, y1 in _dw_block_ranges(c, n, lines, ny, width, xp):
+            start = n0 * plane + y0 * width
+            # whole planes (the last one's lines past ny too: the canvas has the room) keep
+            # acc and tmp contiguous, so that their add is one flat loop
+            size = (y1 - y0) * width if y1 - y0 < ny else (n1 - n0) * plane
+            acc = acc_all[: (c1 - c0) * size].reshape(c1 - c0, size)
+            tmp = tmp_all[: (c1 - c0) * size].reshape(c1 - c0, size)
+            for t, (p, shift, k) in enumerate(taps):
+                window = src[c0:c1, p, start + shift : start + shift + size]
+                if t == 0:
+                    xp.multiply(window, wk[k, c0:c1], out=acc)
+                else:
+                    xp.multiply(window, wk[k, c0:c1], out=tmp)
+                    xp.add(acc, tmp, out=acc)
+            rows = size // width if y1 - y0 < ny else lines
+            block = dst[c0:c1, n0:n1, y0:y1]
+            block[...] = acc.reshape(c1 - c0, n1 - n0, rows, width)[:, :, : y1 - y0, :nx]
+            if bias is not None:
+                block += bias[c0:c1]
 
 
 def _dw_taps_dot(src: Any, lines: int, width: int, taps: Taps, g: Any) -> Any:
@@ -470,22 +476,16 @@ def _dw_taps_dot(src: Any, lines: int, width: int, taps: Taps, g: Any) -> Any:
     frame = scratch(xp, (c, n, lines, width), g.dtype, slot=3)
     _dw_place(frame, g, 0, 0)
     frame = frame.reshape(c, n * plane)
-    bc, bn, by = _dw_blocks(c, n, lines, ny, width, xp)
     vecdot = getattr(xp, "vecdot", None)
     with _SmallBuffers(xp):
-        for c0 in range(0, c, bc):
-            c1 = min(c, c0 + bc)
-            for n0 in range(0, n, bn):
-                n1 = min(n, n0 + bn)
-                for y0 in range(0, ny, by):
-                    y1 = min(ny, y0 + by)
-                    start = n0 * plane + y0 * width
-                    size = (n1 - n0 - 1) * plane + (y1 - y0) * width
-                    gblock = frame[c0:c1, start : start + size]
-                    for p, shift, k in taps:
-                        window = src[c0:c1, p, start + shift : start + shift + size]
-                        out[k, c0:c1] += (vecdot(window, gblock) if vecdot is not None
-                                          else xp.einsum("ij,ij->i", window, gblock))
+        for c0, c1, n0, n1, y0, y1 in _dw_block_ranges(c, n, lines, ny, width, xp):
+            start = n0 * plane + y0 * width
+            size = (n1 - n0 - 1) * plane + (y1 - y0) * width
+            gblock = frame[c0:c1, start : start + size]
+            for p, shift, k in taps:
+                window = src[c0:c1, p, start + shift : start + shift + size]
+                out[k, c0:c1] += (vecdot(window, gblock) if vecdot is not None
+                                  else xp.einsum("ij,ij->i", window, gblock))
     return out
 
 

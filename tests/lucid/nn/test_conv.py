@@ -9,7 +9,7 @@ import pytest
 
 import lucid
 from lucid.autograd import Function
-from lucid.nn.functional.conv import _out_size, conv2d
+from lucid.nn.functional.conv import _crop, _offset_slice, _out_size, _pad_zeros, conv2d
 from lucid.ops._util import xp_of
 from lucid.testing import gradcheck, random_tensor
 
@@ -208,33 +208,10 @@ def test_inference_in_row_bands_matches_one_call(monkeypatch, stride, padding, d
 
 # ----------------------------------------------------------------------------- reference
 # The depthwise kernel before the flat-shift rewrite (channels-last broadcast multiply-adds),
-# kept verbatim as an independent reference for the current one.
+# kept verbatim as an independent reference for the current one. It shares only the padding
+# helpers of the dense path (_pad_zeros, _crop, _offset_slice), which the dense tests cover.
 def _ref_scratch(xp: Any, shape: tuple[int, ...], dtype: Any, slot: int = 0) -> Any:
     return xp.empty(shape, dtype=dtype)
-
-
-def _pad_zeros(x: Any, pads: tuple[int, int, int, int]) -> Any:
-    top, bottom, left, right = pads
-    if not (top or bottom or left or right):
-        return x
-    xp = xp_of(x)
-    n, c, h, w = x.shape
-    out = xp.zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
-    out[:, :, top : top + h, left : left + w] = x
-    return out
-
-
-def _crop(x: Any, pads: tuple[int, int, int, int], copy: bool = False) -> Any:
-    top, bottom, left, right = pads
-    if not (top or bottom or left or right):
-        return x.copy() if copy else x
-    h, w = x.shape[-2] - top - bottom, x.shape[-1] - left - right
-    return xp_of(x).ascontiguousarray(x[..., top : top + h, left : left + w])
-
-
-def _offset_slice(k: int, dilation: int, stride: int, out: int) -> slice:
-    start = k * dilation
-    return slice(start, start + stride * (out - 1) + 1, stride)
 
 
 Pads = tuple[int, int, int, int]
