@@ -114,9 +114,10 @@ class StylizeOptions:
         workers: threads that decode the next content and encode and write finished
             images while the network runs; 0 does everything in turn on the calling thread.
             None (default): 2 when the network runs on a GPU, else 0. On a CPU the network
-            already keeps every core busy, and a thread that preempts one of BLAS's stalls
-            the others (measured on 2 cores: a 5 x 5 batch took 33 s with 2 workers, 24 s
-            without).
+            already keeps every core busy: on 2 cores a 5 x 5 batch at 512 px took 34.0 s
+            with 2 workers and 34.4 s without (best of 3 interleaved rounds), and one
+            single run was slower with them (33 s against 24 s), a thread preempting one of
+            BLAS's stalling the other.
     """
 
     size: int = 512
