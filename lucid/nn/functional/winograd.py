@@ -21,7 +21,6 @@ the same order as summation-order noise; float64 stays near 1e-14.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from lucid.ops._util import xp_of
@@ -144,40 +143,33 @@ def winograd_conv3x3(x: Any, weight: Any, pads: Pads = (0, 0, 0, 0), m: int = 4,
     rows = max(CHUNK_BYTES // (a * a * n * max(c, co) * tw * itemsize), -(-MIN_TILES // (n * tw)))
     rows = min(th, rows)
 
-    def views(buffer: Any, count: int, shape: tuple[int, ...]) -> tuple[Any, ...]:
-        size = math.prod(shape)
-        return tuple(buffer[i * size : (i + 1) * size].reshape(shape) for i in range(count))
+    # per-chunk buffers, sized for a full chunk and sliced for the last one
+    x_buf = xp.empty((n, c, rows * m + 2, m, tw + 1), dtype=x.dtype)
+    d_buf = xp.empty((a * a, n * c * rows * tw), dtype=x.dtype)
+    v_buf = xp.empty((a * a, n * c * rows * tw), dtype=x.dtype)
+    m_buf = xp.empty((a * a, n * co * rows * tw), dtype=x.dtype)
+    y_buf = xp.empty((m * m, n * co * rows * tw), dtype=x.dtype)
+    for i0 in range(0, th, rows):
+        r = min(rows, th - i0)
+        p = n * r * tw  # tiles in this chunk
+        xb = _tiled_rows(x, pads, m, (i0 * m, (i0 + r) * m + 2), x_buf[:, :, : r * m + 2])
+        # gather: d[y*a + z, n, c, i, j] = element (y, z) of tile (i, j); contiguous runs
+        d = d_buf[:, : c * p].reshape(a, a, n, c, r, tw)
+        for yy in range(a):
+            rows_y = xb[:, :, yy : yy + (r - 1) * m + 1 : m]
+            for zz in range(a):
+                d[yy, zz] = rows_y[:, :, :, zz % m, zz // m : zz // m + tw]
+        # input transform as one GEMM: V = (B^T kron B^T) D
+        v = v_buf[:, : c * p]
+        _matmul(xp, bt, d_buf[:, : c * p], v)
+        # a*a GEMMs: (C_out, C) @ (C, tiles), per batch entry
+        mm = m_buf[:, : co * p]
+        _matmul(xp, u, v.reshape(a * a, n, c, r * tw), mm.reshape(a * a, n, co, r * tw))
+        # output transform as one GEMM: Y = (A^T kron A^T) M, then into the output tiles
+        y = y_buf[:, : co * p]
+        _matmul(xp, at, mm, y)
+        out_tiles[:, :, :, :, i0 : i0 + r] = y.reshape(m, m, n, co, r, tw)
 
-    def work(first: int, last: int) -> None:
-        """Tile rows ``first <= i < last``, a chunk of ``rows`` at a time."""
-        # per-chunk buffers, sized for a full chunk and sliced for the last one
-        x_buf = xp.empty((n, c, rows * m + 2, m, tw + 1), dtype=x.dtype)
-        d_buf = xp.empty((a * a, n * c * rows * tw), dtype=x.dtype)
-        v_buf = xp.empty((a * a, n * c * rows * tw), dtype=x.dtype)
-        m_buf = xp.empty((a * a, n * co * rows * tw), dtype=x.dtype)
-        y_buf = xp.empty((m * m, n * co * rows * tw), dtype=x.dtype)
-        for i0 in range(first, last, rows):
-            r = min(rows, last - i0)
-            p = n * r * tw  # tiles in this chunk
-            xb = _tiled_rows(x, pads, m, (i0 * m, (i0 + r) * m + 2), x_buf[:, :, : r * m + 2])
-            # gather: d[y*a + z, n, c, i, j] = element (y, z) of tile (i, j); contiguous runs
-            d = d_buf[:, : c * p].reshape(a, a, n, c, r, tw)
-            for yy in range(a):
-                rows_y = xb[:, :, yy : yy + (r - 1) * m + 1 : m]
-                for zz in range(a):
-                    d[yy, zz] = rows_y[:, :, :, zz % m, zz // m : zz // m + tw]
-            # input transform as one GEMM: V = (B^T kron B^T) D
-            v = v_buf[:, : c * p]
-            _matmul(xp, bt, d_buf[:, : c * p], v)
-            # a*a GEMMs: (C_out, C) @ (C, tiles), per batch entry
-            mm = m_buf[:, : co * p]
-            _matmul(xp, u, v.reshape(a * a, n, c, r * tw), mm.reshape(a * a, n, co, r * tw))
-            # output transform as one GEMM: Y = (A^T kron A^T) M, then into the output tiles
-            y = y_buf[:, : co * p]
-            _matmul(xp, at, mm, y)
-            out_tiles[:, :, :, :, i0 : i0 + r] = y.reshape(m, m, n, co, r, tw)
-
-    work(0, th)
     if (th * m, tw * m) != (oh, ow):
         out = xp.ascontiguousarray(out[:, :, :oh, :ow])
     return out
