@@ -12,6 +12,7 @@ magnitude maps of output and content.
 Baselines: the content itself, and Reinhard colour transfer (Lab mean/std matching).
 
     python tools/evaluate.py --model runs/default/model.safetensors [--pairs 64] [--size 256]
+        [--alphas 1 0.6 0.3]
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=48)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--alphas", type=float, nargs="+", default=[1.0],
+                        help="content-style trade-offs to measure the model at (--alpha)")
     args = parser.parse_args()
 
     from lucid.models.inference import style_statistics, stylize
@@ -105,15 +108,21 @@ def main() -> None:
     _, contents = split_holdout(list_images(args.content_dir), args.holdout)
     _, styles = split_holdout(list_images(args.style_dir), args.holdout)
     rng = np.random.default_rng(0)
-    rows = {"content (identity)": [], "reinhard colour transfer": [], "model": []}
+    def model_name(alpha: float) -> str:
+        return "model" if alpha == 1.0 else f"model, alpha {alpha:g}"
+
+    rows = {"content (identity)": [], "reinhard colour transfer": []}
+    rows.update({model_name(alpha): [] for alpha in args.alphas})
     for _ in range(args.pairs):
         content = square(load_rgb(contents[rng.integers(len(contents))], args.size), args.size)
         style = square(load_rgb(styles[rng.integers(len(styles))], args.size), args.size)
+        statistics = style_statistics(model, style)
         outputs = {
             "content (identity)": content,
             "reinhard colour transfer": reinhard_color_transfer(content, style),
-            "model": stylize(model, content, [style_statistics(model, style)]),
         }
+        outputs.update({model_name(alpha): stylize(model, content, [statistics], alpha=alpha)
+                        for alpha in args.alphas})
         for name, output in outputs.items():
             rows[name].append((texture_distance(output, style), colour_distance(output, style),
                                structure_kept(output, content)))
