@@ -30,9 +30,9 @@ def render_sheet(trainer: Trainer, size: int = 192) -> Path:
         batch = lucid.tensor(np.stack(contents).transpose(0, 3, 1, 2), device=trainer.device)
         features = model.content_features(batch)
         for style in styles:
-            mean, std = model.style_statistics(
+            statistics = model.style_statistics(
                 lucid.tensor(style.transpose(2, 0, 1)[None], device=trainer.device))
-            out = model.decoder(model.blend(features, mean, std)).clamp(0, 1)
+            out = model.decode(model.blend(features, statistics)).clamp(0, 1)
             results.append(out.cpu().numpy().transpose(0, 2, 3, 1))
     model.train()
     grid = [[results[j][i] for j in range(len(styles))] for i in range(len(contents))]

@@ -3,22 +3,53 @@
 Described by a list of layers in the model config, e.g.
 ``[["conv", 256], ["up"], ["conv", 128], ..., ["conv", 3, "none"]]``: 3x3 convolutions with
 reflection padding (ReLU unless told otherwise) and 2x nearest upsampling, as in AdaIN.
+``["skip", "block4_expand", 144]`` adds a second AdaIN level: the named encoder tap (of that
+many channels, at the resolution the decoder has reached there), given the style's statistics
+like the main input, enters through a 1x1 convolution added to the running features.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import lucid.nn as nn
 from lucid import Tensor
 
 
-class Decoder(nn.Module):
-    """A plain feed-forward decoder built from a layer list.
+class Skip(nn.Module):
+    """Adds ``conv1x1(skip)`` to the running features. Starts at zero (weight and bias), so a
+    skip grafted onto a trained decoder leaves its output unchanged until training uses it.
 
     Shape:
-        - Input: (N, in_channels, H, W)
+        - Input: x (N, C, H, W) and skip (N, C_skip, H, W)
+        - Output: (N, C, H, W)
+
+    Example:
+        >>> import lucid
+        >>> skip = Skip("block4_expand", 6, 4)
+        >>> x = lucid.rand(1, 4, 5, 5)
+        >>> bool((skip(x, lucid.rand(1, 6, 5, 5)) == x).all())
+        True
+    """
+
+    def __init__(self, tap: str, skip_channels: int, channels: int) -> None:
+        super().__init__()
+        self.tap = tap
+        self.conv = nn.Conv2d(skip_channels, channels, 1)
+        nn.init.zeros_(self.conv.weight)
+        nn.init.zeros_(self.conv.bias)
+
+    def forward(self, x: Tensor, skip: Tensor) -> Tensor:
+        return x + self.conv(skip)
+
+
+class Decoder(nn.Module):
+    """A feed-forward decoder built from a layer list.
+
+    Shape:
+        - Input: (N, in_channels, H, W), and for each skip its tap's features at the
+          resolution the decoder has reached there
         - Output: (N, C_last, H * 2**ups, W * 2**ups)
 
     Example:
@@ -32,6 +63,10 @@ class Decoder(nn.Module):
                  padding_mode: str = "reflect") -> None:
         super().__init__()
         self.layers = nn.Sequential()
+        # skips live beside the layers, not among them: grafting one onto a trained decoder
+        # keeps every existing parameter's name and order (and so its optimiser state)
+        self.skips = nn.ModuleDict()
+        self._skip_at: dict[int, str] = {}  # before layer i, add skip tap
         channels = in_channels
         for spec in layers:
             kind = spec[0]
@@ -48,12 +83,25 @@ class Decoder(nn.Module):
                 elif activation != "none":
                     raise ValueError(f"unknown decoder activation {activation!r}")
                 channels = out
+            elif kind == "skip":
+                tap = str(spec[1])
+                self.skips[tap] = Skip(tap, int(spec[2]), channels)
+                self._skip_at[len(self.layers)] = tap
             else:
                 raise ValueError(f"unknown decoder layer {kind!r}")
+        if len(self.layers) in self._skip_at:
+            raise ValueError("a decoder skip must come before a layer")
         self.out_channels = channels
+        self.skip_taps = list(self.skips)
 
-    def forward(self, features: Tensor) -> Tensor:
-        return self.layers(features)
+    def forward(self, features: Tensor, skips: Mapping[str, Tensor] | None = None) -> Tensor:
+        x = features
+        for index, layer in enumerate(self.layers):
+            if index in self._skip_at:
+                tap = self._skip_at[index]
+                x = self.skips[tap](x, skips[tap])
+            x = layer(x)
+        return x
 
 
 def build_decoder(config: dict[str, Any]) -> Decoder:

@@ -14,16 +14,8 @@ import numpy as np
 
 import lucid
 from lucid import Tensor
-from lucid.models.stylenet import ContentStatistics, StyleNet
+from lucid.models.stylenet import ContentStatistics, Features, StyleNet, StyleStatistics
 from lucid.nn.functional import interpolate
-
-
-@dataclass(frozen=True)
-class StyleStatistics:
-    """AdaIN statistics of one style image: per-channel mean and std, each (1, C, 1, 1)."""
-
-    mean: Tensor
-    std: Tensor
 
 
 def _to_batch(image: np.ndarray, model: StyleNet) -> Tensor:
@@ -41,8 +33,7 @@ def _device(model: StyleNet) -> lucid.Device:
 def style_statistics(model: StyleNet, style: np.ndarray) -> StyleStatistics:
     """Encode a style image once; reuse the result for any number of contents."""
     with lucid.no_grad():
-        mean, std = model.style_statistics(_to_batch(style, model))
-    return StyleStatistics(mean, std)
+        return model.style_statistics(_to_batch(style, model))
 
 
 BORDER_STRIDES = 6  # reflected margin around the content, in encoder strides
@@ -145,19 +136,23 @@ def stylize(
     # reflection looks best; images smaller than their padding replicate their edges instead
     mode = "reflect" if max(top, bottom) < height and max(left, right) < width else "edge"
     padded = np.pad(content.astype(np.float32), ((top, bottom), (left, right), (0, 0)), mode=mode)
-    small_mask = None
-    if mask is not None:
-        full = np.pad(mask.astype(np.float32), ((top, bottom), (left, right)), mode="edge")
-        small_mask = interpolate(
-            lucid.tensor(full[None, None], device=device),
-            size=(padded.shape[0] // stride, padded.shape[1] // stride),
-            mode="bilinear", align_corners=False,
-        )
+    small_masks: dict[int, Tensor] = {}  # the mask at each AdaIN layer's stride
+
+    def mask_at(scale: int) -> Tensor:
+        if scale not in small_masks:
+            full = np.pad(mask.astype(np.float32), ((top, bottom), (left, right)), mode="edge")
+            small_masks[scale] = interpolate(
+                lucid.tensor(full[None, None], device=device),
+                size=(padded.shape[0] // scale, padded.shape[1] // scale),
+                mode="bilinear", align_corners=False,
+            )
+        return small_masks[scale]
+
     tiles = plan_tiles(padded.shape[0], padded.shape[1], stride, tile_size, HALO)
     passes = 1 if len(tiles) == 1 else 2
     done = 0
 
-    def features_of(tile: Tile) -> Tensor:
+    def features_of(tile: Tile) -> Features:
         nonlocal done
         (r0, r1), (c0, c1) = tile.window_rows, tile.window_cols
         window = padded[r0:r1, c0:c1]
@@ -167,56 +162,74 @@ def stylize(
             on_tile(done, passes * len(tiles))
         return result
 
-    def core_of(tile: Tile, array: Tensor, scale: int) -> Tensor:
+    def scale_of(tile: Tile, array: Tensor) -> int:
+        return (tile.window_rows[1] - tile.window_rows[0]) // array.shape[2]
+
+    def core_of(tile: Tile, array: Tensor) -> Tensor:
+        scale = scale_of(tile, array)
         r0 = (tile.rows[0] - tile.window_rows[0]) // scale
         c0 = (tile.cols[0] - tile.window_cols[0]) // scale
         rows = (tile.rows[1] - tile.rows[0]) // scale
         cols = (tile.cols[1] - tile.cols[0]) // scale
         return array[:, :, r0 : r0 + rows, c0 : c0 + cols]
 
+    def mask_of(tile: Tile, array: Tensor) -> Tensor:
+        scale = scale_of(tile, array)
+        (r0, r1), (c0, c1) = tile.window_rows, tile.window_cols
+        return mask_at(scale)[:, :, r0 // scale : r1 // scale, c0 // scale : c1 // scale]
+
     output = np.empty((height, width, 3), dtype=np.float32)
     with lucid.no_grad():
         content_stats = None if passes == 1 else _whole_image_stats(
-            core_of(t, features_of(t), stride) for t in tiles)
+            {tap: core_of(t, x) for tap, x in features_of(t).items()} for t in tiles)
         for tile in tiles:
             features = features_of(tile)
-            if small_mask is not None:
-                (r0, r1), (c0, c1) = tile.window_rows, tile.window_cols
-                tile_mask = small_mask[:, :, r0 // stride : r1 // stride,
-                                       c0 // stride : c1 // stride]
-                first = model.blend(features, styles[0].mean, styles[0].std, alpha, content_stats)
-                second = model.blend(features, styles[1].mean, styles[1].std, alpha, content_stats)
-                target = first * tile_mask + second * (1.0 - tile_mask)
+            if mask is not None:
+                first = model.blend(features, styles[0], alpha, content_stats)
+                second = model.blend(features, styles[1], alpha, content_stats)
+                target = {}
+                for tap, x in first.items():
+                    tile_mask = mask_of(tile, x)
+                    target[tap] = x * tile_mask + second[tap] * (1.0 - tile_mask)
             else:
-                target = None
-                for stats, weight in zip(styles, weights):
-                    if weight == 0:
-                        continue
-                    part = model.blend(features, stats.mean, stats.std, alpha, content_stats)
-                    part = part * (weight / total_weight)
-                    target = part if target is None else target + part
-            image = core_of(tile, model.decoder(target), 1).clamp(0.0, 1.0)
+                target = _weighted_sum(
+                    (model.blend(features, stats, alpha, content_stats), weight / total_weight)
+                    for stats, weight in zip(styles, weights) if weight != 0)
+            image = core_of(tile, model.decode(target)).clamp(0.0, 1.0)
             _paste(output, image.cpu().numpy()[0].transpose(1, 2, 0), tile, top, left)
     return output
 
 
-def _whole_image_stats(core_features: Iterable[Tensor]) -> ContentStatistics:
-    """Per-channel mean and biased variance over all tiles' cores, one tile at a time
-    (float64 sums, so a whole 8K image adds up without loss)."""
-    total = squares = None
-    count = 0
+def _weighted_sum(parts: Iterable[tuple[Features, float]]) -> Features:
+    """Sum of AdaIN targets, each level weighted alike."""
+    total: Features = {}
+    for features, weight in parts:
+        for tap, x in features.items():
+            total[tap] = x * weight if tap not in total else total[tap] + x * weight
+    return total
+
+
+def _whole_image_stats(core_features: Iterable[Features]) -> dict[str, ContentStatistics]:
+    """Per-channel mean and biased variance over all tiles' cores at each AdaIN layer, one tile
+    at a time (float64 sums, so a whole 8K image adds up without loss)."""
+    totals: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+    dtypes = {}
     for features in core_features:
-        data = features.data.astype(np.float64)
-        sums, sums2 = data.sum(axis=(0, 2, 3)), (data * data).sum(axis=(0, 2, 3))
-        total = sums if total is None else total + sums
-        squares = sums2 if squares is None else squares + sums2
-        count += data.shape[0] * data.shape[2] * data.shape[3]
-        dtype = features.dtype
-    mean = total / count
-    var = squares / count - mean * mean
-    var = var * (var > 0)  # rounding can leave a tiny negative
-    return ContentStatistics(Tensor._wrap(mean.astype(dtype)), Tensor._wrap(var.astype(dtype)),
-                             count)
+        for tap, x in features.items():
+            data = x.data.astype(np.float64)
+            total, squares, count = totals.get(tap, (0.0, 0.0, 0))
+            totals[tap] = (total + data.sum(axis=(0, 2, 3)),
+                           squares + (data * data).sum(axis=(0, 2, 3)),
+                           count + data.shape[0] * data.shape[2] * data.shape[3])
+            dtypes[tap] = x.dtype
+    stats = {}
+    for tap, (total, squares, count) in totals.items():
+        mean = total / count
+        var = squares / count - mean * mean
+        var = var * (var > 0)  # rounding can leave a tiny negative
+        stats[tap] = ContentStatistics(Tensor._wrap(mean.astype(dtypes[tap])),
+                                       Tensor._wrap(var.astype(dtypes[tap])), count)
+    return stats
 
 
 def _paste(output: np.ndarray, core: np.ndarray, tile: Tile, top: int, left: int) -> None:

@@ -28,8 +28,18 @@ class ContentStatistics:
     count: int
 
 
+Features = dict[str, Tensor]
+"""Feature maps at the AdaIN layers, keyed by encoder tap (the main layer, then any skips)."""
+
+StyleStatistics = dict[str, tuple[Tensor, Tensor]]
+"""A style's per-channel (mean, std), each (N, C, 1, 1), at each AdaIN layer, keyed by tap."""
+
+
 class StyleNet(nn.Module):
     """Encoder -> AdaIN -> decoder (Huang and Belongie, ICCV 2017).
+
+    AdaIN happens at the encoder's ``adain_tap`` and, when the decoder has skips, at each skip's
+    tap as well: every level of the content is given the style's statistics at that level.
 
     Shape:
         - Input: content (N, 3, H, W) and style (N, 3, H', W') images in [0, 1]
@@ -49,30 +59,36 @@ class StyleNet(nn.Module):
         self.encoder.requires_grad_(False)
         self.decoder = build_decoder(config["decoder"])
         self.adain_tap: str = config["encoder"]["adain_tap"]
+        self.adain_taps: list[str] = [self.adain_tap, *self.decoder.skip_taps]
         self.style_taps: list[str] = list(config["encoder"]["taps"])
         self.stride: int = int(config["encoder"]["stride"])
         self.unbiased_content_std = config.get("adain", {}).get("content_std") == "unbiased"
 
-    def content_features(self, image: Tensor) -> Tensor:
-        """The AdaIN layer's features of ``image``."""
-        return self.encoder(image, [self.adain_tap])[self.adain_tap]
+    def content_features(self, image: Tensor) -> Features:
+        """The features of ``image`` at every AdaIN layer."""
+        return self.encoder(image, self.adain_taps)
 
-    def style_statistics(self, image: Tensor) -> tuple[Tensor, Tensor]:
-        """Per-channel mean and std of the AdaIN layer's features, each (N, C, 1, 1)."""
-        return calc_mean_std(self.content_features(image))
+    def style_statistics(self, image: Tensor) -> StyleStatistics:
+        """Per-channel mean and std of ``image``'s features at every AdaIN layer."""
+        return {tap: calc_mean_std(x) for tap, x in self.content_features(image).items()}
 
-    def blend(self, content_features: Tensor, style_mean: Tensor, style_std: Tensor,
-              alpha: float = 1.0, content_stats: ContentStatistics | None = None) -> Tensor:
-        """AdaIN target: content normalised per channel, then given the style's statistics;
-        ``alpha`` < 1 mixes the content features back in.
+    def blend(self, content_features: Features, style: StyleStatistics, alpha: float = 1.0,
+              content_stats: dict[str, ContentStatistics] | None = None) -> Features:
+        """AdaIN targets: content normalised per channel, then given the style's statistics,
+        at each AdaIN layer; ``alpha`` < 1 mixes the content features back in.
 
         ``content_stats`` normalises with statistics gathered elsewhere, e.g. over a whole
         image processed in tiles: InstanceNorm's evaluation mode with tracked statistics.
         """
-        target = self.normalize(content_features, content_stats) * style_std + style_mean
-        if alpha < 1.0:
-            target = target * alpha + content_features * (1.0 - alpha)
-        return target
+        targets = {}
+        for tap, features in content_features.items():
+            mean, std = style[tap]
+            stats = None if content_stats is None else content_stats[tap]
+            target = self.normalize(features, stats) * std + mean
+            if alpha < 1.0:
+                target = target * alpha + features * (1.0 - alpha)
+            targets[tap] = target
+        return targets
 
     def normalize(self, features: Tensor,
                   content_stats: ContentStatistics | None = None) -> Tensor:
@@ -95,13 +111,31 @@ class StyleNet(nn.Module):
             return instance_norm(features, eps=eps * shrink, **tracked) * math.sqrt(shrink)
         return instance_norm(features, eps=eps, **tracked)
 
+    def decode(self, targets: Features) -> Tensor:
+        """The image from AdaIN targets (``blend``'s output, or any mix of several)."""
+        return self.decoder(targets[self.adain_tap], targets)
+
     def forward(self, content: Tensor, style: Tensor, alpha: float = 1.0) -> Tensor:
-        mean, std = self.style_statistics(style)
-        return self.decoder(self.blend(self.content_features(content), mean, std, alpha))
+        return self.decode(self.blend(self.content_features(content),
+                                      self.style_statistics(style), alpha))
 
 
-def tiny_config() -> dict[str, Any]:
-    """A minute EfficientNet-Lite-shaped network, for tests and docs (random weights)."""
+def tiny_config(skip: bool = False) -> dict[str, Any]:
+    """A minute EfficientNet-Lite-shaped network, for tests and docs (random weights).
+
+    ``skip=True``: AdaIN at stride 4 (block 2's expansion) and, through a decoder skip, at
+    stride 2 (the stem).
+    """
+    if skip:
+        return {
+            "format": 1,
+            "encoder": {"type": "efficientnet_lite", "variant": "lite2",
+                        "padding_mode": "zeros", "taps": ["stem", "block2_expand"],
+                        "adain_tap": "block2_expand", "stride": 4},
+            "decoder": {"in_channels": 144, "padding_mode": "reflect",
+                        "layers": [["conv", 16], ["up"], ["skip", "stem", 32], ["conv", 8],
+                                   ["up"], ["conv", 3, "none"]]},
+        }
     return {
         "format": 1,
         "encoder": {"type": "efficientnet_lite", "variant": "lite2", "padding_mode": "zeros",

@@ -13,7 +13,7 @@ import json
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -99,17 +99,21 @@ def mean_std(features: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
 
 
 def adain_losses(model: StyleNet, content: Tensor, style: Tensor) -> tuple[Tensor, Tensor]:
-    """(content loss, style loss) of the AdaIN objective for one batch."""
-    taps = model.style_taps
+    """(content loss, style loss) of the AdaIN objective for one batch.
+
+    The content loss is taken at the main AdaIN layer only, also for a model with skips:
+    they are a way for the decoder to keep more of the photo, not a second objective.
+    """
+    taps = list(dict.fromkeys([*model.style_taps, *model.adain_taps]))
     with lucid.no_grad():
         style_features = model.encoder(style, taps)
-        content_features = model.content_features(content)
-        target = model.blend(content_features, *mean_std(style_features[model.adain_tap]))
-    output = model.decoder(target)
-    output_features = model.encoder(output, taps)
-    content_loss = F.mse_loss(output_features[model.adain_tap], target)
+        target = model.blend(model.content_features(content),
+                             {tap: mean_std(style_features[tap]) for tap in model.adain_taps})
+    output = model.decode(target)
+    output_features = model.encoder(output, model.style_taps)
+    content_loss = F.mse_loss(output_features[model.adain_tap], target[model.adain_tap])
     style_loss = None
-    for tap in taps:
+    for tap in model.style_taps:
         out_mean, out_std = mean_std(output_features[tap])
         ref_mean, ref_std = mean_std(style_features[tap])
         term = F.mse_loss(out_mean, ref_mean) + F.mse_loss(out_std, ref_std)
@@ -218,6 +222,33 @@ class Trainer:
         trainer.iteration = int(state["iteration"])
         trainer.elapsed = float(state["elapsed"])
         return trainer
+
+    def graft(self, config: dict[str, Any], run_dir: str | Path) -> Trainer:
+        """This run, carried on in ``run_dir`` with a decoder that has skips added.
+
+        Everything the two architectures share comes over: weights, their optimiser state,
+        the schedule, both random generators, the iteration count. The skips start at zero, so
+        the grafted network paints exactly as this one until training gives them weights.
+        """
+        options = replace(self.options, config=config, run_dir=str(run_dir))
+        lucid_rng = lucid.get_rng_state()
+        grafted = Trainer(options, self.device, load_encoder=False)
+        lucid.set_rng_state(lucid_rng)
+        old_names = [name for name, _ in self.model.decoder.named_parameters()]
+        new_names = [name for name, _ in grafted.model.decoder.named_parameters()]
+        if new_names[: len(old_names)] != old_names:
+            raise ValueError("the new decoder must keep the old one's layers and add skips")
+        result = grafted.model.load_state_dict(self.model.state_dict(), strict=False)
+        if result.unexpected_keys or not all(k.startswith("decoder.skips.")
+                                             for k in result.missing_keys):
+            raise ValueError("the new decoder must keep the old one's layers and add skips")
+        state = self.optimizer.state_dict()
+        state["param_groups"][0]["params"] = list(range(len(new_names)))
+        grafted.optimizer.load_state_dict(state)
+        grafted.scheduler.load_state_dict(self.scheduler.state_dict())
+        grafted.rng.bit_generator.state = self.rng.bit_generator.state
+        grafted.iteration, grafted.elapsed = self.iteration, self.elapsed
+        return grafted
 
     def export_model(self, path: str | Path) -> None:
         """Write the trained network as a model file ``lucid stylize --model`` can use."""

@@ -168,8 +168,8 @@ def test_network_matches_pytorch_adain(adain: dict[str, Any]) -> None:
     """Encoder, pytorch-AdaIN's AdaIN formula (written with lucid ops), decoder."""
     model = load_model(adain["output"])
     with lucid.no_grad():
-        content = model.content_features(_lucid(adain["content"]))
-        style_mean, style_std = model.style_statistics(_lucid(adain["style"]))
+        content = model.content_features(_lucid(adain["content"]))[model.adain_tap]
+        style_mean, style_std = model.style_statistics(_lucid(adain["style"]))[model.adain_tap]
         content_mean, content_std = calc_mean_std(content)
         target = (content - content_mean) / content_std * style_std + style_mean
         out = model.decoder(target).numpy()
@@ -180,12 +180,12 @@ def test_network_matches_pytorch_adain(adain: dict[str, Any]) -> None:
 
 
 def test_blend_matches_pytorch_adain(adain: dict[str, Any]) -> None:
-    """StyleNet's own path, ``decoder(blend(...))``, against pytorch-AdaIN's ``style_transfer``."""
+    """StyleNet's own path, ``decode(blend(...))``, against pytorch-AdaIN's ``style_transfer``."""
     model = load_model(adain["output"])
     with lucid.no_grad():
-        mean, std = model.style_statistics(_lucid(adain["style"]))
+        statistics = model.style_statistics(_lucid(adain["style"]))
         content = model.content_features(_lucid(adain["content"]))
-        out = model.decoder(model.blend(content, mean, std, alpha=1.0)).numpy()
+        out = model.decode(model.blend(content, statistics, alpha=1.0)).numpy()
     expected = _torch_stylized(adain)
     assert np.abs(out - expected).max() < 1e-3
 

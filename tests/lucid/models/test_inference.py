@@ -10,10 +10,22 @@ from lucid.models.inference import plan_tiles, style_statistics, stylize
 from lucid.models.stylenet import StyleNet, tiny_config
 
 
-@pytest.fixture(scope="module")
-def model() -> StyleNet:
+def tiny_model(skip: bool, **config) -> StyleNet:
+    """The tiny network (random weights); with ``skip``, AdaIN at two strides and the skip's
+    1x1 convolution given random weights too (it starts at zero, a no-op)."""
     lucid.manual_seed(3)
-    return StyleNet(tiny_config()).eval()
+    model = StyleNet({**tiny_config(skip), **config}).eval()
+    for name, parameter in model.decoder.named_parameters():
+        if name.startswith("skips."):
+            lucid.nn.init.normal_(parameter, std=0.1)
+    last = model.decoder.layers[len(model.decoder.layers) - 1]
+    lucid.nn.init.constant_(last.bias, 0.5)  # mid-grey, so that clamping hides nothing
+    return model
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "skip"])
+def model(request: pytest.FixtureRequest) -> StyleNet:
+    return tiny_model(request.param)
 
 
 def picture(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -81,10 +93,10 @@ def test_tiles_cover_the_image_once() -> None:
     assert (covered == 1).all()
 
 
+@pytest.mark.parametrize("skip", [False, True], ids=["plain", "skip"])
 @pytest.mark.parametrize("content_std", ["biased", "unbiased"])
-def test_tiled_output_agrees_with_one_pass(content_std: str) -> None:
-    lucid.manual_seed(3)
-    model = StyleNet({**tiny_config(), "adain": {"content_std": content_std}}).eval()
+def test_tiled_output_agrees_with_one_pass(content_std: str, skip: bool) -> None:
+    model = tiny_model(skip, adain={"content_std": content_std})
     content = picture(90, 130)
     style = style_statistics(model, picture(40, 40, 7))
     whole = stylize(model, content, [style])
@@ -111,9 +123,10 @@ def test_default_model_paints_no_frame_along_the_edges() -> None:
         assert np.abs(np.diff(edge)).max() < 0.01
 
 
-def test_a_float16_model_paints_like_its_float32_self() -> None:
+@pytest.mark.parametrize("skip", [False, True], ids=["plain", "skip"])
+def test_a_float16_model_paints_like_its_float32_self(skip: bool) -> None:
     """Inputs follow the model's dtype (``--half``); results stay float32 images."""
-    model = StyleNet(tiny_config()).eval()
+    model = tiny_model(skip)
     rng = np.random.default_rng(0)
     content = rng.random((20, 24, 3), dtype=np.float32)
     style = rng.random((16, 16, 3), dtype=np.float32)
@@ -122,3 +135,19 @@ def test_a_float16_model_paints_like_its_float32_self() -> None:
     half = stylize(model, content, [style_statistics(model, style)])
     assert half.dtype == np.float32
     np.testing.assert_allclose(half, full, atol=2e-2)
+
+
+def test_a_skip_starts_as_a_no_op() -> None:
+    """A skip grafted onto a trained decoder starts at zero: what enters through it changes
+    nothing until training gives it weights."""
+    lucid.manual_seed(3)
+    model = StyleNet(tiny_config(skip=True)).eval()
+    assert model.adain_taps == ["block2_expand", "stem"]
+    with lucid.no_grad():
+        targets = model.content_features(lucid.rand(1, 3, 16, 16))
+        other = {**targets, "stem": lucid.rand(*targets["stem"].shape)}
+        np.testing.assert_array_equal(model.decode(targets).numpy(), model.decode(other).numpy())
+        for name, parameter in model.decoder.named_parameters():
+            if name.startswith("skips."):
+                lucid.nn.init.normal_(parameter, std=0.1)
+        assert not np.allclose(model.decode(targets).numpy(), model.decode(other).numpy())

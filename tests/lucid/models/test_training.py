@@ -105,3 +105,33 @@ def test_a_run_moves_between_devices(folders, tmp_path: Path, device: str) -> No
     for name in expected:
         np.testing.assert_allclose(got[name].numpy(), expected[name].numpy(), rtol=1e-3,
                                    atol=1e-4, err_msg=name)
+
+
+def test_a_graft_adds_skips_and_carries_the_run_on(folders, tmp_path: Path) -> None:
+    """Skips grafted onto a run: same losses at the graft (they start at zero), the shared
+    weights' optimiser state carried over, then the skips learn and the run resumes."""
+    import lucid
+    from lucid.models.training import adain_losses
+
+    plain = {**tiny_config(skip=True)}
+    plain["decoder"] = {**plain["decoder"],
+                        "layers": [s for s in plain["decoder"]["layers"] if s[0] != "skip"]}
+    source = Trainer(options(folders, tmp_path / "plain", iterations=3, config=plain))
+    source.run()
+    grafted = source.graft(tiny_config(skip=True), tmp_path / "skip")
+    assert grafted.iteration == 3 and grafted.model.adain_taps == ["block2_expand", "stem"]
+    batch = lucid.rand(2, 3, 32, 32), lucid.rand(2, 3, 32, 32)
+    with lucid.no_grad():
+        for before, after in zip(adain_losses(source.model, *batch),
+                                 adain_losses(grafted.model, *batch), strict=True):
+            assert before.item() == pytest.approx(after.item(), rel=1e-6)
+    first = next(iter(grafted.model.decoder.parameters()))
+    shared = grafted.optimizer.state[first]["exp_avg"]
+    np.testing.assert_array_equal(
+        shared, source.optimizer.state[next(iter(source.model.decoder.parameters()))]["exp_avg"])
+
+    grafted.options.iterations = 6
+    grafted.run()
+    skip_weight = grafted.model.decoder.skips["stem"].conv.weight.detach().numpy()
+    assert np.abs(skip_weight).max() > 0
+    assert Trainer.resume(tmp_path / "skip").model.adain_taps == ["block2_expand", "stem"]
