@@ -65,7 +65,8 @@ class ModelInfo:
     def architecture(self) -> str:
         encoder = self.config["encoder"]
         kind = encoder["type"] + (f"-{encoder['variant']}" if "variant" in encoder else "")
-        return f"{kind} @ {encoder['adain_tap']}"
+        skips = [spec[1] for spec in self.config["decoder"]["layers"] if spec[0] == "skip"]
+        return f"{kind} @ {' + '.join([encoder['adain_tap'], *skips])}"
 
 
 def read_info(path: Path, name: str | None = None) -> ModelInfo:

@@ -28,6 +28,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir(parents=True)
     save_model(StyleNet(tiny_config()), folder / "tiny.safetensors",
                provenance={"trained_by": "a test", "iterations": 0})
+    save_model(StyleNet(tiny_config(skip=True)), folder / "skip.safetensors", provenance={})
     (folder / "broken.safetensors").write_text("not a model")
     return tmp_path / "home"
 
@@ -37,6 +38,7 @@ def test_models_lists_user_models(home: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert "tiny" in result.stdout
     assert "efficientnet_lite" in result.stdout and "MB" in result.stdout
+    assert "block2_expand + stem" in result.stdout  # AdaIN layers: the main one, then skips
     assert "trained_by: a test" in result.stdout
     assert "broken" not in result.stdout  # unreadable files do not hide the others
 
