@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import cpu, write  # noqa: E402
 
 CHILD = r"""
 import json, resource, sys, time
@@ -64,15 +65,9 @@ def main() -> None:
                      time.perf_counter() - started))
         print(f"{size}: peak RSS {rows[-1][1]:.2f} GiB, stylize {report['seconds']:.1f} s, "
               f"{report['tiles']} tile passes", flush=True)
-    header = (f"Machine: {platform.machine()}, {os.cpu_count()} cores\n"
-              f"Command: `python benchmarks/bench_memory.py --sizes {' '.join(args.sizes)}`\n\n")
     table = ("| image | peak RSS (GiB) | stylize (s) | tile passes |\n|---|---|---|---|\n"
              + "".join(f"| {s} | {p:.2f} | {t:.1f} | {n} |\n" for s, p, t, n, _ in rows))
-    out = ROOT / "benchmarks/results/memory.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("# Peak memory at full size (tiled), default model\n\n" + header + table)
-    print(header + table)
-
+    write("memory", "Peak memory at full size (tiled), default model", cpu(), table)
 
 if __name__ == "__main__":
     main()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import add_memory_option, apply_memory_option, cpu, write  # noqa: E402
 
 ADAIN_DECODER = [["conv", 256], ["up"], ["conv", 256], ["conv", 256], ["conv", 256],
                  ["conv", 128], ["up"], ["conv", 128], ["conv", 64], ["up"], ["conv", 64],
@@ -110,8 +111,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
-    parser.add_argument("--reuse-memory", action="store_true",
-                        help="keep freed host memory for reuse (glibc), as `lucid` does")
+    add_memory_option(parser)
     args = parser.parse_args()
     import torch
 
@@ -119,9 +119,7 @@ def main() -> None:
     from lucid.models.stylenet import StyleNet
 
     torch.set_num_threads(args.threads)
-    if args.reuse_memory:
-        # as the lucid command does; process-wide, so PyTorch's buffers get the same treatment
-        lucid.backend.reuse_freed_memory()
+    apply_memory_option(args)
     lucid.manual_seed(0)
     model = StyleNet(adain_config()).eval()
     encoder, decoder = torch_twin(model)
@@ -149,26 +147,16 @@ def main() -> None:
         rows.append((size, t_lucid, t_torch, difference))
         print(f"{size:5d} px  lucid {t_lucid * 1e3:8.1f} ms  torch {t_torch * 1e3:8.1f} ms  "
               f"speed-up {t_torch / t_lucid:5.2f}x  max rel diff {difference:.1e}", flush=True)
-    where = (f"GPU {torch.cuda.get_device_name()}, CuPy {lucid.backend._cupy().__version__}"
-             if gpu else f"{platform.machine()}, {os.cpu_count()} cores; threads {args.threads}")
-    header = (f"Machine: {where}; "
-              f"torch {torch.__version__}; numpy {np.__version__} "
-              f"({lucid.backend.blas_info()})\n"
-              f"Command: `python benchmarks/bench_reference_network.py --sizes "
-              f"{' '.join(map(str, args.sizes))} --repeat {args.repeat}"
-              f"{' --device gpu' if gpu else ''}{' --reuse-memory' if args.reuse_memory else ''}`"
-              "\n\n")
+    machine = (f"GPU {torch.cuda.get_device_name()}, CuPy {lucid.backend._cupy().__version__}"
+               if gpu else f"{cpu()}; threads {args.threads}")
+    machine += f"; torch {torch.__version__}; numpy {np.__version__} ({lucid.backend.blas_info()})"
     table = ("| size | lucid ms | PyTorch ms | PyTorch / lucid | max rel. diff |\n"
              "|---|---|---|---|---|\n")
     table += "".join(f"| {s} px | {a * 1e3:.1f} | {b * 1e3:.1f} | {b / a:.2f}x | {d:.1e} |\n"
                      for s, a, b, d in rows)
-    suffix = ("_gpu" if gpu else "") + ("_reuse_memory" if args.reuse_memory else "")
-    out = ROOT / f"benchmarks/results/reference_network{suffix}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(f"# Reference AdaIN network, inference: lucid vs PyTorch ({args.device.upper()})"
-                   "\n\n" + header + table)
-    print(header + table)
-
+    write("reference_network",
+          f"Reference AdaIN network, inference: lucid vs PyTorch ({args.device.upper()})",
+          machine, table, ["gpu" if gpu else None, "reuse_memory" if args.reuse_memory else None])
 
 if __name__ == "__main__":
     main()

@@ -17,8 +17,6 @@ Prints a table and writes ``benchmarks/results/stylize.md``.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -27,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import cpu, write  # noqa: E402
 
 
 def main() -> None:
@@ -96,18 +96,11 @@ def main() -> None:
         for workers, seconds in batches.items():
             rows.append((f"one batch, {len(contents)} x {len(styles)} pairs (files written), "
                          f"--workers {workers}", seconds))
-    header = (f"Machine: {platform.machine()}, {os.cpu_count()} cores\n"
-              f"Command: `python benchmarks/bench_stylize.py --size {args.size} --rounds "
-              f"{args.rounds}` (batch rows: best of the interleaved rounds)\n\n")
     table = "| what | seconds |\n|---|---|\n" + "".join(f"| {w} | {t:.2f} |\n" for w, t in rows)
-    table += ("\nBatch vs naive loop: "
+    table += ("\nBatch rows: best of the interleaved rounds. Batch vs naive loop: "
               + ", ".join(f"{naive / t:.2f}x the throughput with --workers {w}"
                           for w, t in batches.items()) + ".\n")
-    out = ROOT / "benchmarks/results/stylize.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("# Default model end to end\n\n" + header + table)
-    print(header + table)
-
+    write("stylize", "Default model end to end", cpu(), table)
 
 if __name__ == "__main__":
     main()

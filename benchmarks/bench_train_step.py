@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import add_memory_option, apply_memory_option, cpu, write  # noqa: E402
 
 
 def lucid_step_fn(batch: int, size: int, device: str):
@@ -118,20 +119,16 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
-    parser.add_argument("--reuse-memory", action="store_true",
-                        help="keep freed host memory for reuse (glibc), as `lucid` does")
+    add_memory_option(parser)
     args = parser.parse_args()
     try:
         import torch
     except ImportError:
         print("torch is not installed: nothing to compare against")
         return
-    import lucid
 
     torch.set_num_threads(args.threads)
-    if args.reuse_memory:
-        # as the lucid command does; process-wide, so PyTorch's buffers get the same treatment
-        lucid.backend.reuse_freed_memory()
+    apply_memory_option(args)
     ours = timed(lucid_step_fn(args.batch, args.size, args.device), args.steps)
     theirs = timed(torch_step_fn(args.batch, args.size, args.device), args.steps)
     table = (
@@ -140,18 +137,11 @@ def main() -> None:
         f"| {args.batch} x {args.size} px | {ours:.3f} | {theirs:.3f} | {ours / theirs:.2f} |\n"
     )
     gpu = args.device == "gpu"
-    where = (f"GPU {torch.cuda.get_device_name()}" if gpu else
-             f"{platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}")
-    header = (f"Machine: {where}, torch {torch.__version__}, numpy {np.__version__}\n"
-              f"Command: `python benchmarks/bench_train_step.py --steps {args.steps}"
-              f"{' --device gpu' if gpu else ''}{' --reuse-memory' if args.reuse_memory else ''}`"
-              "\n\n")
-    print(header + table)
-    suffix = ("_gpu" if gpu else "") + ("_reuse_memory" if args.reuse_memory else "")
-    out = ROOT / f"benchmarks/results/train_step{suffix}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(f"# Training step: lucid vs PyTorch ({args.device.upper()})\n\n"
-                   + header + table)
+    machine = (f"GPU {torch.cuda.get_device_name()}" if gpu else
+               f"{cpu()}, torch threads {args.threads}")
+    machine += f", torch {torch.__version__}, numpy {np.__version__}"
+    write("train_step", f"Training step: lucid vs PyTorch ({args.device.upper()})", machine,
+          table, ["gpu" if gpu else None, "reuse_memory" if args.reuse_memory else None])
 
 
 if __name__ == "__main__":
