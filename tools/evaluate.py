@@ -6,8 +6,11 @@ Style distance (lower = closer to the painting), per pair, averaged:
     quantiles (10..90 %) plus the L1 distance of 8-bin orientation histograms. Colour transfer
     cannot change these; painting them is the point.
   - colour: distance of Lab means and stds.
-Content preservation (higher = layout kept): correlation between the coarse (scale 4) gradient
-magnitude maps of output and content.
+Content preservation (higher = more of the photo kept), two measures:
+  - structure: correlation between the coarse (scale 4) gradient magnitude maps of output and
+    content (edges where the photo has them; painted strokes count against it);
+  - layout: correlation between the luminance of output and content at scale 16 (where the
+    light and dark masses of the photo are, whatever the strokes).
 
 Baselines: the content itself, and Reinhard colour transfer (Lab mean/std matching).
 
@@ -78,6 +81,14 @@ def structure_kept(output: np.ndarray, content: np.ndarray) -> float:
     return float(np.corrcoef(mo.ravel(), mc.ravel())[0, 1])
 
 
+def layout_kept(output: np.ndarray, content: np.ndarray) -> float:
+    lo = downsample(luminance(output), 16).ravel()
+    lc = downsample(luminance(content), 16).ravel()
+    if lo.std() == 0 or lc.std() == 0:
+        return 0.0
+    return float(np.corrcoef(lo, lc)[0, 1])
+
+
 def square(image: np.ndarray, size: int) -> np.ndarray:
     from PIL import Image
 
@@ -125,15 +136,16 @@ def main() -> None:
                         for alpha in args.alphas})
         for name, output in outputs.items():
             rows[name].append((texture_distance(output, style), colour_distance(output, style),
-                               structure_kept(output, content)))
+                               structure_kept(output, content), layout_kept(output, content)))
     summary = {}
-    print(f"{'method':28s} texture-dist  colour-dist  structure-kept")
+    print(f"{'method':28s} texture-dist  colour-dist  structure-kept  layout-kept")
     for name, values in rows.items():
-        t, c, s = np.mean(values, axis=0)
+        t, c, s, lay = np.mean(values, axis=0)
         summary[name] = {"texture_distance": round(float(t), 4),
                          "colour_distance": round(float(c), 3),
-                         "structure_kept": round(float(s), 3)}
-        print(f"{name:28s} {t:12.4f} {c:12.3f} {s:15.3f}")
+                         "structure_kept": round(float(s), 3),
+                         "layout_kept": round(float(lay), 3)}
+        print(f"{name:28s} {t:12.4f} {c:12.3f} {s:15.3f} {lay:12.3f}")
     if args.json:
         args.json.write_text(json.dumps({"pairs": args.pairs, "size": args.size,
                                          "results": summary}, indent=2))
