@@ -14,7 +14,7 @@ Three kernels share one public entry point, chosen by shape:
   grad-input and grad-weight are one GEMM each. Its buffers scale with ``C_out`` where
   im2col's scale with ``C_in``, hence the channel rule.
 * **Winograd F(4x4, 3x3)** (dense 3x3 stride 1, at least 16 channels in and out, numpy):
-  forward and grad-input, in ``winograd.py``; grad-weight stays one of the GEMMs above.
+  forward, grad-input and grad-weight, in ``winograd.py``; no padded copy, no column buffer.
 * **depthwise** (``groups == C_in``): a loop over the ``KH*KW`` kernel offsets of in-place
   multiply-adds; no GEMM. Channels-first: the images of one channel lie on a flat canvas
   whose zero margins they share, where each offset is a shift of the flat index, so one
@@ -156,11 +156,11 @@ class Conv2dFunction(Function):
             x = x[None]
         n, c = x.shape[:2]
         co, cg, kh, kw = weight.shape
-        # dense 3x3 stride 1: Winograd F(4x4, 3x3) for the forward and grad-input; it pads
-        # on the fly, so the padded copy then only serves grad-weight
+        # dense 3x3 stride 1: Winograd F(4x4, 3x3) for the forward and both gradients; it
+        # pads on the fly, so no padded copy is made
         self.winograd = winograd.applies(xp, x.shape, weight.shape, stride, dilation, groups,
                                          pads)
-        xpad = None if self.winograd and not need_weight_grad else _pad_zeros(x, pads)
+        xpad = None if self.winograd else _pad_zeros(x, pads)
         hp, wp = x.shape[2] + pads[0] + pads[1], x.shape[3] + pads[2] + pads[3]
         oh = _out_size(hp, kh, stride[0], dilation[0])
         ow = _out_size(wp, kw, stride[1], dilation[1])
@@ -186,10 +186,11 @@ class Conv2dFunction(Function):
             cols4 = cols.reshape(n, groups, cg * kh * kw, oh * ow)
             out = xp.matmul(w2, cols4).reshape(n, co, oh, ow)
             self.cols = cols if keep else None
-        # only grad-weight reads the input (saved columns, or xpad for the shifted GEMM or
-        # rebuilt columns): a frozen weight keeps nothing
+        # only grad-weight reads the input (saved columns, xpad for the shifted GEMM or
+        # rebuilt columns, x itself for Winograd): a frozen weight keeps nothing
         self.need_w = need_weight_grad
         self.xpad = xpad if need_weight_grad and self.cols is None else None
+        self.x = x if need_weight_grad and self.winograd else None
         if bias is not None:
             out += bias.reshape(co, 1, 1)
         return out[0] if self.unbatched else out
@@ -206,15 +207,16 @@ class Conv2dFunction(Function):
         want_x = self.inputs[0].requires_grad
         want_w = self.need_w and self.inputs[1].requires_grad
         gx = gw = None
-        if self.winograd and want_x:
-            gx = winograd.winograd_grad_input(xp.ascontiguousarray(gy), weight, pads)
-            want_x = False
-        if self.shifted:
+        if self.winograd:
+            gy = xp.ascontiguousarray(gy)
+            if want_x:
+                gx = winograd.winograd_grad_input(gy, weight, pads)
+            if want_w:
+                gw = winograd.winograd_grad_weight(self.x, gy, pads)
+        elif self.shifted:
             if want_x or want_w:
-                gx_shift, gw = _shifted_backward(gy, self.xpad if want_w else None,
-                                                 self.padded_shape, weight, g, dilation, pads,
-                                                 want_x)
-                gx = gx if gx_shift is None else gx_shift
+                gx, gw = _shifted_backward(gy, self.xpad if want_w else None,
+                                           self.padded_shape, weight, g, dilation, pads, want_x)
         else:
             gy4 = xp.ascontiguousarray(gy).reshape(n, g, co // g, oh * ow)
             w2 = weight.reshape(g, co // g, cg * kh * kw)

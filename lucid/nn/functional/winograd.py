@@ -11,6 +11,10 @@ needs 16 per 4 (2.25x fewer). The 2-D transforms are GEMMs too, on flattened til
 (``B^T kron B^T``, ``A^T kron A^T``, integer entries): faster than a dozen ufunc passes, and
 BLAS runs them on every core where numpy's ufuncs use one.
 
+The weight gradient runs in the same domain: ``dU[xi, nu] = dM[xi, nu] @ V[xi, nu]^T`` summed
+over tiles, with ``dM`` the output gradient's tiles taken back through the output transform,
+then ``dW = G^T dU G`` (``winograd_grad_weight``).
+
 Work runs in chunks of tile rows so that the tiles of a chunk stay in the CPU cache between
 the gather, the input transform, the GEMMs and the output transform.
 
@@ -192,7 +196,7 @@ def winograd_grad_input(gy: Any, weight: Any, pads: Pads, m: int = 4) -> Any:
 def applies(xp: Any, x_shape: tuple[int, ...], weight_shape: tuple[int, ...],
             stride: tuple[int, int], dilation: tuple[int, int], groups: int,
             pads: Pads) -> bool:
-    """Whether a conv should run on Winograd F(4x4, 3x3) (forward and grad-input).
+    """Whether a conv should run on Winograd F(4x4, 3x3) (forward and both gradients).
 
     Dense 3x3, stride 1, dilation 1, no groups, pads of at most 2 (so that grad-input is a
     zero-padded conv too), on numpy, with at least ``MIN_CHANNELS`` input and output channels:
@@ -209,3 +213,60 @@ def applies(xp: Any, x_shape: tuple[int, ...], weight_shape: tuple[int, ...],
 
 
 MIN_CHANNELS = 16
+
+
+def winograd_grad_weight(x: Any, gy: Any, pads: Pads, m: int = 4) -> Any:
+    """Gradient of a 3x3 stride-1 conv w.r.t. its weight, (C_out, C, 3, 3), in the Winograd
+    domain: the adjoint of ``winograd_conv3x3``'s products.
+
+    The forward's ``M_t = U * V_t`` (summed over input channels) per tile ``t`` gives
+    ``dU = sum_t dM_t V_t^T`` with ``dM_t = (A^T kron A^T)^T dY_t`` (the output tile's
+    gradient, zero beyond the output), and ``dW = G^T dU G``: a*a GEMMs of (C_out, tiles) @
+    (tiles, C), 4x fewer multiplications than the direct weight gradient for F(4x4).
+    """
+    xp = xp_of(x)
+    n, c, h, w = x.shape
+    co, (oh, ow) = gy.shape[1], gy.shape[2:]
+    a = m + 2
+    th, tw = -(-oh // m), -(-ow // m)
+    if (th * m, tw * m) != (oh, ow):
+        padded = xp.zeros((n, co, th * m, tw * m), dtype=gy.dtype)
+        padded[:, :, :oh, :ow] = gy
+        gy = padded
+    bt, at = (xp.asarray(k, dtype=x.dtype) for k in _kron_transforms(m))
+    itemsize = x.dtype.itemsize
+    rows = max(CHUNK_BYTES // (a * a * n * max(c, co) * tw * itemsize), -(-MIN_TILES // (n * tw)))
+    rows = min(th, rows)
+    x_buf = xp.empty((n, c, rows * m + 2, m, tw + 1), dtype=x.dtype)
+    d_buf = xp.empty((a * a, c * n * rows * tw), dtype=x.dtype)
+    v_buf = xp.empty((a * a, c * n * rows * tw), dtype=x.dtype)
+    dy_buf = xp.empty((m * m, co * n * rows * tw), dtype=x.dtype)
+    dm_buf = xp.empty((a * a, co * n * rows * tw), dtype=x.dtype)
+    du = xp.zeros((a * a, co, c), dtype=x.dtype)
+    part = xp.empty_like(du)
+    for i0 in range(0, th, rows):
+        r = min(rows, th - i0)
+        p = n * r * tw  # tiles in this chunk
+        xb = _tiled_rows(x, pads, m, (i0 * m, (i0 + r) * m + 2), x_buf[:, :, : r * m + 2])
+        # input tiles, channels leading: d[y*a + z, c, n, i, j]
+        d = d_buf[:, : c * p].reshape(a, a, c, n, r, tw)
+        for yy in range(a):
+            rows_y = xb[:, :, yy : yy + (r - 1) * m + 1 : m].transpose(1, 0, 2, 3, 4)
+            for zz in range(a):
+                d[yy, zz] = rows_y[:, :, :, zz % m, zz // m : zz // m + tw]
+        v = v_buf[:, : c * p]
+        _matmul(xp, bt, d_buf[:, : c * p], v)
+        # output-gradient tiles: dy[r*m + s, o, n, i, j] = gy[n, o, (i0 + i)*m + r, j*m + s]
+        dy = dy_buf[:, : co * p].reshape(m, m, co, n, r, tw)
+        dy[...] = gy[:, :, i0 * m : (i0 + r) * m].reshape(n, co, r, m, tw, m).transpose(
+            3, 5, 1, 0, 2, 4)
+        dm = dm_buf[:, : co * p]
+        _matmul(xp, at.T, dy_buf[:, : co * p], dm)
+        _matmul(xp, dm.reshape(a * a, co, p), v.reshape(a * a, c, p).transpose(0, 2, 1), part)
+        du += part
+    # dW = G^T dU G per (o, c): two small matmuls, as weight_transform in reverse
+    g = xp.asarray(_G[m], dtype=x.dtype)
+    du = du.reshape(a, a, co * c)
+    cols = xp.matmul(g.T, du.reshape(a, a * co * c)).reshape(3, a, co * c)  # G^T dU
+    gw = xp.matmul(cols.transpose(0, 2, 1), g).transpose(0, 2, 1)  # (G^T dU) G: (3, 3, co*c)
+    return xp.ascontiguousarray(gw.reshape(9, co * c).T).reshape(co, c, 3, 3)

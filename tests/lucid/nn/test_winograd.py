@@ -76,10 +76,48 @@ def test_grad_input_is_the_adjoint() -> None:
         np.testing.assert_allclose(np.vdot(y, gy), np.vdot(x, gx), rtol=1e-12)
 
 
+def _direct_grad_weight(x: np.ndarray, gy: np.ndarray,
+                        pads: tuple[int, int, int, int]) -> np.ndarray:
+    """``dW[o, c, i, j] = sum gy[n, o, y, x] * xpad[n, c, y + i, x + j]`` in float64."""
+    top, bottom, left, right = pads
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (top, bottom), (left, right)))
+    oh, ow = gy.shape[2:]
+    return np.stack([np.stack([np.einsum("nohw,nchw->oc", gy, xp[:, :, i : i + oh, j : j + ow])
+                               for j in range(3)], -1) for i in range(3)], -2)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["whole", "chunks"])
+@pytest.mark.parametrize("shape,co,pads", [
+    ((1, 3, 5, 5), 2, (0, 0, 0, 0)),  # one partial tile
+    ((2, 5, 9, 11), 7, (1, 1, 1, 1)),  # odd sizes: output tiles cut by the edge
+    ((3, 4, 13, 8), 6, (2, 2, 2, 2)),
+    ((2, 3, 7, 10), 4, (0, 2, 1, 0)),  # asymmetric padding
+    ((1, 2, 3, 3), 3, (0, 0, 0, 0)),  # a single output pixel
+])
+def test_grad_weight_matches_the_definition(monkeypatch, shape: tuple[int, ...], co: int,
+                                            pads: tuple[int, int, int, int],
+                                            chunked: bool) -> None:
+    if chunked:  # one tile row per chunk, the last one partial
+        monkeypatch.setattr(winograd, "CHUNK_BYTES", 1)
+        monkeypatch.setattr(winograd, "MIN_TILES", 1)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape)
+    top, bottom, left, right = pads
+    gy = rng.standard_normal((shape[0], co, shape[2] + top + bottom - 2,
+                              shape[3] + left + right - 2))
+    want = _direct_grad_weight(x, gy, pads)
+    got = winograd.winograd_grad_weight(x, gy, pads)
+    assert got.shape == (co, shape[1], 3, 3) and got.flags.c_contiguous
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
+    got32 = winograd.winograd_grad_weight(x.astype(np.float32), gy.astype(np.float32), pads)
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, want, rtol=0, atol=2e-5 * np.abs(want).max())
+
+
 def _calls(monkeypatch) -> list[str]:
     """Record which Winograd entry points run (grad-input calls the forward kernel too)."""
     calls: list[str] = []
-    for name in ("winograd_conv3x3", "winograd_grad_input"):
+    for name in ("winograd_conv3x3", "winograd_grad_input", "winograd_grad_weight"):
         real = getattr(winograd, name)
 
         def spy(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
@@ -90,10 +128,13 @@ def _calls(monkeypatch) -> list[str]:
     return calls
 
 
+WINOGRAD_ALL = {"winograd_conv3x3", "winograd_grad_input", "winograd_grad_weight"}
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("shape,co,padding,bias", [
-    ((2, 16, 9, 11), 24, 1, True),  # C_out > C_in: im2col grad-weight
-    ((3, 32, 7, 6), 16, 1, False),  # C_out < C_in: shifted-GEMM grad-weight
+    ((2, 16, 9, 11), 24, 1, True),  # C_out > C_in: the GEMM path's im2col kernel
+    ((3, 32, 7, 6), 16, 1, False),  # C_out < C_in: the GEMM path's shifted kernel
     ((1, 16, 12, 12), 16, 0, True),
     ((2, 20, 5, 13), 17, 2, True),
 ])
@@ -112,8 +153,7 @@ def test_conv2d_matches_gemm_path(monkeypatch, shape: tuple[int, ...], co: int, 
         if gy is None:
             gy = rng.standard_normal(y.shape).astype(dtype)
         y.backward(lucid.tensor(gy))
-        assert set(calls) == ({"winograd_conv3x3", "winograd_grad_input"}
-                              if min_channels == 16 else set())
+        assert set(calls) == (WINOGRAD_ALL if min_channels == 16 else set())
         results.append([y.detach().numpy(), x.grad.numpy(), w.grad.numpy()]
                        + ([b.grad.numpy()] if bias else []))
     for got, want in zip(*results):
@@ -135,7 +175,7 @@ def test_conv2d_matches_torch(monkeypatch) -> None:
     gy = rng.standard_normal(y.shape).astype(np.float32)
     y.backward(lucid.tensor(gy))
     yt.backward(torch.tensor(gy))
-    assert set(calls) == {"winograd_conv3x3", "winograd_grad_input"}
+    assert set(calls) == WINOGRAD_ALL
     for got, want in ((y.detach(), yt.detach()), (xl.grad, xt.grad), (wl.grad, wt.grad),
                       (bl.grad, bt.grad)):
         want = want.numpy()
@@ -156,7 +196,7 @@ def test_gradcheck_through_winograd(monkeypatch, co: int, padding: int, bias: bo
         return conv2d(t[0], t[1], t[2] if bias else None, padding=padding)
 
     assert gradcheck(fn, inputs)
-    assert "winograd_conv3x3" in calls and "winograd_grad_input" in calls
+    assert set(calls) == WINOGRAD_ALL
 
 
 def test_unbatched_and_frozen_weight(monkeypatch) -> None:
