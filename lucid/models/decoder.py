@@ -94,6 +94,19 @@ class Decoder(nn.Module):
         self.out_channels = channels
         self.skip_taps = list(self.skips)
 
+    @property
+    def reach(self) -> int:
+        """How far, in output pixels, an output pixel sees into the decoder's input: beyond
+        that, what lies there (or how the picture is padded) cannot change it."""
+        scale = 2 ** sum(isinstance(layer, nn.Upsample) for layer in self.layers)
+        reach = 0
+        for layer in self.layers:
+            if isinstance(layer, nn.Upsample):
+                scale //= 2
+            elif isinstance(layer, nn.Conv2d):
+                reach += (layer.kernel_size[0] // 2) * scale
+        return reach
+
     def forward(self, features: Tensor, skips: Mapping[str, Tensor] | None = None) -> Tensor:
         x = features
         for index, layer in enumerate(self.layers):

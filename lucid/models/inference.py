@@ -150,6 +150,20 @@ def stylize(
 
     tiles = plan_tiles(padded.shape[0], padded.shape[1], stride, tile_size, HALO)
     passes = 1 if len(tiles) == 1 else 2
+    # what each tile decodes: the part of its core inside the picture (a tile of the margin
+    # alone decodes nothing), with the decoder's reach around it; the reflected margin and
+    # the halo beyond only serve the encoder
+    picture = ((top, top + height), (left, left + width))
+    plans = []
+    for tile in tiles:
+        spans = [_overlap(core, inside)
+                 for core, inside in zip((tile.rows, tile.cols), picture, strict=True)]
+        if None not in spans:
+            plans.append((tile, spans, [
+                _widen(span, window, model.decoder.reach, stride)
+                for span, window in zip(spans, (tile.window_rows, tile.window_cols),
+                                        strict=True)]))
+    total = len(plans) + (len(tiles) if passes == 2 else 0)
     done = 0
 
     def features_of(tile: Tile) -> Features:
@@ -159,19 +173,22 @@ def stylize(
         result = model.content_features(_to_batch(window, model))
         done += 1
         if on_tile is not None:
-            on_tile(done, passes * len(tiles))
+            on_tile(done, total)
         return result
 
     def scale_of(tile: Tile, array: Tensor) -> int:
         return (tile.window_rows[1] - tile.window_rows[0]) // array.shape[2]
 
     def core_of(tile: Tile, array: Tensor) -> Tensor:
+        return crop(tile, array, tile.rows, tile.cols)
+
+    def crop(tile: Tile, array: Tensor, rows: tuple[int, int], cols: tuple[int, int]) -> Tensor:
+        """The part of a window's array (features or image) that covers ``rows`` x ``cols``
+        (padded pixels, on the array's grid)."""
         scale = scale_of(tile, array)
-        r0 = (tile.rows[0] - tile.window_rows[0]) // scale
-        c0 = (tile.cols[0] - tile.window_cols[0]) // scale
-        rows = (tile.rows[1] - tile.rows[0]) // scale
-        cols = (tile.cols[1] - tile.cols[0]) // scale
-        return array[:, :, r0 : r0 + rows, c0 : c0 + cols]
+        r0, c0 = tile.window_rows[0], tile.window_cols[0]
+        return array[:, :, (rows[0] - r0) // scale : (rows[1] - r0) // scale,
+                     (cols[0] - c0) // scale : (cols[1] - c0) // scale]
 
     def mask_of(tile: Tile, array: Tensor) -> Tensor:
         scale = scale_of(tile, array)
@@ -182,7 +199,7 @@ def stylize(
     with lucid.no_grad():
         content_stats = None if passes == 1 else _whole_image_stats(
             {tap: core_of(t, x) for tap, x in features_of(t).items()} for t in tiles)
-        for tile in tiles:
+        for tile, ((r0, r1), (c0, c1)), (rows, cols) in plans:
             features = features_of(tile)
             if mask is not None:
                 first = model.blend(features, styles[0], alpha, content_stats)
@@ -195,9 +212,23 @@ def stylize(
                 target = _weighted_sum(
                     (model.blend(features, stats, alpha, content_stats), weight / total_weight)
                     for stats, weight in zip(styles, weights) if weight != 0)
-            image = core_of(tile, model.decode(target)).clamp(0.0, 1.0)
-            _paste(output, image.cpu().numpy()[0].transpose(1, 2, 0), tile, top, left)
+            image = model.decode({tap: crop(tile, x, rows, cols) for tap, x in target.items()})
+            image = image.clamp(0.0, 1.0).cpu().numpy()[0].transpose(1, 2, 0)
+            output[r0 - top : r1 - top, c0 - left : c1 - left] = image[
+                r0 - rows[0] : r1 - rows[0], c0 - cols[0] : c1 - cols[0]]
     return output
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int] | None:
+    start, stop = max(a[0], b[0]), min(a[1], b[1])
+    return (start, stop) if stop > start else None
+
+
+def _widen(span: tuple[int, int], window: tuple[int, int], reach: int,
+           stride: int) -> tuple[int, int]:
+    """``span`` grown by ``reach`` on both sides, out to the stride grid, inside ``window``."""
+    return (max(window[0], (span[0] - reach) // stride * stride),
+            min(window[1], -(-(span[1] + reach) // stride) * stride))
 
 
 def _weighted_sum(parts: Iterable[tuple[Features, float]]) -> Features:
@@ -230,17 +261,6 @@ def _whole_image_stats(core_features: Iterable[Features]) -> dict[str, ContentSt
         stats[tap] = ContentStatistics(Tensor._wrap(mean.astype(dtypes[tap])),
                                        Tensor._wrap(var.astype(dtypes[tap])), count)
     return stats
-
-
-def _paste(output: np.ndarray, core: np.ndarray, tile: Tile, top: int, left: int) -> None:
-    """Copy a tile's core into the unpadded output, dropping what falls in the padding."""
-    height, width = output.shape[:2]
-    r0, c0 = tile.rows[0] - top, tile.cols[0] - left
-    rs, cs = max(0, -r0), max(0, -c0)
-    re = min(core.shape[0], height - r0)
-    ce = min(core.shape[1], width - c0)
-    if re > rs and ce > cs:
-        output[r0 + rs : r0 + re, c0 + cs : c0 + ce] = core[rs:re, cs:ce]
 
 
 def _check_arguments(styles: Sequence[StyleStatistics], weights: Sequence[float] | None,

@@ -151,3 +151,27 @@ def test_a_skip_starts_as_a_no_op() -> None:
             if name.startswith("skips."):
                 lucid.nn.init.normal_(parameter, std=0.1)
         assert not np.allclose(model.decode(targets).numpy(), model.decode(other).numpy())
+
+
+def test_decoding_only_the_picture_changes_nothing(model: StyleNet) -> None:
+    """The decoder runs on the picture plus its reach, not on the reflected margin: the
+    result equals decoding the whole padded canvas and cropping (the definition)."""
+    from lucid.models.inference import border_for
+
+    content, style = picture(37, 45), style_statistics(model, picture(24, 24, 5))
+    top, bottom, left, right = border_for(model, 37, 45)
+    padded = np.pad(content, ((top, bottom), (left, right), (0, 0)), mode="reflect")
+    with lucid.no_grad():
+        canvas = model.decode(model.blend(
+            model.content_features(lucid.tensor(padded.transpose(2, 0, 1)[None].copy())), style))
+    want = canvas.clamp(0, 1).numpy()[0].transpose(1, 2, 0)[top : top + 37, left : left + 45]
+    assert model.decoder.reach > 0
+    np.testing.assert_allclose(stylize(model, content, [style]), want, rtol=0, atol=1e-6)
+
+
+def test_decoder_reach() -> None:
+    """Three 3x3 convs at strides 4, 2 and 1 of the output: 4 + 2 + 1 pixels."""
+    from lucid.models.decoder import Decoder
+
+    decoder = Decoder(8, [["conv", 8], ["up"], ["conv", 8], ["up"], ["conv", 3, "none"]])
+    assert decoder.reach == 7
