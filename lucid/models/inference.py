@@ -61,6 +61,9 @@ def border_for(model: StyleNet, height: int, width: int) -> tuple[int, int, int,
     return (*split(height), *split(width))
 
 
+Span = tuple[int, int]  # (start, stop) in padded pixels
+
+
 @dataclass(frozen=True)
 class Tile:
     """One window of the padded image: ``core`` is what it contributes, ``window`` what it
@@ -150,19 +153,8 @@ def stylize(
 
     tiles = plan_tiles(padded.shape[0], padded.shape[1], stride, tile_size, HALO)
     passes = 1 if len(tiles) == 1 else 2
-    # what each tile decodes: the part of its core inside the picture (a tile of the margin
-    # alone decodes nothing), with the decoder's reach around it; the reflected margin and
-    # the halo beyond only serve the encoder
-    picture = ((top, top + height), (left, left + width))
-    plans = []
-    for tile in tiles:
-        spans = [_overlap(core, inside)
-                 for core, inside in zip((tile.rows, tile.cols), picture, strict=True)]
-        if None not in spans:
-            plans.append((tile, spans, [
-                _widen(span, window, model.decoder.reach, stride)
-                for span, window in zip(spans, (tile.window_rows, tile.window_cols),
-                                        strict=True)]))
+    plans = _decode_plans(tiles, ((top, top + height), (left, left + width)),
+                          model.decoder.reach, stride)
     total = len(plans) + (len(tiles) if passes == 2 else 0)
     done = 0
 
@@ -176,29 +168,16 @@ def stylize(
             on_tile(done, total)
         return result
 
-    def scale_of(tile: Tile, array: Tensor) -> int:
-        return (tile.window_rows[1] - tile.window_rows[0]) // array.shape[2]
-
-    def core_of(tile: Tile, array: Tensor) -> Tensor:
-        return crop(tile, array, tile.rows, tile.cols)
-
-    def crop(tile: Tile, array: Tensor, rows: tuple[int, int], cols: tuple[int, int]) -> Tensor:
-        """The part of a window's array (features or image) that covers ``rows`` x ``cols``
-        (padded pixels, on the array's grid)."""
-        scale = scale_of(tile, array)
-        r0, c0 = tile.window_rows[0], tile.window_cols[0]
-        return array[:, :, (rows[0] - r0) // scale : (rows[1] - r0) // scale,
-                     (cols[0] - c0) // scale : (cols[1] - c0) // scale]
-
     def mask_of(tile: Tile, array: Tensor) -> Tensor:
-        scale = scale_of(tile, array)
+        scale = _scale(tile, array)
         (r0, r1), (c0, c1) = tile.window_rows, tile.window_cols
         return mask_at(scale)[:, :, r0 // scale : r1 // scale, c0 // scale : c1 // scale]
 
     output = np.empty((height, width, 3), dtype=np.float32)
     with lucid.no_grad():
         content_stats = None if passes == 1 else _whole_image_stats(
-            {tap: core_of(t, x) for tap, x in features_of(t).items()} for t in tiles)
+            {tap: _crop(t, x, t.rows, t.cols) for tap, x in features_of(t).items()}
+            for t in tiles)
         for tile, ((r0, r1), (c0, c1)), (rows, cols) in plans:
             features = features_of(tile)
             if mask is not None:
@@ -212,20 +191,50 @@ def stylize(
                 target = _weighted_sum(
                     (model.blend(features, stats, alpha, content_stats), weight / total_weight)
                     for stats, weight in zip(styles, weights) if weight != 0)
-            image = model.decode({tap: crop(tile, x, rows, cols) for tap, x in target.items()})
+            image = model.decode({tap: _crop(tile, x, rows, cols) for tap, x in target.items()})
             image = image.clamp(0.0, 1.0).cpu().numpy()[0].transpose(1, 2, 0)
             output[r0 - top : r1 - top, c0 - left : c1 - left] = image[
                 r0 - rows[0] : r1 - rows[0], c0 - cols[0] : c1 - cols[0]]
     return output
 
 
-def _overlap(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int] | None:
+def _scale(tile: Tile, array: Tensor) -> int:
+    """Pixels per position of a window's array (features at some stride, or the image)."""
+    return (tile.window_rows[1] - tile.window_rows[0]) // array.shape[2]
+
+
+def _crop(tile: Tile, array: Tensor, rows: Span, cols: Span) -> Tensor:
+    """The part of a window's array that covers ``rows`` x ``cols`` (on the array's grid)."""
+    scale = _scale(tile, array)
+    r0, c0 = tile.window_rows[0], tile.window_cols[0]
+    return array[:, :, (rows[0] - r0) // scale : (rows[1] - r0) // scale,
+                 (cols[0] - c0) // scale : (cols[1] - c0) // scale]
+
+
+def _decode_plans(tiles: Sequence[Tile], picture: tuple[Span, Span], reach: int,
+                  stride: int) -> list[tuple[Tile, list[Span], list[Span]]]:
+    """Per tile that shows some of the picture: the (rows, cols) of its core inside the
+    picture, and the (rows, cols) it decodes: those grown by the decoder's reach, on the
+    stride grid, inside its window. The reflected margin and the halos beyond only serve the
+    encoder; a tile of the margin alone decodes nothing."""
+    plans = []
+    for tile in tiles:
+        spans = [_overlap(core, inside)
+                 for core, inside in zip((tile.rows, tile.cols), picture, strict=True)]
+        if None not in spans:
+            plans.append((tile, spans, [
+                _widen(span, window, reach, stride)
+                for span, window in zip(spans, (tile.window_rows, tile.window_cols),
+                                        strict=True)]))
+    return plans
+
+
+def _overlap(a: Span, b: Span) -> Span | None:
     start, stop = max(a[0], b[0]), min(a[1], b[1])
     return (start, stop) if stop > start else None
 
 
-def _widen(span: tuple[int, int], window: tuple[int, int], reach: int,
-           stride: int) -> tuple[int, int]:
+def _widen(span: Span, window: Span, reach: int, stride: int) -> Span:
     """``span`` grown by ``reach`` on both sides, out to the stride grid, inside ``window``."""
     return (max(window[0], (span[0] - reach) // stride * stride),
             min(window[1], -(-(span[1] + reach) // stride) * stride))
