@@ -1,10 +1,10 @@
 """One training step of the default recipe: lucid vs PyTorch on the same CPU threads.
 
 Same architecture (EfficientNet-Lite2 trunk to block 7's expansion, frozen; the default
-decoder), same batch (8 crops of 128 px), same losses, Adam. Prints a table and writes
-``benchmarks/results/train_step.md`` (``train_step_gpu.md`` with ``--device gpu``: CuPy
-against PyTorch on CUDA; each step ends in ``loss.item()``, which waits for the device). Needs
-torch (skips without it).
+decoder with its block-4 skip), same batch (8 crops of 128 px), same losses, Adam. Prints a
+table and writes ``benchmarks/results/train_step.md`` (``train_step_gpu.md`` with
+``--device gpu``: CuPy against PyTorch on CUDA; each step ends in ``loss.item()``, which waits
+for the device). Needs torch (skips without it).
 
     python benchmarks/bench_train_step.py [--steps 5] [--threads 2] [--device gpu]
 """
@@ -55,18 +55,35 @@ def torch_step_fn(batch: int, size: int, device: str):
     from benchmarks.torch_reference import Lite2Trunk, normalize
 
     trunk = Lite2Trunk().eval().requires_grad_(False)
-    layers: list[nn.Module] = []
-    channels = 288
-    spec = [256, "up", 128, 128, "up", 64, 64, "up", 32]
-    for item in spec:
-        if item == "up":
-            layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
-        else:
-            layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, item, 3), nn.ReLU()]
-            channels = item
-    layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, 3, 3)]
+
+    class Decoder(nn.Module):
+        """The default decoder: block 7's AdaIN target in, block 4's through a 1x1 skip."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            layers: list[nn.Module] = []
+            channels = 288
+            for item in [256, "up", "skip", 128, 128, "up", 64, 64, "up", 32]:
+                if item == "up":
+                    layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
+                elif item == "skip":
+                    self.skip_at = len(layers)
+                    self.skip = nn.Conv2d(144, channels, 1)
+                else:
+                    layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, item, 3), nn.ReLU()]
+                    channels = item
+            layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, 3, 3)]
+            self.layers = nn.ModuleList(layers)
+
+        def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+            for index, layer in enumerate(self.layers):
+                if index == self.skip_at:
+                    x = x + self.skip(skip)
+                x = layer(x)
+            return x
+
     where = "cuda" if device == "gpu" else "cpu"
-    trunk, decoder = trunk.to(where), nn.Sequential(*layers).to(where)
+    trunk, decoder = trunk.to(where), Decoder().to(where)
     optimizer = torch.optim.Adam(decoder.parameters(), lr=1e-4)
     gen = torch.Generator().manual_seed(0)
     content = torch.rand(batch, 3, size, size, generator=gen).to(where)
@@ -77,15 +94,19 @@ def torch_step_fn(batch: int, size: int, device: str):
         flat = f.reshape(n, c, -1)
         return flat.mean(2), (flat.var(2) + 1e-5).sqrt()
 
+    def adain(c, s):
+        cm, cs = mean_std(c)
+        sm, ss = mean_std(s)
+        return ((c - cm[..., None, None]) / cs[..., None, None] * ss[..., None, None]
+                + sm[..., None, None])
+
     def step() -> float:
         with torch.no_grad():
             s = trunk.encode(normalize(style))
-            c = trunk.encode(normalize(content))["block7_expand"]
-            cm, cs = mean_std(c)
-            sm, ss = mean_std(s["block7_expand"])
-            t = (c - cm[..., None, None]) / cs[..., None, None] * ss[..., None, None] + \
-                sm[..., None, None]
-        g = decoder(t)
+            c = trunk.encode(normalize(content))
+            t = adain(c["block7_expand"], s["block7_expand"])
+            t4 = adain(c["block4_expand"], s["block4_expand"])
+        g = decoder(t, t4)
         o = trunk.encode(normalize(g))
         loss_c = nn.functional.mse_loss(o["block7_expand"], t)
         loss_s = 0
