@@ -54,24 +54,35 @@ def _square(image: np.ndarray, size: int) -> np.ndarray:
 
 
 class TrainLog:
-    """Appends StepReports to ``log.csv`` and redraws ``loss.png`` at checkpoints."""
+    """Appends StepReports to ``log.csv`` and redraws ``loss.png`` at checkpoints.
+
+    ``start`` is the iteration the run starts from: rows logged after it (by a run killed
+    between checkpoints, whose last steps are repeated on resume) are dropped.
+    """
 
     FIELDS = ("iteration", "content_loss", "style_loss", "lr", "seconds_per_step")
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, start: int = 0) -> None:
         self.path = run_dir / "log.csv"
         run_dir.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
+        rows = self._rows() if self.path.exists() else []
+        kept = [row for row in rows if int(row["iteration"]) <= start]
+        if not self.path.exists() or len(kept) < len(rows):
             with self.path.open("w", newline="") as f:
-                csv.writer(f).writerow(self.FIELDS)
+                writer = csv.DictWriter(f, self.FIELDS)
+                writer.writeheader()
+                writer.writerows(kept)
+
+    def _rows(self) -> list[dict[str, str]]:
+        with self.path.open() as f:
+            return list(csv.DictReader(f))
 
     def add(self, report: StepReport) -> None:
         with self.path.open("a", newline="") as f:
             csv.writer(f).writerow([getattr(report, k) for k in self.FIELDS])
 
     def plot(self) -> None:
-        with self.path.open() as f:
-            rows = list(csv.DictReader(f))
+        rows = self._rows()
         if rows:
             loss_curve([int(r["iteration"]) for r in rows],
                        {"content": [float(r["content_loss"]) for r in rows],
@@ -81,7 +92,7 @@ class TrainLog:
 
 def run_training(trainer: Trainer, console: Console, quiet: bool = False) -> None:
     """Drive a trainer with a Rich progress bar, a CSV log, sheets and loss curves."""
-    log = TrainLog(trainer.run_dir)
+    log = TrainLog(trainer.run_dir, start=trainer.iteration)
     progress = Progress(
         TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TimeRemainingColumn(),
