@@ -1,10 +1,10 @@
 """One training step of the default recipe: lucid vs PyTorch on the same CPU threads.
 
 Same architecture (EfficientNet-Lite2 trunk to block 7's expansion, frozen; the default
-decoder with its block-4 skip), same batch (8 crops of 128 px), same losses, Adam. Prints a
-table and writes ``benchmarks/results/train_step.md`` (``train_step_gpu.md`` with
-``--device gpu``: CuPy against PyTorch on CUDA; each step ends in ``loss.item()``, which waits
-for the device). Needs torch (skips without it).
+decoder with its skips, the PyTorch twin built from the same config), same batch (8 crops of
+128 px), same losses, Adam. Prints a table and writes ``benchmarks/results/train_step.md``
+(``train_step_gpu.md`` with ``--device gpu``: CuPy against PyTorch on CUDA; each step ends in
+``loss.item()``, which waits for the device). Needs torch (skips without it).
 
     python benchmarks/bench_train_step.py [--steps 5] [--threads 2] [--device gpu]
 """
@@ -53,37 +53,42 @@ def torch_step_fn(batch: int, size: int, device: str):
     from torch import nn
 
     from benchmarks.torch_reference import Lite2Trunk, normalize
+    from lucid.models.training import lite2_config
 
     trunk = Lite2Trunk().eval().requires_grad_(False)
 
     class Decoder(nn.Module):
-        """The default decoder: block 7's AdaIN target in, block 4's through a 1x1 skip."""
+        """The default decoder, built from lucid's config: convs, 2x ups and 1x1 skips."""
 
-        def __init__(self) -> None:
+        def __init__(self, config: dict) -> None:
             super().__init__()
             layers: list[nn.Module] = []
-            channels = 288
-            for item in [256, "up", "skip", 128, 128, "up", 64, 64, "up", 32]:
-                if item == "up":
+            self.skips, self.skip_at = nn.ModuleDict(), {}
+            channels = config["in_channels"]
+            for spec in config["layers"]:
+                if spec[0] == "up":
                     layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
-                elif item == "skip":
-                    self.skip_at = len(layers)
-                    self.skip = nn.Conv2d(144, channels, 1)
+                elif spec[0] == "skip":
+                    self.skip_at[len(layers)] = spec[1]
+                    self.skips[spec[1]] = nn.Conv2d(spec[2], channels, 1)
                 else:
-                    layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, item, 3), nn.ReLU()]
-                    channels = item
-            layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, 3, 3)]
+                    layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, spec[1], 3)]
+                    layers += [nn.ReLU()] if spec[2:] != ["none"] else []
+                    channels = spec[1]
             self.layers = nn.ModuleList(layers)
 
-        def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        def forward(self, x: torch.Tensor, skips: dict[str, torch.Tensor]) -> torch.Tensor:
             for index, layer in enumerate(self.layers):
-                if index == self.skip_at:
-                    x = x + self.skip(skip)
+                if index in self.skip_at:
+                    tap = self.skip_at[index]
+                    x = x + self.skips[tap](skips[tap])
                 x = layer(x)
             return x
 
+    config = lite2_config()
+    adain_tap = config["encoder"]["adain_tap"]
     where = "cuda" if device == "gpu" else "cpu"
-    trunk, decoder = trunk.to(where), Decoder().to(where)
+    trunk, decoder = trunk.to(where), Decoder(config["decoder"]).to(where)
     optimizer = torch.optim.Adam(decoder.parameters(), lr=1e-4)
     gen = torch.Generator().manual_seed(0)
     content = torch.rand(batch, 3, size, size, generator=gen).to(where)
@@ -104,11 +109,11 @@ def torch_step_fn(batch: int, size: int, device: str):
         with torch.no_grad():
             s = trunk.encode(normalize(style))
             c = trunk.encode(normalize(content))
-            t = adain(c["block7_expand"], s["block7_expand"])
-            t4 = adain(c["block4_expand"], s["block4_expand"])
-        g = decoder(t, t4)
+            t = adain(c[adain_tap], s[adain_tap])
+            skips = {tap: adain(c[tap], s[tap]) for tap in decoder.skips}
+        g = decoder(t, skips)
         o = trunk.encode(normalize(g))
-        loss_c = nn.functional.mse_loss(o["block7_expand"], t)
+        loss_c = nn.functional.mse_loss(o[adain_tap], t)
         loss_s = 0
         for k in o:
             om, os_ = mean_std(o[k])
