@@ -32,16 +32,17 @@ from lucid.optim.optimizer import flatten_state_dict, unflatten_state_dict
 
 LITE2_ENCODER_WEIGHTS = PACKAGE_WEIGHTS / "lite2_encoder.safetensors"
 
-# AdaIN at two depths: block 7's expansion feeds the decoder, block 4's (stride 4) joins it
-# through a skip after the first upsampling (docs/MODEL.md: it won on every measure)
+# AdaIN at three depths: block 7's expansion feeds the decoder, block 4's (stride 4) joins it
+# through a skip after the first upsampling and block 1's (stride 2) after the second
+# (docs/MODEL.md: each won on every measure)
 DEFAULT_DECODER = [["conv", 256], ["up"], ["skip", "block4_expand", 144], ["conv", 128],
-                   ["conv", 128], ["up"], ["conv", 64], ["conv", 64], ["up"], ["conv", 32],
-                   ["conv", 3, "none"]]
+                   ["conv", 128], ["up"], ["skip", "block1_expand", 96], ["conv", 64],
+                   ["conv", 64], ["up"], ["conv", 32], ["conv", 3, "none"]]
 
 
 def lite2_config(decoder_layers: list[list[Any]] | None = None) -> dict[str, Any]:
     """The default architecture: EfficientNet-Lite2 to stride 8, AdaIN at block 7's expansion
-    and, through a decoder skip, at block 4's."""
+    and, through decoder skips, at block 4's and block 1's."""
     return {
         "format": 1,
         "encoder": {"type": "efficientnet_lite", "variant": "lite2", "padding_mode": "zeros",
