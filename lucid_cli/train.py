@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -68,10 +69,13 @@ class TrainLog:
         rows = self._rows() if self.path.exists() else []
         kept = [row for row in rows if int(row["iteration"]) <= start]
         if not self.path.exists() or len(kept) < len(rows):
-            with self.path.open("w", newline="") as f:
+            # rewritten beside and renamed over: a kill mid-write never loses the history
+            partial = self.path.with_name("log.csv.partial")
+            with partial.open("w", newline="") as f:
                 writer = csv.DictWriter(f, self.FIELDS)
                 writer.writeheader()
                 writer.writerows(kept)
+            os.replace(partial, self.path)
 
     def _rows(self) -> list[dict[str, str]]:
         with self.path.open() as f:
