@@ -4,7 +4,9 @@ Same architecture (EfficientNet-Lite2 trunk to block 7's expansion, frozen; the 
 decoder with its skips, the PyTorch twin built from the same config), same batch (8 crops of
 128 px), same losses, Adam. Prints a table and writes ``benchmarks/results/train_step.md``
 (``train_step_gpu.md`` with ``--device gpu``: CuPy against PyTorch on CUDA; each step ends in
-``loss.item()``, which waits for the device). Needs torch (skips without it).
+``loss.item()``, which waits for the device). On the CPU both get ``--threads``: PyTorch as
+intra-op threads, lucid as that many batch shards on as many threads (``train_step``'s
+``workers``, the trainer's default). Needs torch (skips without it).
 
     python benchmarks/bench_train_step.py [--steps 5] [--threads 2] [--device gpu]
 """
@@ -25,11 +27,12 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.report import add_memory_option, apply_memory_option, cpu, write  # noqa: E402
 
 
-def lucid_step_fn(batch: int, size: int, device: str):
+def lucid_step_fn(batch: int, size: int, device: str, threads: int):
     import lucid
     from lucid.models.stylenet import StyleNet
-    from lucid.models.training import adain_losses, lite2_config
+    from lucid.models.training import lite2_config, train_step
     from lucid.optim import Adam
+    from lucid.parallel import limit_blas_threads
 
     model = StyleNet(lite2_config()).to(device)
     optimizer = Adam(model.decoder.parameters(), lr=1e-4)
@@ -37,13 +40,11 @@ def lucid_step_fn(batch: int, size: int, device: str):
     content = lucid.tensor(rng.random((batch, 3, size, size), dtype=np.float32), device=device)
     style = lucid.tensor(rng.random((batch, 3, size, size), dtype=np.float32), device=device)
 
+    workers = threads if device == "cpu" else 1
+
     def step() -> float:
-        content_loss, style_loss = adain_losses(model, content, style)
-        loss = content_loss + style_loss * 10.0
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss.item()
+        with limit_blas_threads(threads):
+            return sum(train_step(model, optimizer, content, style, 1.0, 10.0, workers))
 
     return step
 
@@ -155,7 +156,8 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     apply_memory_option(args)
-    ours = timed(lucid_step_fn(args.batch, args.size, args.device), args.steps)
+    ours = timed(lucid_step_fn(args.batch, args.size, args.device, args.threads),
+                 args.steps)
     theirs = timed(torch_step_fn(args.batch, args.size, args.device), args.steps)
     table = (
         f"| batch x crop | lucid s/step | PyTorch s/step | lucid / PyTorch |\n"
@@ -164,7 +166,7 @@ def main() -> None:
     )
     gpu = args.device == "gpu"
     machine = (f"GPU {torch.cuda.get_device_name()}" if gpu else
-               f"{cpu()}, torch threads {args.threads}")
+               f"{cpu()}, threads {args.threads}")
     machine += f", torch {torch.__version__}, numpy {np.__version__}"
     write("train_step", f"Training step: lucid vs PyTorch ({args.device.upper()})", machine,
           table, ["gpu" if gpu else None, "reuse_memory" if args.reuse_memory else None])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -131,6 +131,72 @@ def backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into every leaf's ``.grad``, seeded with ``grad``."""
     from lucid.tensor import Tensor
 
+    def accumulate(leaf: Tensor, g: Any) -> None:  # never overwrite
+        if leaf.grad is None:
+            leaf.grad = Tensor._wrap(g.astype(leaf.dtype, copy=True))
+        else:
+            leaf.grad.data = leaf.grad.data + g
+
+    _propagate(root, grad, retain_graph, accumulate)
+
+
+def grad(outputs: Tensor, inputs: Sequence[Tensor], grad_outputs: Tensor | None = None,
+         retain_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
+    """The gradient of ``outputs`` with respect to each of ``inputs``, returned, not
+    accumulated: no tensor's ``.grad`` changes.
+
+    As ``torch.autograd.grad`` for one output tensor (a scalar unless ``grad_outputs`` is
+    given), without ``create_graph``. An input the output does not depend on is an error
+    unless ``allow_unused``, then its gradient is None. Graphs that share only leaves (say a
+    model's parameters) can be differentiated on several threads at once.
+
+    Example:
+        >>> import lucid
+        >>> x = lucid.tensor([1.0, 2.0], requires_grad=True)
+        >>> (g,) = lucid.autograd.grad((x * x).sum(), [x])
+        >>> g.tolist(), x.grad
+        ([2.0, 4.0], None)
+    """
+    from lucid.ops._util import xp_of
+    from lucid.tensor import Tensor
+
+    inputs = list(inputs)
+    for tensor in inputs:
+        if not tensor.requires_grad:
+            raise RuntimeError("one of the differentiated tensors does not require grad")
+    if not outputs.requires_grad:
+        raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    if grad_outputs is None:
+        if outputs.numel() != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        seed = xp_of(outputs.data).ones(outputs.shape, dtype=outputs.dtype)
+    else:
+        if grad_outputs.shape != outputs.shape:
+            raise RuntimeError(f"grad_outputs has shape {grad_outputs.shape} but the output "
+                               f"has shape {outputs.shape}")
+        seed = grad_outputs.data.astype(outputs.dtype, copy=False)
+    found: dict[int, Any] = {}
+    wanted = {id(t) for t in inputs}
+
+    def collect(tensor: Tensor, g: Any) -> None:
+        if id(tensor) in wanted:
+            found[id(tensor)] = g
+
+    _propagate(outputs, seed, retain_graph, collect, collect)
+    result: list[Tensor | None] = []
+    for tensor in inputs:
+        g = found.get(id(tensor))
+        if g is None and not allow_unused:
+            raise RuntimeError("one of the differentiated tensors appears to not have been "
+                               "used in the graph; set allow_unused=True if this is intended")
+        result.append(None if g is None else Tensor._wrap(g.astype(tensor.dtype, copy=True)))
+    return tuple(result)
+
+
+def _propagate(root: Tensor, grad: Any, retain_graph: bool, on_leaf: Callable[[Tensor, Any], None],
+               on_node: Callable[[Tensor, Any], None] | None = None) -> None:
+    """Walk the graph from ``root`` (seeded with ``grad``) and hand every leaf its total
+    gradient (``on_node`` also sees each intermediate tensor's, once complete)."""
     grads: dict[int, Any] = {id(root): grad}
     with _grad_mode(False):
         for tensor in _topological_order(root):
@@ -138,12 +204,11 @@ def backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
             if g is None:
                 continue
             fn = tensor._grad_fn
-            if fn is None:  # a leaf: accumulate, never overwrite
-                if tensor.grad is None:
-                    tensor.grad = Tensor._wrap(g.astype(tensor.dtype, copy=True))
-                else:
-                    tensor.grad.data = tensor.grad.data + g
+            if fn is None:
+                on_leaf(tensor, g)
                 continue
+            if on_node is not None:
+                on_node(tensor, g)
             if fn.__dict__.get("released"):
                 raise RuntimeError(
                     "trying to backward through the graph a second time; "

@@ -26,9 +26,10 @@ from lucid.backend import Device, DeviceLike, as_device
 from lucid.models.data import ImagePool, list_images, split_holdout
 from lucid.models.store import PACKAGE_WEIGHTS, save_model
 from lucid.models.stylenet import StyleNet
-from lucid.optim import Adam
+from lucid.optim import Adam, Optimizer
 from lucid.optim.lr_scheduler import InverseDecayLR
 from lucid.optim.optimizer import flatten_state_dict, unflatten_state_dict
+from lucid.parallel import data_parallel_backward, default_workers
 
 LITE2_ENCODER_WEIGHTS = PACKAGE_WEIGHTS / "lite2_encoder.safetensors"
 
@@ -126,6 +127,26 @@ def adain_losses(model: StyleNet, content: Tensor, style: Tensor) -> tuple[Tenso
     return content_loss, style_loss
 
 
+def train_step(model: StyleNet, optimizer: Optimizer, content: Tensor, style: Tensor,
+               content_weight: float = 1.0, style_weight: float = 10.0,
+               workers: int = 1) -> tuple[float, float]:
+    """One optimisation step on a batch; returns (content loss, style loss).
+
+    ``workers`` > 1 splits the batch into that many shards differentiated on as many threads
+    (``lucid.parallel.data_parallel_backward``): the same step up to rounding, on every core.
+    """
+
+    def losses(part: slice) -> tuple[Tensor, Tensor, Tensor]:
+        content_loss, style_loss = adain_losses(model, content[part], style[part])
+        return content_loss * content_weight + style_loss * style_weight, content_loss, style_loss
+
+    optimizer.zero_grad()
+    _, content_loss, style_loss = data_parallel_backward(
+        losses, content.shape[0], list(model.decoder.parameters()), workers)
+    optimizer.step()
+    return content_loss, style_loss
+
+
 class Trainer:
     """Runs (or resumes) a training run in ``options.run_dir`` on ``device``.
 
@@ -156,6 +177,7 @@ class Trainer:
         self.scheduler = InverseDecayLR(self.optimizer, lr_decay=options.lr_decay)
         self.iteration = 0
         self.elapsed = 0.0
+        self.workers = default_workers(self.device)
         if images is None:
             content_train, self.content_held = split_holdout(list_images(options.content_dir),
                                                              options.holdout)
@@ -282,14 +304,11 @@ class Trainer:
                                device=self.device)
         style = lucid.tensor(self.style_pool.batch(self.rng, options.batch_size),
                              device=self.device)
-        content_loss, style_loss = adain_losses(self.model, content, style)
-        loss = content_loss * options.content_weight + style_loss * options.style_weight
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        losses = train_step(self.model, self.optimizer, content, style, options.content_weight,
+                            options.style_weight, self.workers)
         self.scheduler.step()
         self.iteration += 1
-        return content_loss.item(), style_loss.item()
+        return losses
 
     def run(self, callback: Callback | None = None,
             on_checkpoint: Callable[[Trainer], Path | None] | None = None) -> None:

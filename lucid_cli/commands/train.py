@@ -38,6 +38,9 @@ def train(
         help="Encoder weights (default: the embedded EfficientNet-Lite2 trunk).")] = None,
     device: Annotated[DeviceChoice, typer.Option(
         case_sensitive=False, help="auto = the GPU when CuPy sees one.")] = DeviceChoice.auto,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Shards per batch, one thread each (CPU; default: one per core's BLAS "
+                    "thread).")] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
@@ -66,6 +69,8 @@ def train(
             if encoder_weights is not None:
                 options.encoder_weights = str(encoder_weights)
             trainer = Trainer(options, where)
+        if workers is not None:
+            trainer.workers = workers
         run_training(trainer, console, quiet=quiet)
         trainer.export_model(output)
         if not quiet:

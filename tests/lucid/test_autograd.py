@@ -98,3 +98,45 @@ def test_deep_graph_does_not_hit_recursion_limit() -> None:
         y = y * 1.0001
     y.backward()
     np.testing.assert_allclose(x.grad.item(), 1.0001**5000, rtol=1e-3)
+
+
+def test_grad_returns_what_backward_would_accumulate_and_touches_no_grad() -> None:
+    x = lucid.tensor([[1.0, -2.0], [3.0, 0.5]], dtype=lucid.float64, requires_grad=True)
+    w = lucid.tensor([0.5, -1.5], dtype=lucid.float64, requires_grad=True)
+
+    def loss() -> lucid.Tensor:
+        return ((x * w).relu() ** 2).sum() + (x.exp() * w).mean()
+
+    gx, gw = lucid.autograd.grad(loss(), [x, w])
+    assert x.grad is None and w.grad is None
+    loss().backward()
+    np.testing.assert_array_equal(gx.numpy(), x.grad.numpy())
+    np.testing.assert_array_equal(gw.numpy(), w.grad.numpy())
+
+
+def test_grad_of_an_intermediate_tensor_and_with_grad_outputs() -> None:
+    x = lucid.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 2
+    y = h * h
+    (gh, gx) = lucid.autograd.grad(y, [h, x], grad_outputs=lucid.tensor([1.0, 0.0, -1.0]))
+    assert gh.tolist() == [4.0, 0.0, -12.0]  # dy/dh = 2h, seeded
+    assert gx.tolist() == [8.0, 0.0, -24.0]
+
+
+def test_grad_of_an_unused_input_is_an_error_unless_allowed() -> None:
+    x = lucid.tensor([1.0], requires_grad=True)
+    unused = lucid.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="not have been used"):
+        lucid.autograd.grad((x * 2).sum(), [x, unused])
+    gx, gu = lucid.autograd.grad((x * 2).sum(), [x, unused], allow_unused=True)
+    assert gx.tolist() == [2.0] and gu is None
+
+
+def test_grad_matches_torch_autograd_grad() -> None:
+    torch = pytest.importorskip("torch")
+    data = np.random.default_rng(1).normal(size=(3, 4))
+    x = lucid.tensor(data, requires_grad=True)
+    t = torch.tensor(data, requires_grad=True)
+    (ours,) = lucid.autograd.grad((x.tanh() * x).sum(), [x])
+    (theirs,) = torch.autograd.grad((t.tanh() * t).sum(), [t])
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)

@@ -50,7 +50,7 @@ def test_train_writes_a_model_a_log_sheets_and_resumes(data, tmp_path: Path) -> 
 
     with (run / "log.csv").open("a") as f:  # a run killed after logging step 3, before saving it
         f.write("3,9,9,0,1\n")
-    resumed = train("--resume", "--iterations", "3", *common)
+    resumed = train("--resume", "--iterations", "3", "--workers", "2", *common)
     assert resumed.exit_code == 0, resumed.output
     assert read_info(model).provenance["iterations"] == 3
     with (run / "log.csv").open() as f:
@@ -63,6 +63,8 @@ def test_train_refuses_what_it_cannot_do(data, tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "--content-dir" in missing.output
     nothing = train("--resume", "--run-dir", str(tmp_path / "none"))
     assert nothing.exit_code == 1 and "no checkpoint" in nothing.output
+    no_workers = train("--resume", "--run-dir", str(tmp_path / "none"), "--workers", "0")
+    assert no_workers.exit_code == 2 and "--workers" in no_workers.output
     if not __import__("lucid").gpu.is_available():
         content, style = data
         gpu = train("--content-dir", str(content), "--style-dir", str(style), "--device", "gpu",

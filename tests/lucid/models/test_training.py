@@ -68,6 +68,24 @@ def test_checkpoint_resumes_bit_for_bit(folders, tmp_path: Path) -> None:
         np.testing.assert_array_equal(expected[name].numpy(), got[name].numpy(), err_msg=name)
 
 
+def test_a_batch_in_shards_trains_as_the_whole_batch(folders, tmp_path: Path) -> None:
+    runs = []
+    for workers in (1, 2):
+        trainer = Trainer(options(folders, tmp_path / f"w{workers}", iterations=3, batch_size=4))
+        trainer.workers = workers
+        reports: list[StepReport] = []
+        trainer.run(lambda r, reports=reports: reports.append(r)
+                    if isinstance(r, StepReport) else None)
+        runs.append((trainer.model.state_dict(), reports))
+    (whole, whole_reports), (sharded, sharded_reports) = runs
+    for a, b in zip(whole_reports, sharded_reports):
+        np.testing.assert_allclose([b.content_loss, b.style_loss],
+                                   [a.content_loss, a.style_loss], rtol=1e-4)
+    for name in whole:
+        np.testing.assert_allclose(sharded[name].numpy(), whole[name].numpy(), rtol=1e-3,
+                                   atol=1e-5, err_msg=name)
+
+
 def test_ctrl_c_writes_a_checkpoint(folders, tmp_path: Path) -> None:
     trainer = Trainer(options(folders, tmp_path / "run", iterations=50))
 
