@@ -1,6 +1,7 @@
 """The published AdaIN network (VGG-19 to relu4_1, AdaIN, mirrored decoder): lucid vs PyTorch.
 
-Same random weights, same inputs, one process; outputs are checked equal before timing.
+Same random weights, same inputs, one process; outputs are checked equal before timing, and
+the two libraries' runs alternate (best of ``--repeat`` rounds each).
 Inference only (no graph): content and style encoded, AdaIN, decoded. Prints a table and
 writes ``benchmarks/results/reference_network.md`` (``reference_network_gpu.md`` with
 ``--device gpu``: lucid on CuPy against PyTorch on CUDA, both synchronised before the clock
@@ -93,16 +94,20 @@ def lucid_stylize(model, content, style):
         return model(content, style)
 
 
-def best_of(fn, repeat: int, sync=lambda: None) -> float:
-    fn()
-    sync()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+def best_interleaved(runs, repeat: int) -> list[float]:
+    """Best time of each ``(fn, sync)`` over ``repeat`` rounds, the runs alternating within each
+    round, so that a slow spell of a shared machine hits both libraries alike."""
+    for fn, sync in runs:  # warm-up
         fn()
         sync()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    best = [float("inf")] * len(runs)
+    for _ in range(repeat):
+        for index, (fn, sync) in enumerate(runs):
+            start = time.perf_counter()
+            fn()
+            sync()
+            best[index] = min(best[index], time.perf_counter() - start)
+    return best
 
 
 def main() -> None:
@@ -141,9 +146,10 @@ def main() -> None:
         ours = lucid_stylize(model, lc, ls).cpu().numpy()
         theirs = torch_stylize(encoder, decoder, tc, ts).cpu().numpy()
         difference = float(np.abs(ours - theirs).max() / max(np.abs(theirs).max(), 1e-6))
-        t_lucid = best_of(lambda a=lc, b=ls: lucid_stylize(model, a, b), args.repeat, sync_lucid)
-        t_torch = best_of(lambda a=tc, b=ts: torch_stylize(encoder, decoder, a, b), args.repeat,
-                          sync_torch)
+        t_lucid, t_torch = best_interleaved(
+            [(lambda a=lc, b=ls: lucid_stylize(model, a, b), sync_lucid),
+             (lambda a=tc, b=ts: torch_stylize(encoder, decoder, a, b), sync_torch)],
+            args.repeat)
         rows.append((size, t_lucid, t_torch, difference))
         print(f"{size:5d} px  lucid {t_lucid * 1e3:8.1f} ms  torch {t_torch * 1e3:8.1f} ms  "
               f"speed-up {t_torch / t_lucid:5.2f}x  max rel diff {difference:.1e}", flush=True)

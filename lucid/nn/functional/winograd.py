@@ -88,46 +88,68 @@ def _kron_transforms(m: int) -> tuple[Any, Any]:
     return numpy.kron(bt, bt), numpy.kron(at, at)
 
 
-def _tiled_rows(x: Any, pads: Pads, m: int, rows: tuple[int, int], out: Any) -> Any:
-    """Rows ``y0 <= y < y1`` of the zero-padded input, columns de-interleaved, into ``out``.
+def _tiled_rows(x: Any, pads: Pads, m: int, rows: tuple[int, int], out: Any,
+                reflect: bool = False) -> Any:
+    """Rows ``y0 <= y < y1`` of the padded input, columns de-interleaved, into ``out``.
 
     ``out`` is (N, C, y1 - y0, m, tw + 1); ``out[..., y, k, j] = xpad[..., y0 + y, j*m + k]``
     (zero beyond the padded input), so that column ``k`` of every tile of a row is a
     contiguous run: column ``k < m`` of tile ``j`` is ``out[..., k, j]``, column ``m + k`` is
     ``out[..., k, j + 1]``. Done per chunk of tile rows, the strided reads stay in cache.
+    ``xpad`` is ``x`` zero-padded by ``pads``, or reflection-padded with ``reflect`` (each
+    pad smaller than the side it pads, as ``pad(mode="reflect")`` requires).
     """
-    h, w = x.shape[2:]
-    top, _, left, _ = pads
+    h = x.shape[2]
+    top, bottom, _, _ = pads
     y0, y1 = rows
-    tw = out.shape[-1] - 1
     # input rows that land in this band, and where
     s0, s1 = max(0, y0 - top), min(h, y1 - top)
-    b0, b1 = s0 + top - y0, s1 + top - y0
-    if s1 <= s0:
-        out[...] = 0
-        return out
-    out[:, :, :b0] = 0
-    out[:, :, b1:] = 0
-    body, src = out[:, :, b0:b1], x[:, :, s0:s1]
+    if s1 > s0:
+        b0, b1 = s0 + top - y0, s1 + top - y0
+        _tiled_columns(x[:, :, s0:s1], out[:, :, b0:b1], pads, m, reflect)
+    else:
+        b0 = b1 = 0
+    for y in (*range(b0), *range(b1, y1 - y0)):  # rows of the padding, or beyond it
+        q = y0 + y - top  # the row's place in the input's coordinates
+        if reflect and -h < q < h + bottom:
+            r = -q if q < 0 else 2 * (h - 1) - q
+            _tiled_columns(x[:, :, r : r + 1], out[:, :, y : y + 1], pads, m, reflect)
+        else:
+            out[:, :, y] = 0
+    return out
+
+
+def _tiled_columns(src: Any, dst: Any, pads: Pads, m: int, reflect: bool) -> None:
+    """``dst[..., k, j] = src_padded[..., j*m + k]`` for (N, C, R, W) ``src``: one row band
+    of ``_tiled_rows``, padded along its columns by ``pads``' left and right."""
+    w = src.shape[-1]
+    _, _, left, right = pads
+    tw = dst.shape[-1] - 1
     for k in range(m):
         # padded column j*m + k holds input column j*m + k - left, for j in [j0, j1)
         j0 = max(0, -(-(left - k) // m))
         j1 = max(j0, min(tw + 1, (left + w - 1 - k) // m + 1))
-        body[..., k, :j0] = 0
-        body[..., k, j1:] = 0
+        dst[..., k, :j0] = 0
+        dst[..., k, j1:] = 0
         if j1 > j0:
             first = j0 * m + k - left
-            body[..., k, j0:j1] = src[..., first : first + (j1 - j0 - 1) * m + 1 : m]
-    return out
+            dst[..., k, j0:j1] = src[..., first : first + (j1 - j0 - 1) * m + 1 : m]
+        if reflect:  # the few columns of the padding itself
+            for j in (*range(j0), *range(j1, tw + 1)):
+                q = j * m + k - left
+                if -w < q < w + right:
+                    dst[..., k, j] = src[..., -q if q < 0 else 2 * (w - 1) - q]
 
 
 def winograd_conv3x3(x: Any, weight: Any, pads: Pads = (0, 0, 0, 0), m: int = 4,
-                     u: Any = None) -> Any:
+                     u: Any = None, reflect: bool = False) -> Any:
     """3x3 stride-1 cross-correlation of ``x`` (N, C, H, W) by Winograd F(m x m, 3 x 3).
 
-    Same result as the direct conv of the zero-padded input: (N, C_out, H_out, W_out) with
-    ``H_out = H + top + bottom - 2``. ``weight`` is (C_out, C, 3, 3) (no groups, dilation
-    1); ``u`` its ``weight_transform`` if already computed. ``m`` is 2 or 4; pads >= 0.
+    Same result as the direct conv of the zero-padded input (reflection-padded with
+    ``reflect``, each pad smaller than its side; no padded copy is made either way):
+    (N, C_out, H_out, W_out) with ``H_out = H + top + bottom - 2``. ``weight`` is
+    (C_out, C, 3, 3) (no groups, dilation 1); ``u`` its ``weight_transform`` if already
+    computed. ``m`` is 2 or 4; pads >= 0.
     """
     xp = xp_of(x)
     n, c, h, w = x.shape
@@ -156,7 +178,8 @@ def winograd_conv3x3(x: Any, weight: Any, pads: Pads = (0, 0, 0, 0), m: int = 4,
     for i0 in range(0, th, rows):
         r = min(rows, th - i0)
         p = n * r * tw  # tiles in this chunk
-        xb = _tiled_rows(x, pads, m, (i0 * m, (i0 + r) * m + 2), x_buf[:, :, : r * m + 2])
+        xb = _tiled_rows(x, pads, m, (i0 * m, (i0 + r) * m + 2), x_buf[:, :, : r * m + 2],
+                         reflect)
         # gather: d[y*a + z, n, c, i, j] = element (y, z) of tile (i, j); contiguous runs
         d = d_buf[:, : c * p].reshape(a, a, n, c, r, tw)
         for yy in range(a):

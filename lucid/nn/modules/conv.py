@@ -11,7 +11,7 @@ from lucid.dtypes import DTypeLike
 from lucid.functional import pad
 from lucid.nn import init
 from lucid.nn.functional._pairs import _pair
-from lucid.nn.functional.conv import conv2d
+from lucid.nn.functional.conv import conv2d, reflect_padded_conv2d
 from lucid.nn.modules.module import Module
 from lucid.nn.parameter import Parameter
 from lucid.tensor import Tensor
@@ -134,6 +134,11 @@ class Conv2d(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
+        if self.padding_mode == "reflect" and isinstance(self.padding, tuple):
+            out = reflect_padded_conv2d(input, self.weight, self.bias, self.padding, self.stride,
+                                        self.dilation, self.groups)
+            if out is not None:  # inference on Winograd: the padding read, not copied
+                return out
         if self.padding_mode != "zeros":
             padded = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation,

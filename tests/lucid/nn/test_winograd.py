@@ -223,3 +223,50 @@ def test_no_grad_large_image_needs_no_bands(monkeypatch) -> None:
     assert not bands
     want = _direct(x.numpy(), w.numpy(), (1, 1, 1, 1))
     np.testing.assert_allclose(y, want, rtol=0, atol=1e-5 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("m", [2, 4])
+@pytest.mark.parametrize("shape,pads", [
+    ((2, 3, 9, 11), (1, 1, 1, 1)),  # odd sizes
+    ((1, 2, 3, 3), (2, 2, 2, 2)),  # pads one less than the sides: the whole input reflected
+    ((1, 3, 13, 8), (2, 2, 1, 1)),
+    ((2, 2, 6, 7), (0, 2, 1, 0)),  # asymmetric
+])
+def test_kernel_reads_a_reflection_padding(monkeypatch, m: int, shape: tuple[int, ...],
+                                           pads: tuple[int, int, int, int]) -> None:
+    """``reflect=True`` equals the zero-pad kernel on the reflection-padded copy, also when
+    chunks are single tile rows (pad rows then fall at the start and end of a chunk)."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((4, shape[1], 3, 3))
+    top, bottom, left, right = pads
+    padded = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), mode="reflect")
+    want = _direct(padded, w, (0, 0, 0, 0))
+    for chunk_bytes, min_tiles in ((winograd.CHUNK_BYTES, winograd.MIN_TILES), (1, 1)):
+        monkeypatch.setattr(winograd, "CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(winograd, "MIN_TILES", min_tiles)
+        got = winograd.winograd_conv3x3(x, w, pads, m, reflect=True)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
+
+
+def test_reflect_conv_layer_in_inference_skips_the_padded_copy(monkeypatch) -> None:
+    """nn.Conv2d(padding_mode="reflect") under no_grad reads the padding through Winograd's
+    tiling (no pad op runs) and gives what the padded path and PyTorch give."""
+    import lucid.nn.modules.conv as conv_modules
+
+    rng = np.random.default_rng(7)
+    layer = lucid.nn.Conv2d(24, 20, 3, padding=1, padding_mode="reflect")
+    x = lucid.tensor(rng.standard_normal((2, 24, 15, 18)).astype(np.float32))
+    padded_path = layer(x).detach().numpy()  # weights require grad: recorded, padded copy
+    pads: list[Any] = []
+    monkeypatch.setattr(conv_modules, "pad", lambda *a, **k: pads.append(a) or None)
+    with lucid.no_grad():
+        fused = layer(x).numpy()
+    assert not pads
+    np.testing.assert_allclose(fused, padded_path, rtol=0, atol=1e-5 * np.abs(padded_path).max())
+    torch = pytest.importorskip("torch")
+    twin = torch.nn.Conv2d(24, 20, 3, padding=1, padding_mode="reflect")
+    twin.weight.data = torch.tensor(layer.weight.detach().numpy())
+    twin.bias.data = torch.tensor(layer.bias.detach().numpy())
+    want = twin(torch.tensor(x.numpy())).detach().numpy()
+    np.testing.assert_allclose(fused, want, rtol=0, atol=1e-5 * np.abs(want).max())
