@@ -7,10 +7,12 @@ core busy for the whole step: numpy releases the GIL inside those passes, and th
 nothing but the parameters, which they only read. Measured on 2 cores (x86_64, OpenBLAS), one
 step of the default training recipe: 0.65 s with BLAS on both cores, 0.44 s as two shards.
 
-Shards pay only where they span the work between BLAS calls. Splitting each convolution's
-tile chunks the same way lost (the reference network at 512 px: 1.32 s unsplit, 1.5 s split):
-after a multi-threaded call OpenBLAS's idle threads spin for about 0.1 s, taking cores from the
-shards that follow, and a network's deepest layers are single chunks anyway.
+The same goes for independent images: ``StyleNet`` encodes a content and a style at once,
+one thread each (``thread_map``). Shards pay only where they span the work between BLAS
+calls. Splitting each convolution's tile chunks the same way lost (the reference network at
+512 px: 1.32 s unsplit, 1.5 s split): after a multi-threaded call OpenBLAS's idle threads spin
+for about 0.1 s, taking cores from the shards that follow, and a network's deepest layers are
+single chunks anyway.
 
 BLAS threads are set through OpenBLAS's own ``openblas_set_num_threads`` (the library numpy
 loaded); with another BLAS (Accelerate, MKL) there is no control and ``blas_threads`` is None.
@@ -104,15 +106,21 @@ def shard_slices(size: int, parts: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
 
 
-def run_in_shards(fn: Callable[[slice], Any], size: int, workers: int) -> list[Any]:
-    """``[fn(part) for part in shard_slices(size, workers)]``, each on its own thread with a
-    one-thread BLAS when there is more than one part (the calling thread's BLAS otherwise).
-    The parts must write to disjoint memory; an exception in any is raised here."""
-    parts = shard_slices(size, workers)
-    if len(parts) == 1:
-        return [fn(parts[0])]
-    with limit_blas_threads(1), ThreadPoolExecutor(len(parts), "lucid-shard") as pool:
-        return list(pool.map(fn, parts))
+def thread_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int) -> list[Any]:
+    """``[fn(item) for item in items]``, on up to ``workers`` threads, each with a one-thread
+    BLAS and the calling thread's grad mode (on the calling thread, as is, with one worker or
+    one item). The calls must write to disjoint memory; an exception in any is raised here."""
+    workers = min(workers, len(items))
+    if workers <= 1:
+        return [fn(item) for item in items]
+    grad_mode = autograd.is_grad_enabled()  # per thread: the workers inherit the caller's
+
+    def call(item: Any) -> Any:
+        with autograd.enable_grad() if grad_mode else autograd.no_grad():
+            return fn(item)
+
+    with limit_blas_threads(1), ThreadPoolExecutor(workers, "lucid-shard") as pool:
+        return list(pool.map(call, items))
 
 
 def data_parallel_backward(losses: Callable[[slice], Sequence[Tensor]], size: int,
@@ -150,7 +158,7 @@ def data_parallel_backward(losses: Callable[[slice], Sequence[Tensor]], size: in
         grads = autograd.grad(values[0], params, grad_outputs=seed, allow_unused=True)
         return [v.item() * share for v in values], grads
 
-    results = run_in_shards(shard, size, workers)
+    results = thread_map(shard, shard_slices(size, workers), workers)
     for index, param in enumerate(params):
         grads = [grads[index] for _, grads in results if grads[index] is not None]
         if not grads:

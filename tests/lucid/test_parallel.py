@@ -7,7 +7,13 @@ import pytest
 import lucid
 import lucid.nn.functional as F
 from lucid import nn
-from lucid.parallel import blas_threads, data_parallel_backward, limit_blas_threads, shard_slices
+from lucid.parallel import (
+    blas_threads,
+    data_parallel_backward,
+    limit_blas_threads,
+    shard_slices,
+    thread_map,
+)
 
 
 def test_shard_slices_cover_the_batch_in_near_equal_parts() -> None:
@@ -83,3 +89,10 @@ def test_blas_threads_are_put_back_even_when_a_shard_fails() -> None:
     with pytest.raises(ValueError, match="bad shard"):
         data_parallel_backward(broken, 4, [lucid.ones(1, requires_grad=True)], workers=2)
     assert blas_threads() == before
+
+
+def test_shards_run_in_the_callers_grad_mode() -> None:
+    for mode in (lucid.no_grad, lucid.enable_grad):
+        with mode():
+            seen = thread_map(lambda item: lucid.is_grad_enabled(), range(3), 3)
+        assert seen == [mode is lucid.enable_grad] * 3

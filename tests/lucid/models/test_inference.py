@@ -175,3 +175,16 @@ def test_decoder_reach() -> None:
 
     decoder = Decoder(8, [["conv", 8], ["up"], ["conv", 8], ["up"], ["conv", 3, "none"]])
     assert decoder.reach == 7
+
+
+def test_content_and_style_encoded_on_two_threads_paint_the_same(monkeypatch) -> None:
+    import lucid.models.stylenet as stylenet
+
+    net = StyleNet(tiny_config(skip=True)).eval()
+    content, style = lucid.rand(2, 3, 32, 40), lucid.rand(2, 3, 24, 24)
+    results = []
+    for workers in (1, 2):
+        monkeypatch.setattr(stylenet, "default_workers", lambda device, k=workers: k)
+        with lucid.no_grad():
+            results.append(net(content, style, alpha=0.7).numpy())
+    np.testing.assert_allclose(results[1], results[0], rtol=0, atol=1e-6)
