@@ -140,15 +140,17 @@ def backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
     _propagate(root, grad, retain_graph, accumulate)
 
 
-def grad(outputs: Tensor, inputs: Sequence[Tensor], grad_outputs: Tensor | None = None,
-         retain_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Any = None, retain_graph: bool = False,
+         allow_unused: bool = False) -> tuple[Tensor | None, ...]:
     """The gradient of ``outputs`` with respect to each of ``inputs``, returned, not
     accumulated: no tensor's ``.grad`` changes.
 
-    As ``torch.autograd.grad`` for one output tensor (a scalar unless ``grad_outputs`` is
-    given), without ``create_graph``. An input the output does not depend on is an error
-    unless ``allow_unused``, then its gradient is None. Graphs that share only leaves (say a
-    model's parameters) can be differentiated on several threads at once.
+    As ``torch.autograd.grad`` for one output tensor (alone or in a one-element sequence; a
+    scalar unless ``grad_outputs`` is given, a tensor or array of the output's shape),
+    without ``create_graph``. An input the output does not depend on is an error unless
+    ``allow_unused``, then its gradient is None. Graphs that share only leaves (say a model's
+    parameters) can be differentiated on several threads at once.
 
     Example:
         >>> import lucid
@@ -159,8 +161,14 @@ def grad(outputs: Tensor, inputs: Sequence[Tensor], grad_outputs: Tensor | None 
     """
     from lucid.ops._util import xp_of
     from lucid.tensor import Tensor
+    from lucid.tensor import tensor as as_tensor
 
-    inputs = list(inputs)
+    outputs = _one_output(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if isinstance(grad_outputs, (list, tuple)) and len(grad_outputs) == 1:
+        grad_outputs = grad_outputs[0]
+    if grad_outputs is not None and not isinstance(grad_outputs, Tensor):
+        grad_outputs = as_tensor(grad_outputs, device=outputs.device)
     for tensor in inputs:
         if not tensor.requires_grad:
             raise RuntimeError("one of the differentiated tensors does not require grad")
@@ -191,6 +199,16 @@ def grad(outputs: Tensor, inputs: Sequence[Tensor], grad_outputs: Tensor | None 
                                "used in the graph; set allow_unused=True if this is intended")
         result.append(None if g is None else Tensor._wrap(g.astype(tensor.dtype, copy=True)))
     return tuple(result)
+
+
+def _one_output(outputs: Tensor | Sequence[Tensor]) -> Tensor:
+    from lucid.tensor import Tensor
+
+    if isinstance(outputs, Tensor):
+        return outputs
+    if len(outputs) != 1:
+        raise NotImplementedError("lucid.autograd.grad takes one output tensor")
+    return outputs[0]
 
 
 def _propagate(root: Tensor, grad: Any, retain_graph: bool, on_leaf: Callable[[Tensor, Any], None],

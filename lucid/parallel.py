@@ -24,7 +24,9 @@ import contextlib
 import ctypes
 import functools
 import glob
+import itertools
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -43,13 +45,13 @@ _SET_NAMES = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threa
 @functools.cache
 def _openblas() -> tuple[Any, Any] | None:
     """(set, get) of the OpenBLAS numpy uses, or None when it uses another BLAS."""
+    root = os.path.dirname(np.__file__)
     paths: list[str] = []
-    with contextlib.suppress(OSError):  # Linux: the libraries this process has loaded
+    for folder in (os.path.join(root, "..", "numpy.libs"), os.path.join(root, ".dylibs")):
+        paths += glob.glob(os.path.join(folder, "*openblas*"))  # numpy's own, bundled
+    with contextlib.suppress(OSError):  # else a system OpenBLAS this process has loaded
         with open("/proc/self/maps") as maps:
             paths += [line.split()[-1] for line in maps if "openblas" in line.lower()]
-    root = os.path.dirname(np.__file__)
-    for folder in (os.path.join(root, "..", "numpy.libs"), os.path.join(root, ".dylibs")):
-        paths += glob.glob(os.path.join(folder, "*openblas*"))
     for path in dict.fromkeys(paths):
         try:
             lib = ctypes.CDLL(path)
@@ -70,21 +72,42 @@ def blas_threads() -> int | None:
     return None if found is None else int(found[1]())
 
 
+class _BlasLimits:
+    """The live ``limit_blas_threads`` contexts, newest last, and the count before the first.
+
+    The setting is process-wide, so contexts entered on several threads (or nested) share one
+    record: the newest live one decides, and when the last one leaves the count goes back.
+    """
+
+    lock = threading.Lock()
+    live: dict[int, int] = {}  # context token -> its count, in entry order
+    before: int | None = None
+    tokens = itertools.count()
+
+
 @contextlib.contextmanager
 def limit_blas_threads(count: int) -> Iterator[None]:
-    """Context: numpy's BLAS on ``count`` threads, restored on exit (a no-op without
-    OpenBLAS). The setting is process-wide: enter it from one thread at a time."""
+    """Context: numpy's BLAS on ``count`` threads, as before on exit (a no-op without
+    OpenBLAS). Nested or overlapping contexts, on any threads, leave the newest one in force
+    and the original count once all have left."""
     found = _openblas()
     if found is None:
         yield
         return
     setter, getter = found
-    previous = getter()
-    setter(count)
+    limits = _BlasLimits
+    with limits.lock:
+        if not limits.live:
+            limits.before = getter()
+        token = next(limits.tokens)
+        limits.live[token] = max(1, count)
+        setter(limits.live[token])
     try:
         yield
     finally:
-        setter(previous)
+        with limits.lock:
+            del limits.live[token]
+            setter(next(reversed(limits.live.values())) if limits.live else limits.before)
 
 
 def default_workers(device: Device | str = "cpu") -> int:
@@ -106,12 +129,23 @@ def shard_slices(size: int, parts: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
 
 
+_worker = threading.local()  # set on the threads of thread_map's pool
+
+
+@functools.cache
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """One lasting pool per size: its threads keep their scratch buffers from call to call."""
+    return ThreadPoolExecutor(workers, "lucid-shard", initializer=setattr,
+                              initargs=(_worker, "busy", True))
+
+
 def thread_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int) -> list[Any]:
-    """``[fn(item) for item in items]``, on up to ``workers`` threads, each with a one-thread
-    BLAS and the calling thread's grad mode (on the calling thread, as is, with one worker or
-    one item). The calls must write to disjoint memory; an exception in any is raised here."""
+    """``[fn(item) for item in items]``, on up to ``workers`` threads that share the BLAS
+    threads and take the calling thread's grad mode. With one worker or one item, or when
+    called from one of those threads, it runs on the calling thread, as is. The calls must
+    write to disjoint memory; an exception in any is raised here."""
     workers = min(workers, len(items))
-    if workers <= 1:
+    if workers <= 1 or getattr(_worker, "busy", False):
         return [fn(item) for item in items]
     grad_mode = autograd.is_grad_enabled()  # per thread: the workers inherit the caller's
 
@@ -119,8 +153,8 @@ def thread_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int) -> 
         with autograd.enable_grad() if grad_mode else autograd.no_grad():
             return fn(item)
 
-    with limit_blas_threads(1), ThreadPoolExecutor(workers, "lucid-shard") as pool:
-        return list(pool.map(call, items))
+    with limit_blas_threads(max(1, (blas_threads() or 1) // workers)):
+        return list(_pool(workers).map(call, items))
 
 
 def data_parallel_backward(losses: Callable[[slice], Sequence[Tensor]], size: int,
@@ -133,8 +167,11 @@ def data_parallel_backward(losses: Callable[[slice], Sequence[Tensor]], size: in
     share of the samples, so a batch-mean loss comes out the same however it is split) is
     accumulated into each of ``params``' ``.grad``, as ``loss.backward()`` would, and the
     batch's value of each tensor is returned. With one worker that is exactly
-    ``loss.backward()`` on the whole batch; with more, the same up to rounding, and the same
-    bits from run to run (shards are summed in order).
+    ``loss.backward()`` on the whole batch (which also fills the ``.grad`` of any other leaf
+    that needs one); with more, the same up to rounding, and the same bits from run to run
+    (shards are summed in order). Samples must not interact in the forward pass: a batch norm
+    in training mode would see each shard's statistics, not the batch's. Parameters that need
+    no gradient are left alone.
 
     Example:
         >>> import lucid
@@ -150,16 +187,18 @@ def data_parallel_backward(losses: Callable[[slice], Sequence[Tensor]], size: in
         values[0].backward()
         return [v.item() for v in values]
 
+    trainable = [p for p in params if p.requires_grad]
+
     def shard(part: slice) -> tuple[list[float], tuple[Tensor | None, ...]]:
         values = losses(part)
         share = (part.stop - part.start) / size
         loss = values[0].data
         seed = Tensor._wrap(xp_of(loss).full(loss.shape, share, dtype=loss.dtype))
-        grads = autograd.grad(values[0], params, grad_outputs=seed, allow_unused=True)
+        grads = autograd.grad(values[0], trainable, grad_outputs=seed, allow_unused=True)
         return [v.item() * share for v in values], grads
 
     results = thread_map(shard, shard_slices(size, workers), workers)
-    for index, param in enumerate(params):
+    for index, param in enumerate(trainable):
         grads = [grads[index] for _, grads in results if grads[index] is not None]
         if not grads:
             continue

@@ -140,3 +140,11 @@ def test_grad_matches_torch_autograd_grad() -> None:
     (ours,) = lucid.autograd.grad((x.tanh() * x).sum(), [x])
     (theirs,) = torch.autograd.grad((t.tanh() * t).sum(), [t])
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+def test_grad_takes_a_lone_tensor_and_array_grad_outputs_as_torch_does() -> None:
+    x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    (g,) = lucid.autograd.grad([(x * x).sum()], x)
+    assert g.tolist() == [2.0, 4.0]
+    (g,) = lucid.autograd.grad(x * 3, x, grad_outputs=[np.array([1.0, -1.0])])
+    assert g.tolist() == [3.0, -3.0]

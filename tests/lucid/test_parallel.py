@@ -96,3 +96,34 @@ def test_shards_run_in_the_callers_grad_mode() -> None:
         with mode():
             seen = thread_map(lambda item: lucid.is_grad_enabled(), range(3), 3)
         assert seen == [mode is lucid.enable_grad] * 3
+
+
+def test_frozen_parameters_are_left_alone() -> None:
+    rng = np.random.default_rng(2)
+    x = lucid.tensor(rng.normal(size=(4, 3, 6, 6)))
+    target = lucid.tensor(rng.normal(size=(4, 2, 4, 4)))
+    net = small_net()
+    net[0].requires_grad_(False)
+    params = list(net.parameters())
+    data_parallel_backward(batch_losses(net, x, target), 4, params, workers=2)
+    assert net[0].weight.grad is None and net[3].weight.grad is not None
+
+
+def test_overlapping_blas_limits_end_at_the_original_count() -> None:
+    """Contexts entered on several threads leave in any order: the newest live one holds,
+    and the count from before the first comes back after the last."""
+    before = blas_threads()
+    if before is None:
+        pytest.skip("numpy's BLAS is not OpenBLAS: no thread control")
+    first, second = limit_blas_threads(1), limit_blas_threads(3)
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first one leaves first, as another thread might
+    assert blas_threads() == 3
+    second.__exit__(None, None, None)
+    assert blas_threads() == before
+
+
+def test_thread_map_inside_thread_map_runs_inline() -> None:
+    inner = thread_map(lambda i: thread_map(lambda j: (i, j), range(2), 2), range(2), 2)
+    assert inner == [[(0, 0), (0, 1)], [(1, 0), (1, 1)]]
