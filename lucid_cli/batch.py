@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import time
@@ -439,6 +440,8 @@ class BatchSummary:
 # bug or an interruption and propagates.
 _PAIR_ERRORS = (ImageError, ValueError, OSError, MemoryError)
 
+LANE_PIXELS = 2_000_000  # pictures up to this size are painted several at a time on the CPU
+
 
 class _PairError(Exception):
     """A pair failed because of ``path``; wraps the original error."""
@@ -590,6 +593,19 @@ def _submit(pool: ThreadPoolExecutor | None, fn: Callable, *args: object) -> Fut
     return future
 
 
+def _paint(model: StyleNet, rgb: np.ndarray, statistics: list[StyleStatistics],
+           mask: np.ndarray | None, options: StylizeOptions, content: Path,
+           on_tile: Callable[[int, int], None] | None = None) -> np.ndarray | _PairError:
+    """The stylized picture, or the failure (blamed on the content) to report."""
+    from lucid.models.inference import stylize
+
+    try:
+        return stylize(model, rgb, statistics, weights=options.weights, alpha=options.alpha,
+                       mask=mask, on_tile=on_tile)
+    except _PAIR_ERRORS as error:
+        return _blame(error, content)
+
+
 def _write(job: Job, result: np.ndarray, rgb: np.ndarray, alpha: np.ndarray | None,
            options: StylizeOptions) -> bool:
     """Finish and save one result: True when written, False when the file appeared meanwhile
@@ -614,9 +630,11 @@ def run_batch(model: StyleNet, plan: BatchPlan, options: StylizeOptions,
     :class:`PairDone`, :class:`PairSkipped`, :class:`PairFailed` after it, always on the
     calling thread. With ``options.workers``, the next content is decoded and finished
     images are written while the network runs, so a job's outcome may arrive after the next
-    job has started; at most ``workers`` results wait to be written.
+    job has started; at most ``workers`` results wait to be written. On the CPU, pictures of
+    up to ``LANE_PIXELS`` are painted as many at a time as numpy's BLAS has threads, one thread
+    each (``lucid.parallel.thread_map``), their outcomes told in job order.
     """
-    from lucid.models.inference import stylize
+    from lucid.parallel import default_workers, thread_map
 
     start = time.perf_counter()
     summary = BatchSummary(failed=list(plan.problems))
@@ -654,11 +672,47 @@ def run_batch(model: StyleNet, plan: BatchPlan, options: StylizeOptions,
             emit(PairDone(index, total, job.content, job.styles, job.output,
                           time.perf_counter() - began))
 
+    def hand_on(index: int, job: Job, began: float, rgb: np.ndarray,
+                alpha: np.ndarray | None, tiles: list[tuple[int, int]],
+                result: np.ndarray | _PairError) -> None:
+        """A painted picture to the writers, or its failure to the report (with the tiles it
+        was painted in, when painted on another thread)."""
+        if tiles:
+            emit(TileDone(index, total, *tiles[-1]))
+        if isinstance(result, _PairError):
+            failed(index, job, result)
+            return
+        pending.append((_submit(pool, _write, job, result, rgb, alpha, options), index, job,
+                        began))
+        settle(keep=workers)
+
+    def report(outcome: Callable[[], None]) -> None:
+        """An outcome known now, told after those of the pairs still waiting to be painted."""
+        if waiting:
+            waiting.append((None, lambda _: outcome()))
+        else:
+            outcome()
+
+    def paint_waiting() -> None:
+        """Paint the waiting one-tile pairs at once, one thread each; outcomes in job order."""
+        paints = [paint for paint, _ in waiting if paint is not None]
+        results = iter(thread_map(lambda paint: paint(), paints, lanes))
+        for paint, finish in waiting:
+            finish(None if paint is None else next(results))
+        waiting.clear()
+
+    device = next(iter(model.parameters())).device
     workers = options.workers
     if workers is None:
-        workers = 0 if next(iter(model.parameters())).device == "cpu" else 2
+        workers = 0 if device == "cpu" else 2
     pool = ThreadPoolExecutor(workers, "lucid-io") if workers else None
     inputs = _Inputs(model, options, pool)
+    # pictures of up to LANE_PIXELS are painted `lanes` at a time on the CPU (numpy's passes
+    # between the GEMMs use one core each); a larger one is painted alone, with live tile
+    # progress, so that memory stays what one picture's tiles need
+    lanes = default_workers(device)
+    waiting: list[tuple[Callable[[], np.ndarray | _PairError] | None,
+                        Callable[[np.ndarray | _PairError | None], None]]] = []
     try:
         for index, job in enumerate(plan.jobs, start=1):
             emit(PairStarted(index, total, job.content, job.styles, job.output))
@@ -668,26 +722,29 @@ def run_batch(model: StyleNet, plan: BatchPlan, options: StylizeOptions,
                     raise _PairError(job.output, "is one of the inputs; refusing to overwrite it",
                                      ValueError("output is an input"))
                 if not options.overwrite and job.output.exists():
-                    skipped(index, job)
+                    report(functools.partial(skipped, index, job))
                     continue
                 rgb, alpha = inputs.content(job.content)
                 statistics = [inputs.statistics(style, job.content, rgb) for style in job.styles]
                 mask = inputs.mask(rgb.shape[:2])
                 if index < total:
                     inputs.prefetch(plan.jobs[index].content)
-                try:
-                    result = stylize(model, rgb, statistics, weights=options.weights,
-                                     alpha=options.alpha, mask=mask,
-                                     on_tile=lambda done, tiles, i=index: emit(
-                                         TileDone(i, total, done, tiles)))
-                except _PAIR_ERRORS as error:
-                    raise _blame(error, job.content) from error
+                paint = functools.partial(_paint, model, rgb, statistics, mask, options,
+                                          job.content)
+                if lanes > 1 and rgb.shape[0] * rgb.shape[1] <= LANE_PIXELS:
+                    tiles: list[tuple[int, int]] = []  # progress, the last told when painted
+                    waiting.append((
+                        functools.partial(paint, on_tile=lambda *done, t=tiles: t.append(done)),
+                        functools.partial(hand_on, index, job, began, rgb, alpha, tiles)))
+                    if sum(work is not None for work, _ in waiting) == lanes:
+                        paint_waiting()
+                    continue
+                paint_waiting()
+                hand_on(index, job, began, rgb, alpha, [], paint(
+                    on_tile=lambda done, tiles, i=index: emit(TileDone(i, total, done, tiles))))
             except _PairError as failure:
-                failed(index, job, failure)
-                continue
-            pending.append((_submit(pool, _write, job, result, rgb, alpha, options), index, job,
-                            began))
-            settle(keep=workers)
+                report(functools.partial(failed, index, job, failure))
+        paint_waiting()
         settle(keep=0)
     finally:
         if pool is not None:

@@ -542,6 +542,43 @@ def test_workers_change_nothing_but_the_overlap(work: Path, model_file: Path) ->
     assert len(runs[0][0]) == 6 and len(runs[0][1]) == 2
 
 
+def test_small_pictures_painted_at_once_paint_as_one_at_a_time(
+        work: Path, model_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small pictures painted two or three at a time (threads) give the pictures, the outcomes
+    and their order that painting them in turn gives; a bad file fails alone and a picture
+    over ``LANE_PIXELS`` is painted alone, in tiles, between them."""
+    import lucid.parallel
+    import lucid_cli.batch
+    from lucid.models.store import load_model
+    from lucid_cli.batch import PairDone, PairFailed, PairSkipped, TileDone
+
+    monkeypatch.setattr(lucid_cli.batch, "LANE_PIXELS", 10_000)
+
+    for name, seed in (("a.jpg", 1), ("c.png", 2), ("e.png", 4)):
+        _image(work / "photos" / name, CONTENT_WH, seed)
+    (work / "photos" / "b.jpg").write_bytes(b"not an image")
+    _image(work / "photos" / "d.png", (900, 40), 5)  # three tiles at its own size
+    net = load_model(model_file)
+    runs = {}
+    for lanes in (1, 2, 3):
+        monkeypatch.setattr(lucid.parallel, "default_workers", lambda device, k=lanes: k)
+        events: list = []
+        out = work / f"out{lanes}"
+        summary = stylize_files(net, [work / "photos"], [work / "style1.png"],
+                                StylizeOptions(size=0, style_size=8, output=out, format="png"),
+                                events.append)
+        outcomes = [(type(e).__name__, e.index) for e in events
+                    if isinstance(e, PairDone | PairFailed | PairSkipped)]
+        assert any(isinstance(e, TileDone) and e.tiles > 2 for e in events)
+        pictures = {p.name: np.asarray(Image.open(p), dtype=int) for p in out.iterdir()}
+        runs[lanes] = (outcomes, summary.failed, pictures)
+    for lanes in (2, 3):
+        assert runs[lanes][:2] == runs[1][:2]
+        assert runs[lanes][2].keys() == runs[1][2].keys() and len(runs[1][2]) == 4
+        for name, picture in runs[1][2].items():
+            assert np.abs(runs[lanes][2][name] - picture).max() <= 1, name
+
+
 # --------------------------------------------------------------------------- console script
 
 
