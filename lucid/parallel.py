@@ -144,8 +144,8 @@ def thread_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int) -> 
     threads and take the calling thread's grad mode. With one worker or one item, or when
     called from one of those threads, it runs on the calling thread, as is. The calls must
     write to disjoint memory; an exception in any is raised here."""
-    workers = min(workers, len(items))
-    if workers <= 1 or getattr(_worker, "busy", False):
+    running = min(workers, len(items))
+    if running <= 1 or getattr(_worker, "busy", False):
         return [fn(item) for item in items]
     grad_mode = autograd.is_grad_enabled()  # per thread: the workers inherit the caller's
 
@@ -153,8 +153,8 @@ def thread_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int) -> 
         with autograd.enable_grad() if grad_mode else autograd.no_grad():
             return fn(item)
 
-    with limit_blas_threads(max(1, (blas_threads() or 1) // workers)):
-        return list(_pool(workers).map(call, items))
+    with limit_blas_threads(max(1, (blas_threads() or 1) // running)):
+        return list(_pool(workers).map(call, items))  # one pool per workers, however many items
 
 
 def data_parallel_backward(losses: Callable[[slice], Sequence[Tensor]], size: int,

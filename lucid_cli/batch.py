@@ -440,7 +440,9 @@ class BatchSummary:
 # bug or an interruption and propagates.
 _PAIR_ERRORS = (ImageError, ValueError, OSError, MemoryError)
 
-LANE_PIXELS = 2_000_000  # pictures up to this size are painted several at a time on the CPU
+# pictures up to one tile's core (``TILE_SIZE`` in lucid.models.inference) are painted several at
+# a time on the CPU: memory then holds that many tiles' work, as a larger picture holds one
+LANE_PIXELS = 768 * 768
 
 
 class _PairError(Exception):
@@ -632,7 +634,8 @@ def run_batch(model: StyleNet, plan: BatchPlan, options: StylizeOptions,
     images are written while the network runs, so a job's outcome may arrive after the next
     job has started; at most ``workers`` results wait to be written. On the CPU, pictures of
     up to ``LANE_PIXELS`` are painted as many at a time as numpy's BLAS has threads, one thread
-    each (``lucid.parallel.thread_map``), their outcomes told in job order.
+    each (``lucid.parallel.thread_map``); that changes neither the pictures nor the order of
+    the outcomes (a pair's ``PairDone.seconds`` then includes the wait for its companions).
     """
     from lucid.parallel import default_workers, thread_map
 
@@ -708,8 +711,7 @@ def run_batch(model: StyleNet, plan: BatchPlan, options: StylizeOptions,
     pool = ThreadPoolExecutor(workers, "lucid-io") if workers else None
     inputs = _Inputs(model, options, pool)
     # pictures of up to LANE_PIXELS are painted `lanes` at a time on the CPU (numpy's passes
-    # between the GEMMs use one core each); a larger one is painted alone, with live tile
-    # progress, so that memory stays what one picture's tiles need
+    # between the GEMMs use one core each); a larger one is painted alone, with live progress
     lanes = default_workers(device)
     waiting: list[tuple[Callable[[], np.ndarray | _PairError] | None,
                         Callable[[np.ndarray | _PairError | None], None]]] = []

@@ -544,39 +544,54 @@ def test_workers_change_nothing_but_the_overlap(work: Path, model_file: Path) ->
 
 def test_small_pictures_painted_at_once_paint_as_one_at_a_time(
         work: Path, model_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Small pictures painted two or three at a time (threads) give the pictures, the outcomes
-    and their order that painting them in turn gives; a bad file fails alone and a picture
-    over ``LANE_PIXELS`` is painted alone, in tiles, between them."""
+    """Small pictures painted two or three at a time (threads) reach the right files, with the
+    outcomes and their order that painting them in turn gives: a skip, a bad file, a picture
+    whose painting fails on its thread, and a picture over ``LANE_PIXELS`` painted alone, in
+    tiles, between them. The painter is replaced by one that returns the photo upside down
+    (and fails on one), so that every file can be checked exactly."""
+    import lucid.models.inference
     import lucid.parallel
     import lucid_cli.batch
     from lucid.models.store import load_model
     from lucid_cli.batch import PairDone, PairFailed, PairSkipped, TileDone
 
-    monkeypatch.setattr(lucid_cli.batch, "LANE_PIXELS", 10_000)
+    real = lucid.models.inference.stylize
 
-    for name, seed in (("a.jpg", 1), ("c.png", 2), ("e.png", 4)):
-        _image(work / "photos" / name, CONTENT_WH, seed)
-    (work / "photos" / "b.jpg").write_bytes(b"not an image")
-    _image(work / "photos" / "d.png", (900, 40), 5)  # three tiles at its own size
+    def painter(model, content, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        if content.shape[:2] == (21, 25):
+            raise ValueError("could not paint this one")
+        if content.shape[1] == 900:  # the large one: the real tiled path, for its progress
+            real(model, content, *args, **kwargs)
+        return content[::-1]
+
+    monkeypatch.setattr(lucid.models.inference, "stylize", painter)
+    monkeypatch.setattr(lucid_cli.batch, "LANE_PIXELS", 10_000)
+    names = {"a.png": CONTENT_WH, "c.png": CONTENT_WH, "e.png": (25, 21), "f.png": CONTENT_WH,
+             "g.png": CONTENT_WH}
+    for seed, (name, wh) in enumerate(names.items()):
+        _image(work / "photos" / name, wh, seed)
+    (work / "photos" / "b.png").write_bytes(b"not an image")
+    _image(work / "photos" / "d.png", (900, 40), 9)  # three tiles at its own size
     net = load_model(model_file)
     runs = {}
     for lanes in (1, 2, 3):
         monkeypatch.setattr(lucid.parallel, "default_workers", lambda device, k=lanes: k)
-        events: list = []
         out = work / f"out{lanes}"
+        _image(out / "f_stylized_style1.png", (5, 5), 0)  # already there: a skip
+        events: list = []
         summary = stylize_files(net, [work / "photos"], [work / "style1.png"],
                                 StylizeOptions(size=0, style_size=8, output=out, format="png"),
                                 events.append)
         outcomes = [(type(e).__name__, e.index) for e in events
                     if isinstance(e, PairDone | PairFailed | PairSkipped)]
         assert any(isinstance(e, TileDone) and e.tiles > 2 for e in events)
-        pictures = {p.name: np.asarray(Image.open(p), dtype=int) for p in out.iterdir()}
-        runs[lanes] = (outcomes, summary.failed, pictures)
-    for lanes in (2, 3):
-        assert runs[lanes][:2] == runs[1][:2]
-        assert runs[lanes][2].keys() == runs[1][2].keys() and len(runs[1][2]) == 4
-        for name, picture in runs[1][2].items():
-            assert np.abs(runs[lanes][2][name] - picture).max() <= 1, name
+        for done in (e for e in events if isinstance(e, PairDone)):
+            photo = np.asarray(Image.open(done.content))
+            np.testing.assert_array_equal(np.asarray(Image.open(done.output)), photo[::-1])
+        runs[lanes] = (outcomes, sorted(p.name for p in summary.written), summary.failed)
+    assert [name for name, _ in runs[1][0]] == ["PairDone", "PairFailed", "PairDone", "PairDone",
+                                                "PairFailed", "PairSkipped", "PairDone"]
+    assert runs[1] == runs[2] == runs[3]
 
 
 # --------------------------------------------------------------------------- console script
