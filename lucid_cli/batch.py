@@ -697,7 +697,7 @@ def run_batch(model: StyleNet, plan: BatchPlan, options: StylizeOptions,
             outcome()
 
     def paint_waiting() -> None:
-        """Paint the waiting one-tile pairs at once, one thread each; outcomes in job order."""
+        """Paint the waiting small pictures at once, one thread each; outcomes in job order."""
         paints = [paint for paint, _ in waiting if paint is not None]
         results = iter(thread_map(lambda paint: paint(), paints, lanes))
         for paint, finish in waiting:
