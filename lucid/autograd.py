@@ -159,30 +159,16 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         >>> g.tolist(), x.grad
         ([2.0, 4.0], None)
     """
-    from lucid.ops._util import xp_of
     from lucid.tensor import Tensor
-    from lucid.tensor import tensor as as_tensor
 
     outputs = _one_output(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if isinstance(grad_outputs, (list, tuple)) and len(grad_outputs) == 1:
         grad_outputs = grad_outputs[0]
-    if grad_outputs is not None and not isinstance(grad_outputs, Tensor):
-        grad_outputs = as_tensor(grad_outputs, device=outputs.device)
     for tensor in inputs:
         if not tensor.requires_grad:
             raise RuntimeError("one of the differentiated tensors does not require grad")
-    if not outputs.requires_grad:
-        raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-    if grad_outputs is None:
-        if outputs.numel() != 1:
-            raise RuntimeError("grad can be implicitly created only for scalar outputs")
-        seed = xp_of(outputs.data).ones(outputs.shape, dtype=outputs.dtype)
-    else:
-        if grad_outputs.shape != outputs.shape:
-            raise RuntimeError(f"grad_outputs has shape {grad_outputs.shape} but the output "
-                               f"has shape {outputs.shape}")
-        seed = grad_outputs.data.astype(outputs.dtype, copy=False)
+    seed = outputs._grad_seed(grad_outputs, "grad_outputs")
     found: dict[int, Any] = {}
     wanted = {id(t) for t in inputs}
 

@@ -250,6 +250,11 @@ class Tensor:
     # ---- autograd ---------------------------------------------------------------------------
     def backward(self, gradient: Tensor | None = None, retain_graph: bool = False) -> None:
         """Accumulate the gradient of this tensor into the ``.grad`` of every leaf."""
+        autograd.backward(self, self._grad_seed(gradient), retain_graph=retain_graph)
+
+    def _grad_seed(self, gradient: Any, name: str = "gradient") -> Any:
+        """The array a backward pass from this tensor starts with: ``gradient`` (``name`` in
+        messages; a tensor or array of this shape), or ones for a scalar without one."""
         if not self.requires_grad:
             raise RuntimeError(
                 "element 0 of tensors does not require grad and does not have a grad_fn"
@@ -257,15 +262,14 @@ class Tensor:
         if gradient is None:
             if self.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            seed = xp_of(self.data).ones(self.data.shape, dtype=self.dtype)
-        else:
-            gradient = gradient if isinstance(gradient, Tensor) else tensor(gradient)
-            if gradient.shape != self.shape:
-                raise RuntimeError(
-                    f"gradient has shape {gradient.shape} but the output has shape {self.shape}"
-                )
-            seed = gradient.data.astype(self.dtype, copy=False)
-        autograd.backward(self, seed, retain_graph=retain_graph)
+            return xp_of(self.data).ones(self.data.shape, dtype=self.dtype)
+        gradient = gradient if isinstance(gradient, Tensor) else tensor(gradient,
+                                                                         device=self.device)
+        if gradient.shape != self.shape:
+            raise RuntimeError(
+                f"{name} has shape {gradient.shape} but the output has shape {self.shape}"
+            )
+        return gradient.data.astype(self.dtype, copy=False)
 
     # ---- arithmetic -------------------------------------------------------------------------
     def _operand(self, other: Any) -> tuple[Tensor, Tensor]:
