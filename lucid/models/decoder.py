@@ -5,7 +5,8 @@ Described by a list of layers in the model config, e.g.
 reflection padding (ReLU unless told otherwise) and 2x nearest upsampling, as in AdaIN.
 ``["skip", "block4_expand", 144]`` adds a second AdaIN level: the named encoder tap (of that
 many channels, at the resolution the decoder has reached there), given the style's statistics
-like the main input, enters through a 1x1 convolution added to the running features.
+like the main input, enters through a 1x1 convolution added to the running features; a tap
+coarser than the decoder there (a deeper level) is upsampled to it after its convolution.
 """
 
 from __future__ import annotations
@@ -15,14 +16,18 @@ from typing import Any
 
 import lucid.nn as nn
 from lucid import Tensor
+from lucid.nn.functional import interpolate
 
 
 class Skip(nn.Module):
     """Adds ``conv1x1(skip)`` to the running features. Starts at zero (weight and bias), so a
     skip grafted onto a trained decoder leaves its output unchanged until training uses it.
 
+    A skip coarser than ``x`` (a deeper AdaIN level, H / k by W / k) is upsampled k times
+    (nearest) after its convolution, as the decoder's own upsampling does.
+
     Shape:
-        - Input: x (N, C, H, W) and skip (N, C_skip, H, W)
+        - Input: x (N, C, H, W) and skip (N, C_skip, H / k, W / k), k a whole number
         - Output: (N, C, H, W)
 
     Example:
@@ -41,7 +46,14 @@ class Skip(nn.Module):
         nn.init.zeros_(self.conv.bias)
 
     def forward(self, x: Tensor, skip: Tensor) -> Tensor:
-        return x + self.conv(skip)
+        added = self.conv(skip)
+        if added.shape[2:] != x.shape[2:]:
+            factor = x.shape[2] // added.shape[2]
+            if (added.shape[2] * factor, added.shape[3] * factor) != tuple(x.shape[2:]):
+                raise ValueError(f"skip {self.tap}: {tuple(skip.shape[2:])} does not divide "
+                                 f"the decoder's {tuple(x.shape[2:])}")
+            added = interpolate(added, scale_factor=factor, mode="nearest")
+        return x + added
 
 
 class Decoder(nn.Module):

@@ -126,14 +126,15 @@ class StyleNet(nn.Module):
         return self.decode(self.blend(content_features, style_statistics, alpha))
 
 
-def tiny_config(skip: bool = False) -> dict[str, Any]:
+def tiny_config(skip: bool = False, deep: bool = False) -> dict[str, Any]:
     """A minute EfficientNet-Lite-shaped network, for tests and docs (random weights).
 
     ``skip=True``: AdaIN at stride 4 (block 2's expansion) and, through a decoder skip, at
-    stride 2 (the stem).
+    stride 2 (the stem). ``deep=True`` adds a deeper level as well: block 5's expansion
+    (stride 8, also a style tap) through a skip into the decoder's input.
     """
-    if skip:
-        return {
+    if skip or deep:
+        config = {
             "format": 1,
             "encoder": {"type": "efficientnet_lite", "variant": "lite2",
                         "padding_mode": "zeros", "taps": ["stem", "block2_expand"],
@@ -142,6 +143,11 @@ def tiny_config(skip: bool = False) -> dict[str, Any]:
                         "layers": [["conv", 16], ["up"], ["skip", "stem", 32], ["conv", 8],
                                    ["up"], ["conv", 3, "none"]]},
         }
+        if deep:
+            config["encoder"]["taps"].append("block5_expand")
+            config["encoder"]["stride"] = 8
+            config["decoder"]["layers"].insert(0, ["skip", "block5_expand", 288])
+        return config
     return {
         "format": 1,
         "encoder": {"type": "efficientnet_lite", "variant": "lite2", "padding_mode": "zeros",

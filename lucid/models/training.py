@@ -250,26 +250,32 @@ class Trainer:
         trainer.elapsed = float(state["elapsed"])
         return trainer
 
-    def graft(self, config: dict[str, Any], run_dir: str | Path) -> Trainer:
+    def graft(self, config: dict[str, Any], run_dir: str | Path,
+              encoder_weights: str | Path | None = None) -> Trainer:
         """This run, carried on in ``run_dir`` with a decoder that has skips added.
 
-        Everything the two architectures share comes over: weights, their optimiser state,
-        the schedule, both random generators, the iteration count. The skips start at zero, so
-        the grafted network paints exactly as this one until training gives them weights.
+        Everything the two architectures share comes over: weights, their optimiser state
+        (matched by name), the schedule, both random generators, the iteration count. The skips
+        start at zero, so the grafted network paints exactly as this one until training gives
+        them weights. A skip from a deeper tap than the encoder reaches needs the deeper trunk:
+        ``encoder_weights``, a trunk file (``tools/convert_lite2.py --deepest``).
         """
         options = replace(self.options, config=config, run_dir=str(run_dir))
+        if encoder_weights is not None:
+            options.encoder_weights = str(encoder_weights)
         lucid_rng = lucid.get_rng_state()
-        grafted = Trainer(options, self.device, load_encoder=False)
+        grafted = Trainer(options, self.device, load_encoder=encoder_weights is not None)
         lucid.set_rng_state(lucid_rng)
         old_names = [name for name, _ in self.model.decoder.named_parameters()]
         new_names = [name for name, _ in grafted.model.decoder.named_parameters()]
-        if new_names[: len(old_names)] != old_names:
-            raise ValueError("the new decoder must keep the old one's layers and add skips")
         result = grafted.model.load_state_dict(self.model.state_dict(), strict=False)
-        if result.unexpected_keys or not all(k.startswith("decoder.skips.")
-                                             for k in result.missing_keys):
+        new_weights = ("decoder.skips.", "encoder.") if encoder_weights else ("decoder.skips.",)
+        if (result.unexpected_keys or not set(old_names) <= set(new_names)
+                or not all(k.startswith(new_weights) for k in result.missing_keys)):
             raise ValueError("the new decoder must keep the old one's layers and add skips")
         state = self.optimizer.state_dict()
+        index = {name: i for i, name in enumerate(new_names)}
+        state["state"] = {index[old_names[int(i)]]: values for i, values in state["state"].items()}
         state["param_groups"][0]["params"] = list(range(len(new_names)))
         grafted.optimizer.load_state_dict(state)
         grafted.scheduler.load_state_dict(self.scheduler.state_dict())

@@ -10,11 +10,12 @@ from lucid.models.inference import plan_tiles, style_statistics, stylize
 from lucid.models.stylenet import StyleNet, tiny_config
 
 
-def tiny_model(skip: bool, **config) -> StyleNet:
-    """The tiny network (random weights); with ``skip``, AdaIN at two strides and the skip's
-    1x1 convolution given random weights too (it starts at zero, a no-op)."""
+def tiny_model(skip: bool, deep: bool = False, **config) -> StyleNet:
+    """The tiny network (random weights); with ``skip``, AdaIN at two strides (``deep``: three,
+    one deeper than the decoder's input) and the skips' 1x1 convolutions given random weights
+    too (they start at zero, a no-op)."""
     lucid.manual_seed(3)
-    model = StyleNet({**tiny_config(skip), **config}).eval()
+    model = StyleNet({**tiny_config(skip, deep), **config}).eval()
     for name, parameter in model.decoder.named_parameters():
         if name.startswith("skips."):
             lucid.nn.init.normal_(parameter, std=0.1)
@@ -93,10 +94,11 @@ def test_tiles_cover_the_image_once() -> None:
     assert (covered == 1).all()
 
 
-@pytest.mark.parametrize("skip", [False, True], ids=["plain", "skip"])
+@pytest.mark.parametrize(("skip", "deep"), [(False, False), (True, False), (True, True)],
+                         ids=["plain", "skip", "deep"])
 @pytest.mark.parametrize("content_std", ["biased", "unbiased"])
-def test_tiled_output_agrees_with_one_pass(content_std: str, skip: bool) -> None:
-    model = tiny_model(skip, adain={"content_std": content_std})
+def test_tiled_output_agrees_with_one_pass(content_std: str, skip: bool, deep: bool) -> None:
+    model = tiny_model(skip, deep, adain={"content_std": content_std})
     content = picture(90, 130)
     style = style_statistics(model, picture(40, 40, 7))
     whole = stylize(model, content, [style])
@@ -151,6 +153,22 @@ def test_a_skip_starts_as_a_no_op() -> None:
             if name.startswith("skips."):
                 lucid.nn.init.normal_(parameter, std=0.1)
         assert not np.allclose(model.decode(targets).numpy(), model.decode(other).numpy())
+
+
+def test_a_deeper_skip_is_upsampled_into_the_decoder() -> None:
+    """A skip from a coarser level adds its 1x1 convolution repeated over each cell's pixels
+    (nearest upsampling), and refuses a size that does not divide the decoder's."""
+    from lucid.models.decoder import Skip
+
+    lucid.manual_seed(0)
+    skip = Skip("deep", 6, 4)
+    lucid.nn.init.normal_(skip.conv.weight)
+    lucid.nn.init.normal_(skip.conv.bias)
+    x, deep = lucid.rand(1, 4, 6, 10), lucid.rand(1, 6, 3, 5)
+    added = skip.conv(deep).detach().numpy().repeat(2, axis=2).repeat(2, axis=3)
+    np.testing.assert_allclose(skip(x, deep).detach().numpy(), x.numpy() + added, rtol=1e-6)
+    with pytest.raises(ValueError, match="does not divide"):
+        skip(lucid.rand(1, 4, 7, 10), deep)
 
 
 def test_decoding_only_the_picture_changes_nothing(model: StyleNet) -> None:

@@ -153,3 +153,48 @@ def test_a_graft_adds_skips_and_carries_the_run_on(folders, tmp_path: Path) -> N
     skip_weight = grafted.model.decoder.skips["stem"].conv.weight.detach().numpy()
     assert np.abs(skip_weight).max() > 0
     assert Trainer.resume(tmp_path / "skip").model.adain_taps == ["block2_expand", "stem"]
+
+
+def test_a_graft_reaches_a_deeper_level(folders, tmp_path: Path) -> None:
+    """A skip from deeper than the run's encoder: the deeper trunk comes from a trunk file,
+    the shared trunk stays the run's own, the picture is unchanged at the graft, the new level
+    joins the style loss, and the optimiser state follows each weight by name although the
+    new skip comes first among the skips."""
+    import lucid
+    from lucid import serialization
+    from lucid.models.encoders import build_encoder
+    from lucid.models.training import adain_losses
+
+    source = Trainer(options(folders, tmp_path / "skip", iterations=3,
+                             config=tiny_config(skip=True)))
+    source.run()
+    deep = tiny_config(deep=True)
+    lucid.manual_seed(5)
+    trunk = build_encoder(deep["encoder"]).state_dict()
+    serialization.save({k: v.numpy() for k, v in trunk.items()}, tmp_path / "trunk.safetensors")
+    grafted = source.graft(deep, tmp_path / "deep", tmp_path / "trunk.safetensors")
+    assert grafted.model.style_taps[-1] == "block5_expand"
+    for name, value in grafted.model.encoder.state_dict().items():
+        expected = source.model.encoder.state_dict().get(name, trunk[name])
+        np.testing.assert_array_equal(value.numpy(), expected.numpy(), err_msg=name)
+    batch = lucid.rand(2, 3, 32, 32), lucid.rand(2, 3, 32, 32)
+    with lucid.no_grad():
+        targets = source.model.blend(source.model.content_features(batch[0]),
+                                     source.model.style_statistics(batch[1]))
+        deep_targets = grafted.model.blend(grafted.model.content_features(batch[0]),
+                                           grafted.model.style_statistics(batch[1]))
+        np.testing.assert_array_equal(grafted.model.decode(deep_targets).numpy(),
+                                      source.model.decode(targets).numpy())
+        before, after = adain_losses(source.model, *batch), adain_losses(grafted.model, *batch)
+    assert before[0].item() == pytest.approx(after[0].item(), rel=1e-6)
+    assert after[1].item() > before[1].item()  # one more style term
+    old = dict(source.model.decoder.named_parameters())
+    for name, parameter in grafted.model.decoder.named_parameters():
+        if name in old:
+            np.testing.assert_array_equal(grafted.optimizer.state[parameter]["exp_avg"],
+                                          source.optimizer.state[old[name]]["exp_avg"])
+        else:
+            assert parameter not in grafted.optimizer.state
+    grafted.options.iterations = 5
+    grafted.run()
+    assert "block5_expand" in Trainer.resume(tmp_path / "deep").model.adain_taps
