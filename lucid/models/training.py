@@ -9,6 +9,7 @@ resume bit-for-bit (weights, optimiser, schedule, both random generators).
 
 from __future__ import annotations
 
+import copy
 import json
 import platform
 import time
@@ -56,7 +57,13 @@ def lite2_config(decoder_layers: list[list[Any]] | None = None) -> dict[str, Any
 
 @dataclass
 class TrainOptions:
-    """Everything that defines a training run (stored in its checkpoints)."""
+    """Everything that defines a training run (stored in its checkpoints).
+
+    ``ema_decay``: the run also keeps an exponential moving average of the decoder's weights
+    (Polyak averaging; 0.999 averages over about the last thousand steps), and a model is
+    exported with the average, which wanders less from checkpoint to checkpoint than the
+    weights Adam leaves after its last step. 0 exports the last step's weights.
+    """
 
     content_dir: str
     style_dir: str
@@ -72,6 +79,7 @@ class TrainOptions:
     seed: int = 0
     checkpoint_every: int = 500
     log_every: int = 10
+    ema_decay: float = 0.999
     encoder_weights: str = str(LITE2_ENCODER_WEIGHTS)
     config: dict[str, Any] = field(default_factory=lite2_config)
 
@@ -188,6 +196,27 @@ class Trainer:
             self._paths, self.content_held, self.style_held = images, [], []
         self.content_pool: ImagePool | None = None
         self.style_pool: ImagePool | None = None
+        self.ema: dict[str, Tensor] | None = None  # set at the first step, or by resume
+
+    def _update_ema(self) -> None:
+        decay = self.options.ema_decay
+        parameters = self.model.decoder.named_parameters()
+        if self.ema is None:
+            self.ema = {name: Tensor._wrap(p.data.copy()) for name, p in parameters}
+            return
+        for name, p in parameters:
+            average = self.ema[name].data
+            average *= decay
+            average += (1.0 - decay) * p.data
+
+    def averaged_model(self) -> StyleNet:
+        """The network with the moving average of the decoder's weights (the trained network
+        itself when the run keeps none)."""
+        if self.ema is None:
+            return self.model
+        model = copy.deepcopy(self.model)
+        model.decoder.load_state_dict(self.ema)
+        return model
 
     def _load_encoder(self, path: Path) -> None:
         # a trunk file may hold deeper blocks than this encoder uses; every weight the
@@ -211,6 +240,7 @@ class Trainer:
         """Write everything needed to resume, atomically."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         arrays = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        arrays.update({f"ema.{k}": v for k, v in (self.ema or {}).items()})
         optim_arrays, optim_json = flatten_state_dict(self.optimizer.state_dict())
         arrays.update({f"optim.{k}": v for k, v in optim_arrays.items()})
         state = {
@@ -240,6 +270,9 @@ class Trainer:
         state = json.loads(metadata["train.state"])
         trainer.model.load_state_dict(
             {k[len("model."):]: v for k, v in arrays.items() if k.startswith("model.")})
+        ema = {k[len("ema."):]: v for k, v in arrays.items() if k.startswith("ema.")}
+        if ema:  # runs from before the average start one at their next step
+            trainer.ema = {k: lucid.tensor(v, device=trainer.device) for k, v in ema.items()}
         trainer.optimizer.load_state_dict(unflatten_state_dict(
             {k[len("optim."):]: v for k, v in arrays.items() if k.startswith("optim.")},
             state["optimizer"]))
@@ -281,12 +314,17 @@ class Trainer:
         grafted.scheduler.load_state_dict(self.scheduler.state_dict())
         grafted.rng.bit_generator.state = self.rng.bit_generator.state
         grafted.iteration, grafted.elapsed = self.iteration, self.elapsed
+        if self.ema is not None:
+            grafted.ema = {name: self.ema.get(name, Tensor._wrap(p.data.copy()))
+                           for name, p in grafted.model.decoder.named_parameters()}
         return grafted
 
-    def export_model(self, path: str | Path) -> None:
-        """Write the trained network as a model file ``lucid stylize --model`` can use."""
+    def export_model(self, path: str | Path, average: bool = True) -> None:
+        """Write the trained network as a model file ``lucid stylize --model`` can use: with
+        the moving average of its decoder's weights unless ``average`` is False."""
         options = self.options
-        save_model(self.model, path, provenance={
+        averaged = average and self.ema is not None
+        save_model(self.averaged_model() if averaged else self.model, path, provenance={
             "trained_by": f"lucid train (lucid {lucid.__version__})",
             "iterations": self.iteration,
             "train_seconds": round(self.elapsed),
@@ -299,6 +337,8 @@ class Trainer:
             "recipe": {k: getattr(options, k) for k in (
                 "batch_size", "crop_size", "lr", "lr_decay", "content_weight", "style_weight",
                 "seed")},
+            "weights": (f"moving average of the decoder's weights, decay {options.ema_decay}"
+                        if averaged else "the last step's"),
             "encoder": "EfficientNet-Lite2 (ImageNet, Google, Apache-2.0)",
         })
 
@@ -312,6 +352,8 @@ class Trainer:
                              device=self.device)
         losses = train_step(self.model, self.optimizer, content, style, options.content_weight,
                             options.style_weight, self.workers)
+        if options.ema_decay > 0:
+            self._update_ema()
         self.scheduler.step()
         self.iteration += 1
         return losses

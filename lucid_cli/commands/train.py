@@ -31,6 +31,9 @@ def train(
     style_weight: Annotated[float, typer.Option(min=0.0)] = 10.0,
     checkpoint_every: Annotated[int, typer.Option(min=1)] = 500,
     log_every: Annotated[int, typer.Option(min=1)] = 10,
+    ema_decay: Annotated[float, typer.Option(
+        min=0.0, max=0.99999, help="Moving average of the weights, what the model file gets "
+                                   "(0: the last step's weights).")] = 0.999,
     holdout: Annotated[float, typer.Option(min=0.0, max=0.5,
                                            help="Fraction of images never trained on.")] = 0.05,
     seed: Annotated[int, typer.Option(help="Seed for weights and sampling.")] = 0,
@@ -64,7 +67,7 @@ def train(
                 iterations=iterations, batch_size=batch_size, crop_size=crop_size, lr=lr,
                 lr_decay=lr_decay, content_weight=content_weight, style_weight=style_weight,
                 holdout=holdout, seed=seed, checkpoint_every=checkpoint_every,
-                log_every=log_every,
+                log_every=log_every, ema_decay=ema_decay,
             )
             if encoder_weights is not None:
                 options.encoder_weights = str(encoder_weights)

@@ -38,9 +38,10 @@ def test_train_writes_a_model_a_log_sheets_and_resumes(data, tmp_path: Path) -> 
     common = ["--run-dir", str(run), "-o", str(model), "--device", "cpu", "-q"]
     result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "2",
                    "--batch-size", "2", "--crop-size", "32", "--checkpoint-every", "2",
-                   "--log-every", "1", "--holdout", "0.25", *common)
+                   "--log-every", "1", "--holdout", "0.25", "--ema-decay", "0.5", *common)
     assert result.exit_code == 0, result.output
     assert read_info(model).provenance["iterations"] == 2
+    assert read_info(model).provenance["weights"].endswith("decay 0.5")
     load_model(model)  # a usable model file
     assert (run / "checkpoint.safetensors").exists() and (run / "loss.png").exists()
     assert [p.name for p in (run / "samples").iterdir()] == ["sheet_000002.png"]

@@ -66,6 +66,39 @@ def test_checkpoint_resumes_bit_for_bit(folders, tmp_path: Path) -> None:
     assert expected.keys() == got.keys()
     for name in expected:
         np.testing.assert_array_equal(expected[name].numpy(), got[name].numpy(), err_msg=name)
+    assert straight.ema.keys() == resumed.ema.keys()
+    for name in straight.ema:
+        np.testing.assert_array_equal(straight.ema[name].numpy(), resumed.ema[name].numpy())
+
+
+def test_the_moving_average_of_the_weights_is_what_is_exported(folders, tmp_path: Path) -> None:
+    """ema = decay ema + (1 - decay) weights after each step, from the first step's weights;
+    export writes the average (or, asked to, the last step's weights); decay 0 keeps none."""
+    from lucid.models.store import load_model, read_info
+
+    trainer = Trainer(options(folders, tmp_path / "run", ema_decay=0.75))
+    trainer._load_data()
+    expected = None
+    for _ in range(3):
+        trainer.step()
+        weights = {k: v.numpy().copy() for k, v in trainer.model.decoder.state_dict().items()}
+        expected = weights if expected is None else {
+            k: 0.75 * expected[k] + 0.25 * weights[k] for k in weights}
+    for name, value in expected.items():
+        np.testing.assert_allclose(trainer.ema[name].numpy(), value, rtol=1e-6, err_msg=name)
+        assert not np.array_equal(value, weights[name])
+    trainer.export_model(tmp_path / "average.safetensors")
+    trainer.export_model(tmp_path / "last.safetensors", average=False)
+    average, last = (load_model(tmp_path / f"{n}.safetensors").decoder.state_dict()
+                     for n in ("average", "last"))
+    for name in expected:
+        np.testing.assert_allclose(average[name].numpy(), expected[name], rtol=1e-6)
+        np.testing.assert_array_equal(last[name].numpy(), weights[name])
+    assert "average" in read_info(tmp_path / "average.safetensors").provenance["weights"]
+
+    plain = Trainer(options(folders, tmp_path / "plain", iterations=2, ema_decay=0.0))
+    plain.run()
+    assert plain.ema is None and plain.averaged_model() is plain.model
 
 
 def test_a_batch_in_shards_trains_as_the_whole_batch(folders, tmp_path: Path) -> None:
