@@ -21,10 +21,11 @@ SHEET_PAIRS = 4  # held-out contents x held-out styles on every checkpoint's she
 
 
 def render_sheet(trainer: Trainer, size: int = 192) -> Path:
-    """Stylize fixed held-out pairs with the current weights and save a contact sheet."""
+    """Stylize fixed held-out pairs with the weights a model file would get now (their moving
+    average, when the run keeps one) and save a contact sheet."""
     contents = [_square(load_rgb(p, size), size) for p in trainer.content_held[:SHEET_PAIRS]]
     styles = [_square(load_rgb(p, size), size) for p in trainer.style_held[:SHEET_PAIRS]]
-    model = trainer.model
+    model = trainer.averaged_model()
     model.eval()
     results = []
     with lucid.no_grad():
