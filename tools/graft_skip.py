@@ -44,7 +44,8 @@ def main() -> None:
     encoder = config["encoder"]
     if args.tap not in encoder["taps"]:
         if args.encoder_weights is None:
-            parser.error(f"{args.tap} is deeper than the run's encoder: give --encoder-weights")
+            parser.error(f"{args.tap} is not among the run's taps "
+                         f"({', '.join(encoder['taps'])}); a deeper one needs --encoder-weights")
         encoder["taps"].append(args.tap)
     probe = build_encoder(encoder)(lucid.zeros(1, 3, 64, 64), [args.tap])[args.tap]
     channels = probe.shape[1]
@@ -56,6 +57,12 @@ def main() -> None:
     layers.insert(0 if args.at == 0 else ups[args.at - 1] + 1, ["skip", args.tap, channels])
 
     grafted = source.graft(config, args.target, args.encoder_weights)
+    side = 4 * encoder["stride"]
+    try:  # a tap finer than the decoder where it joins fails here, not at the first step
+        with lucid.no_grad():
+            grafted.model(lucid.rand(1, 3, side, side), lucid.rand(1, 3, side, side))
+    except ValueError as error:
+        parser.error(f"{args.tap} cannot join the decoder at --at {args.at}: {error}")
     path = grafted.save_checkpoint()
     if (args.source / "log.csv").exists():
         shutil.copy(args.source / "log.csv", args.target / "log.csv")

@@ -78,7 +78,7 @@ class Decoder(nn.Module):
         # skips live beside the layers, not among them: grafting one onto a trained decoder
         # keeps every existing parameter's name and order (and so its optimiser state)
         self.skips = nn.ModuleDict()
-        self._skip_at: dict[int, str] = {}  # before layer i, add skip tap
+        self._skip_at: dict[int, list[str]] = {}  # before layer i, add these skips' taps
         channels = in_channels
         for spec in layers:
             kind = spec[0]
@@ -97,8 +97,10 @@ class Decoder(nn.Module):
                 channels = out
             elif kind == "skip":
                 tap = str(spec[1])
+                if tap in self.skips:
+                    raise ValueError(f"decoder skip {tap!r} given twice")
                 self.skips[tap] = Skip(tap, int(spec[2]), channels)
-                self._skip_at[len(self.layers)] = tap
+                self._skip_at.setdefault(len(self.layers), []).append(tap)
             else:
                 raise ValueError(f"unknown decoder layer {kind!r}")
         if len(self.layers) in self._skip_at:
@@ -122,8 +124,7 @@ class Decoder(nn.Module):
     def forward(self, features: Tensor, skips: Mapping[str, Tensor] | None = None) -> Tensor:
         x = features
         for index, layer in enumerate(self.layers):
-            if index in self._skip_at:
-                tap = self._skip_at[index]
+            for tap in self._skip_at.get(index, ()):
                 x = self.skips[tap](x, skips[tap])
             x = layer(x)
         return x

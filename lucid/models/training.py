@@ -4,7 +4,7 @@ The encoder is frozen. Each step: AdaIN target ``t`` from a batch of content and
 ``g = decoder(t)``, then ``content loss = mse(encoder(g), t)`` at the AdaIN layer and ``style loss
 = sum over taps of mse(mean) + mse(std)`` between ``encoder(g)`` and the style. The trainer
 reports progress through a callback and never prints; checkpoints hold everything needed to
-resume bit-for-bit (weights, optimiser, schedule, both random generators).
+resume bit-for-bit (weights, their moving average, optimiser, schedule, both random generators).
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ class TrainOptions:
     ``ema_decay``: the run also keeps an exponential moving average of the decoder's weights
     (Polyak averaging; 0.999 averages over about the last thousand steps), and a model is
     exported with the average, which wanders less from checkpoint to checkpoint than the
-    weights Adam leaves after its last step. 0 exports the last step's weights.
+    weights Adam leaves after its last step. Early in a run the decay is lower, ``min(decay,
+    (1 + t) / (10 + t))`` at step t, so a short run's average is not its first steps'
+    weights. 0 exports the last step's weights.
     """
 
     content_dir: str
@@ -82,6 +84,10 @@ class TrainOptions:
     ema_decay: float = 0.999
     encoder_weights: str = str(LITE2_ENCODER_WEIGHTS)
     config: dict[str, Any] = field(default_factory=lite2_config)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
 
 @dataclass(frozen=True)
@@ -164,7 +170,8 @@ class Trainer:
     ``load_encoder=False`` skips ``options.encoder_weights`` (resume does: the checkpoint holds
     the encoder). ``images`` (content files, style files) replaces the training split of the
     options' folders for this session only, with nothing held out: a burst on a machine that
-    has a packed subset of that split (``tools/train_burst.py``).
+    has a packed subset of that split (``tools/train_burst.py``). ``ema`` is the moving average
+    of the decoder's weights (``options.ema_decay``): None until a run that keeps one steps.
     """
 
     CHECKPOINT = "checkpoint.safetensors"
@@ -199,10 +206,13 @@ class Trainer:
         self.ema: dict[str, Tensor] | None = None  # set at the first step, or by resume
 
     def _update_ema(self) -> None:
-        decay = self.options.ema_decay
+        """Fold the weights of the step just taken (number ``self.iteration + 1``) into their
+        moving average, kept in float32 whatever the weights' precision."""
+        steps = self.iteration + 1
+        decay = min(self.options.ema_decay, (1.0 + steps) / (10.0 + steps))
         parameters = self.model.decoder.named_parameters()
         if self.ema is None:
-            self.ema = {name: Tensor._wrap(p.data.copy()) for name, p in parameters}
+            self.ema = {name: _float32_copy(p) for name, p in parameters}
             return
         for name, p in parameters:
             average = self.ema[name].data
@@ -271,7 +281,7 @@ class Trainer:
         trainer.model.load_state_dict(
             {k[len("model."):]: v for k, v in arrays.items() if k.startswith("model.")})
         ema = {k[len("ema."):]: v for k, v in arrays.items() if k.startswith("ema.")}
-        if ema:  # runs from before the average start one at their next step
+        if ema and options.ema_decay > 0:  # runs from before the average start one now
             trainer.ema = {k: lucid.tensor(v, device=trainer.device) for k, v in ema.items()}
         trainer.optimizer.load_state_dict(unflatten_state_dict(
             {k[len("optim."):]: v for k, v in arrays.items() if k.startswith("optim.")},
@@ -315,7 +325,7 @@ class Trainer:
         grafted.rng.bit_generator.state = self.rng.bit_generator.state
         grafted.iteration, grafted.elapsed = self.iteration, self.elapsed
         if self.ema is not None:
-            grafted.ema = {name: self.ema.get(name, Tensor._wrap(p.data.copy()))
+            grafted.ema = {name: _float32_copy(self.ema.get(name, p))
                            for name, p in grafted.model.decoder.named_parameters()}
         return grafted
 
@@ -391,6 +401,10 @@ class Trainer:
         sheet = on_checkpoint(self) if on_checkpoint else None
         if callback:
             callback(CheckpointReport(self.iteration, path, sheet))
+
+
+def _float32_copy(tensor: Tensor) -> Tensor:
+    return Tensor._wrap(tensor.data.astype("float32", copy=True))
 
 
 def _json_int(value: Any) -> Any:

@@ -31,9 +31,10 @@ def train(
     style_weight: Annotated[float, typer.Option(min=0.0)] = 10.0,
     checkpoint_every: Annotated[int, typer.Option(min=1)] = 500,
     log_every: Annotated[int, typer.Option(min=1)] = 10,
-    ema_decay: Annotated[float, typer.Option(
-        min=0.0, max=0.99999, help="Moving average of the weights, what the model file gets "
-                                   "(0: the last step's weights).")] = 0.999,
+    ema_decay: Annotated[float | None, typer.Option(
+        min=0.0, max=0.99999, help="Decay of the weights' moving average, what the model file "
+                                   "gets (0: the last step's weights; default 0.999, or the "
+                                   "run's own with --resume).")] = None,
     holdout: Annotated[float, typer.Option(min=0.0, max=0.5,
                                            help="Fraction of images never trained on.")] = 0.05,
     seed: Annotated[int, typer.Option(help="Seed for weights and sampling.")] = 0,
@@ -56,7 +57,8 @@ def train(
         if resume:
             if not (run_dir / Trainer.CHECKPOINT).exists():
                 fail(f"{run_dir}: no checkpoint to resume from")
-            trainer = Trainer.resume(run_dir, where, iterations=iterations)
+            changes = {} if ema_decay is None else {"ema_decay": ema_decay}
+            trainer = Trainer.resume(run_dir, where, iterations=iterations, **changes)
         else:
             if content_dir is None or style_dir is None:
                 fail("--content-dir and --style-dir are required (or --resume)", code=2)
@@ -67,8 +69,10 @@ def train(
                 iterations=iterations, batch_size=batch_size, crop_size=crop_size, lr=lr,
                 lr_decay=lr_decay, content_weight=content_weight, style_weight=style_weight,
                 holdout=holdout, seed=seed, checkpoint_every=checkpoint_every,
-                log_every=log_every, ema_decay=ema_decay,
+                log_every=log_every,
             )
+            if ema_decay is not None:
+                options.ema_decay = ema_decay
             if encoder_weights is not None:
                 options.encoder_weights = str(encoder_weights)
             trainer = Trainer(options, where)

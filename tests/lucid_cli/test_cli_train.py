@@ -51,9 +51,10 @@ def test_train_writes_a_model_a_log_sheets_and_resumes(data, tmp_path: Path) -> 
 
     with (run / "log.csv").open("a") as f:  # a run killed after logging step 3, before saving it
         f.write("3,9,9,0,1\n")
-    resumed = train("--resume", "--iterations", "3", "--workers", "2", *common)
+    resumed = train("--resume", "--iterations", "3", "--workers", "2", "--ema-decay", "0", *common)
     assert resumed.exit_code == 0, resumed.output
     assert read_info(model).provenance["iterations"] == 3
+    assert read_info(model).provenance["weights"] == "the last step's"  # --ema-decay 0
     with (run / "log.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert [int(row["iteration"]) for row in rows] == [1, 2, 3] and rows[-1]["content_loss"] != "9"

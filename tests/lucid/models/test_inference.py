@@ -171,6 +171,23 @@ def test_a_deeper_skip_is_upsampled_into_the_decoder() -> None:
         skip(lucid.rand(1, 4, 7, 10), deep)
 
 
+def test_skips_at_the_same_place_all_join() -> None:
+    from lucid.models.decoder import Decoder
+
+    lucid.manual_seed(0)
+    decoder = Decoder(4, [["conv", 4], ["skip", "a", 2], ["skip", "b", 3], ["conv", 3, "none"]])
+    x, a, b = lucid.rand(1, 4, 5, 5), lucid.rand(1, 2, 5, 5), lucid.rand(1, 3, 5, 5)
+    with lucid.no_grad():
+        base = decoder(x, {"a": a, "b": b}).numpy()
+        for tap in "ab":
+            lucid.nn.init.normal_(decoder.skips[tap].conv.weight)
+            changed = decoder(x, {"a": a, "b": b}).numpy()
+            assert not np.allclose(changed, base), tap
+            base = changed
+    with pytest.raises(ValueError, match="twice"):
+        Decoder(4, [["skip", "a", 2], ["skip", "a", 2], ["conv", 3, "none"]])
+
+
 def test_decoding_only_the_picture_changes_nothing(model: StyleNet) -> None:
     """The decoder runs on the picture plus its reach, not on the reflected margin: the
     result equals decoding the whole padded canvas and cropping (the definition)."""

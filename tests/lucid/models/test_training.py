@@ -72,18 +72,20 @@ def test_checkpoint_resumes_bit_for_bit(folders, tmp_path: Path) -> None:
 
 
 def test_the_moving_average_of_the_weights_is_what_is_exported(folders, tmp_path: Path) -> None:
-    """ema = decay ema + (1 - decay) weights after each step, from the first step's weights;
-    export writes the average (or, asked to, the last step's weights); decay 0 keeps none."""
+    """ema = d ema + (1 - d) weights after step t, d = min(decay, (1 + t) / (10 + t)), from
+    the first step's weights; export writes the average (or, asked to, the last step's
+    weights); decay 0 keeps none, and a run resumed with decay 0 drops the one it had."""
     from lucid.models.store import load_model, read_info
 
     trainer = Trainer(options(folders, tmp_path / "run", ema_decay=0.75))
     trainer._load_data()
     expected = None
-    for _ in range(3):
+    for step in range(1, 31):  # the cap takes over from step 26
         trainer.step()
         weights = {k: v.numpy().copy() for k, v in trainer.model.decoder.state_dict().items()}
+        d = min(0.75, (1 + step) / (10 + step))
         expected = weights if expected is None else {
-            k: 0.75 * expected[k] + 0.25 * weights[k] for k in weights}
+            k: d * expected[k] + (1 - d) * weights[k] for k in weights}
     for name, value in expected.items():
         np.testing.assert_allclose(trainer.ema[name].numpy(), value, rtol=1e-6, err_msg=name)
         assert not np.array_equal(value, weights[name])
@@ -99,6 +101,11 @@ def test_the_moving_average_of_the_weights_is_what_is_exported(folders, tmp_path
     plain = Trainer(options(folders, tmp_path / "plain", iterations=2, ema_decay=0.0))
     plain.run()
     assert plain.ema is None and plain.averaged_model() is plain.model
+    trainer.save_checkpoint()
+    assert Trainer.resume(tmp_path / "run").ema is not None
+    assert Trainer.resume(tmp_path / "run", ema_decay=0.0).ema is None
+    with pytest.raises(ValueError, match="ema_decay"):
+        options(folders, tmp_path / "bad", ema_decay=1.0)
 
 
 def test_a_batch_in_shards_trains_as_the_whole_batch(folders, tmp_path: Path) -> None:
@@ -205,6 +212,7 @@ def test_a_graft_reaches_a_deeper_level(folders, tmp_path: Path) -> None:
     lucid.manual_seed(5)
     trunk = build_encoder(deep["encoder"]).state_dict()
     serialization.save({k: v.numpy() for k, v in trunk.items()}, tmp_path / "trunk.safetensors")
+    source_ema = {k: v.numpy().copy() for k, v in source.ema.items()}
     grafted = source.graft(deep, tmp_path / "deep", tmp_path / "trunk.safetensors")
     assert grafted.model.style_taps[-1] == "block5_expand"
     for name, value in grafted.model.encoder.state_dict().items():
@@ -230,4 +238,7 @@ def test_a_graft_reaches_a_deeper_level(folders, tmp_path: Path) -> None:
             assert parameter not in grafted.optimizer.state
     grafted.options.iterations = 5
     grafted.run()
+    for name, value in source_ema.items():  # the graft's average is its own
+        np.testing.assert_array_equal(source.ema[name].numpy(), value)
+    assert set(grafted.ema) == set(dict(grafted.model.decoder.named_parameters()))
     assert "block5_expand" in Trainer.resume(tmp_path / "deep").model.adain_taps
