@@ -36,7 +36,7 @@ def style_statistics(model: StyleNet, style: np.ndarray) -> StyleStatistics:
         return model.style_statistics(_to_batch(style, model))
 
 
-BORDER_STRIDES = 6  # reflected margin around the content, in encoder strides
+BORDER_STRIDES = 8  # reflected margin around the content, in encoder strides
 
 
 def border_for(model: StyleNet, height: int, width: int) -> tuple[int, int, int, int]:
