@@ -9,6 +9,7 @@ stops; PyTorch with its defaults, which use TF32 in cuDNN convolutions).
 
     python benchmarks/bench_reference_network.py [--sizes 256 512 1024] [--repeat 3]
     python benchmarks/bench_reference_network.py --device gpu --repeat 20
+    python benchmarks/bench_reference_network.py --device gpu --half   # float16, both libraries
 """
 
 from __future__ import annotations
@@ -116,8 +117,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    parser.add_argument("--half", action="store_true", help="float16 weights and images (GPU)")
     add_memory_option(parser)
     args = parser.parse_args()
+    if args.half and args.device != "gpu":
+        parser.error("--half is for --device gpu")
     import torch
 
     import lucid
@@ -132,19 +136,23 @@ def main() -> None:
     if gpu:
         model.to("gpu")
         encoder, decoder = encoder.cuda(), decoder.cuda()
+    if args.half:
+        model.to(lucid.float16)
+        encoder, decoder = encoder.half(), decoder.half()
+    dtype = np.float16 if args.half else np.float32
     sync_lucid = lucid.gpu.synchronize if gpu else lambda: None
     sync_torch = torch.cuda.synchronize if gpu else lambda: None
     torch_device = "cuda" if gpu else "cpu"
     rows = []
     for size in args.sizes:
         rng = np.random.default_rng(size)
-        content = rng.random((1, 3, size, size), dtype=np.float32)
-        style = rng.random((1, 3, size, size), dtype=np.float32)
+        content = rng.random((1, 3, size, size), dtype=np.float32).astype(dtype)
+        style = rng.random((1, 3, size, size), dtype=np.float32).astype(dtype)
         lc, ls = lucid.tensor(content, device=args.device), lucid.tensor(style, device=args.device)
         tc = torch.tensor(content, device=torch_device)
         ts = torch.tensor(style, device=torch_device)
-        ours = lucid_stylize(model, lc, ls).cpu().numpy()
-        theirs = torch_stylize(encoder, decoder, tc, ts).cpu().numpy()
+        ours = lucid_stylize(model, lc, ls).cpu().numpy().astype(np.float32)
+        theirs = torch_stylize(encoder, decoder, tc, ts).float().cpu().numpy()
         difference = float(np.abs(ours - theirs).max() / max(np.abs(theirs).max(), 1e-6))
         t_lucid, t_torch = best_interleaved(
             [(lambda a=lc, b=ls: lucid_stylize(model, a, b), sync_lucid),
@@ -161,8 +169,10 @@ def main() -> None:
     table += "".join(f"| {s} px | {a * 1e3:.1f} | {b * 1e3:.1f} | {b / a:.2f}x | {d:.1e} |\n"
                      for s, a, b, d in rows)
     write("reference_network",
-          f"Reference AdaIN network, inference: lucid vs PyTorch ({args.device.upper()})",
-          machine, table, ["gpu" if gpu else None, "reuse_memory" if args.reuse_memory else None])
+          f"Reference AdaIN network, inference: lucid vs PyTorch ({args.device.upper()}"
+          f"{', float16' if args.half else ''})",
+          machine, table, ["gpu" if gpu else None, "half" if args.half else None,
+                           "reuse_memory" if args.reuse_memory else None])
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Everything to measure when the `device` tool lends a GPU, in one call of about 8 minutes:
+# the GPU tests, where the reference network's time goes (per convolution), the benchmarks of
+# issue 5 (float32 and --half) and a training step. Runs from the repository root on the
+# device machine's own Python (CuPy, PyTorch, typer, rich, pillow and pytest are there), with
+# no install; results land in $OUT (the tables also in benchmarks/results/*_gpu*.md).
+#
+#   run(command="bash benchmarks/gpu_session.sh", timeout_s=560)
+set -uo pipefail
+export PYTHONPATH="$PWD" PYTHONUNBUFFERED=1
+out="${OUT:-/tmp/gpu_session}"
+mkdir -p "$out"
+step() {  # step SECONDS NAME COMMAND...: one stage, its own time limit, its log in $out
+    local seconds=$1 name=$2
+    shift 2
+    echo "== $name: $*"
+    timeout "$seconds" "$@" 2>&1 | tee "$out/$name.log" | tail -25
+}
+nvidia-smi -L | tee "$out/gpu.txt"
+python3 -c "import cupy, torch; print('cupy', cupy.__version__, 'torch', torch.__version__)"
+step 150 tests python3 -m pytest -q -x -k gpu -p no:cacheprovider
+step 90 layers python3 benchmarks/profile_layers.py --device gpu --size 512 --repeat 10
+step 90 reference python3 benchmarks/bench_reference_network.py --device gpu \
+    --sizes 256 512 1024 --repeat 10
+step 60 reference_half python3 benchmarks/bench_reference_network.py --device gpu --half \
+    --sizes 256 512 1024 --repeat 10
+step 60 train_step python3 benchmarks/bench_train_step.py --device gpu --steps 20
+cp benchmarks/results/*gpu*.md "$out/"
