@@ -62,6 +62,8 @@ def trunk_config(path: str | Path) -> dict[str, Any]:
     """The default architecture for the trunk in an encoder weights file
     (``tools/convert_lite2.py``), whose variant its metadata names."""
     encoder = json.loads(serialization.load_metadata(path).get("lucid.encoder", "{}"))
+    if encoder.get("type", "efficientnet_lite") != "efficientnet_lite":
+        raise ValueError(f"{path}: a {encoder['type']} encoder, not an EfficientNet-Lite trunk")
     return lite_config(encoder.get("variant", "lite2"))
 
 

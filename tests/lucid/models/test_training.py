@@ -261,3 +261,7 @@ def test_a_trunk_file_sets_the_architecture(tmp_path: Path, variant: str,
     assert config["encoder"]["variant"] == variant
     assert config["decoder"]["in_channels"] == channels
     assert StyleNet(config).encoder.out_channels["block7_expand"] == channels
+    serialization.save({"x": np.zeros(1, np.float32)}, path, metadata={
+        "lucid.encoder": json.dumps({"type": "vgg19_normalised"})})
+    with pytest.raises(ValueError, match="not an EfficientNet-Lite trunk"):
+        trunk_config(path)
