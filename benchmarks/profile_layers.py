@@ -30,43 +30,35 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_reference_network import adain_config, torch_twin  # noqa: E402
+from benchmarks.bench_reference_network import (  # noqa: E402
+    adain_config,
+    best_interleaved,
+    torch_twin,
+)
 from benchmarks.report import cpu, write  # noqa: E402
 
 
-def time_each_call(modules: list[Any], sync: Callable[[], None]) -> list[list[float]]:
+def time_each_call(modules: list[Any],
+                   sync: Callable[[], None]) -> list[list[tuple[float, tuple[int, ...]]]]:
     """Wrap each module's forward so every call is timed between two synchronisations;
-    returns the per-module lists of seconds the calls append to."""
-    times: list[list[float]] = [[] for _ in modules]
-    for module, record in zip(modules, times, strict=True):
-        def timed(*args: Any, _forward: Callable = module.forward, _record: list = record,
-                  **kwargs: Any) -> Any:
+    returns the per-module lists the calls append (seconds, input shape) to."""
+    calls: list[list[tuple[float, tuple[int, ...]]]] = [[] for _ in modules]
+    for module, record in zip(modules, calls, strict=True):
+        def timed(x: Any, _forward: Callable = module.forward, _record: list = record) -> Any:
             sync()
             start = time.perf_counter()
-            out = _forward(*args, **kwargs)
+            out = _forward(x)
             sync()
-            _record.append(time.perf_counter() - start)
+            _record.append((time.perf_counter() - start, tuple(x.shape)))
             return out
 
         module.forward = timed
-    return times
+    return calls
 
 
 def untime(modules: list[Any]) -> None:
     for module in modules:
         del module.forward
-
-
-def best_of(fn: Callable[[], Any], sync: Callable[[], None], repeat: int) -> float:
-    fn()
-    sync()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        sync()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:
@@ -102,8 +94,8 @@ def main() -> None:
         with torch.no_grad():
             return t_decoder(t_encoder(t_image))
 
-    l_total = best_of(lucid_pass, sync_lucid, args.repeat)
-    t_total = best_of(torch_pass, sync_torch, args.repeat)
+    l_total, t_total = best_interleaved([(lucid_pass, sync_lucid), (torch_pass, sync_torch)],
+                                        args.repeat)
 
     l_convs = [m for m in model.modules() if type(m).__name__ == "Conv2d"]
     t_layers = [m for m in [*t_encoder, *t_decoder]
@@ -119,31 +111,22 @@ def main() -> None:
     t_conv_times, pending = [], 0.0
     for layer, record in zip(t_layers, t_times, strict=True):
         if type(layer).__name__ == "ReflectionPad2d":
-            pending = min(record[1:])
+            pending = min(seconds for seconds, _ in record[1:])
         else:
-            t_conv_times.append(pending + min(record[1:]))
+            t_conv_times.append(pending + min(seconds for seconds, _ in record[1:]))
             pending = 0.0
-
-    # the shapes each lucid conv saw: run once more, recording inputs
-    shapes: list[tuple[int, ...]] = []
-    for conv in l_convs:
-        def shaped(x: Any, _forward: Callable = conv.forward) -> Any:
-            shapes.append(tuple(x.shape))
-            return _forward(x)
-
-        conv.forward = shaped
-    lucid_pass()
-    untime(l_convs)
 
     rows = []
     xp = array_module(args.device)
-    for conv, record, t_time, shape in zip(l_convs, l_times, t_conv_times, shapes, strict=True):
+    for conv, record, t_time in zip(l_convs, l_times, t_conv_times, strict=True):
         co, ci, kh, kw = conv.weight.shape
-        h, w = shape[2:]
+        h, w = record[0][1][2:]
         a = xp.asarray(np.random.default_rng(1).random((co, ci * kh * kw), dtype=np.float32))
         b = xp.asarray(np.random.default_rng(2).random((ci * kh * kw, h * w), dtype=np.float32))
-        gemm = best_of(lambda a=a, b=b: xp.matmul(a, b), sync_lucid, args.repeat)
-        rows.append((f"{ci}->{co} {kh}x{kw} at {h}x{w}", min(record[1:]), t_time, gemm))
+        (gemm,) = best_interleaved([(lambda a=a, b=b: xp.matmul(a, b), sync_lucid)],
+                                   args.repeat)
+        seconds = min(seconds for seconds, _ in record[1:])
+        rows.append((f"{ci}->{co} {kh}x{kw} at {h}x{w}", seconds, t_time, gemm))
     l_sum, t_sum = sum(r[1] for r in rows), sum(r[2] for r in rows)
     gemm_sum = sum(r[3] for r in rows)
 

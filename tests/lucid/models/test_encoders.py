@@ -32,13 +32,24 @@ def shipped_encoder() -> EfficientNetLiteEncoder:
     return encoder
 
 
-def test_lite2_layout_matches_the_published_one() -> None:
-    blocks = lite_blocks("lite2")
+@pytest.mark.parametrize(("variant", "outs", "expand7"), [
+    ("lite1", [16, 24, 40, 80, 112, 192, 320], 240),
+    ("lite2", [16, 24, 48, 88, 120, 208, 352], 288),
+])
+def test_lite_layout_matches_the_published_one(variant: str, outs: list[int],
+                                               expand7: int) -> None:
+    blocks = lite_blocks(variant)
     assert len(blocks) == 21
     assert [i for i, b in enumerate(blocks) if b[4] == 2] == [1, 4, 7, 15]
-    assert blocks[7][1] == 288  # the AdaIN layer's channels
-    assert EfficientNetLiteEncoder(taps=TAPS).out_channels == {
-        "stem": 32, "block1_expand": 96, "block4_expand": 144, "block7_expand": 288}
+    assert list(dict.fromkeys(b[2] for b in blocks)) == outs
+    assert blocks[7][1] == expand7  # the AdaIN layer's channels
+    assert EfficientNetLiteEncoder(variant, TAPS).out_channels == {
+        "stem": 32, "block1_expand": 96, "block4_expand": 144, "block7_expand": expand7}
+
+
+def test_an_unknown_lite_variant_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown EfficientNet-Lite variant"):
+        lite_blocks("lite9")
 
 
 def test_shipped_lite2_taps_match_pytorch() -> None:
@@ -84,16 +95,6 @@ def test_lite_port_classifies_the_cat(variant: str, size: int) -> None:
         logits = F.linear(x.mean((2, 3)), lucid.tensor(pth["_fc.weight"]),
                           lucid.tensor(pth["_fc.bias"]))
     assert int(logits.argmax().item()) == 285
-
-
-def test_lite1_layout_matches_the_published_one() -> None:
-    blocks = lite_blocks("lite1")
-    assert len(blocks) == 21
-    assert [i for i, b in enumerate(blocks) if b[4] == 2] == [1, 4, 7, 15]
-    assert list(dict.fromkeys(b[2] for b in blocks)) == [16, 24, 40, 80, 112, 192, 320]
-    assert blocks[7][1] == 240
-    with pytest.raises(ValueError, match="unknown EfficientNet-Lite variant"):
-        lite_blocks("lite9")
 
 
 def test_encoders_compute_only_up_to_the_deepest_tap() -> None:
