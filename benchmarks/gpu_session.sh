@@ -3,23 +3,31 @@
 # the GPU tests, where the reference network's time goes (per convolution), the benchmarks of
 # issue 5 (float32 and --half) and a training step. Runs from the repository root on the
 # device machine's own Python (CuPy, PyTorch, typer, rich, pillow and pytest are there), with
-# no install; results land in $OUT (the tables also in benchmarks/results/*_gpu*.md).
+# no install; results land in $OUT: session.log, the tables (also in
+# benchmarks/results/*_gpu*.md) and a cProfile of the reference network at 256 px.
 #
 #   run(command="bash benchmarks/gpu_session.sh", timeout_s=560)
 set -uo pipefail
 export PYTHONPATH="$PWD" PYTHONUNBUFFERED=1
 out="${OUT:-/tmp/gpu_session}"
 mkdir -p "$out"
-step() {  # step SECONDS NAME COMMAND...: one stage, its own time limit, its log in $out
+log="$out/session.log"  # one log (the tool brings back at most 8 files)
+step() {  # step SECONDS NAME COMMAND...: one stage, its own time limit, appended to the log
     local seconds=$1 name=$2
     shift 2
-    echo "== $name: $*"
-    timeout "$seconds" "$@" 2>&1 | tee "$out/$name.log" | tail -25
+    echo "== $name: $*" | tee -a "$log"
+    timeout "$seconds" "$@" 2>&1 | tee -a "$log" | tail -25
 }
-nvidia-smi -L | tee "$out/gpu.txt"
-python3 -c "import cupy, torch; print('cupy', cupy.__version__, 'torch', torch.__version__)"
-step 150 tests python3 -m pytest -q -x -k gpu -p no:cacheprovider
+nvidia-smi -L | tee -a "$log"
+python3 -c "import cupy, torch; print('cupy', cupy.__version__, 'torch', torch.__version__)" \
+    | tee -a "$log"
+step 150 tests python3 -m pytest -q -x -n 4 -k gpu -p no:cacheprovider
 step 90 layers python3 benchmarks/profile_layers.py --device gpu --size 512 --repeat 10
+# the host's side at 256 px, where launches and Python dominate: read the stats with pstats
+# (its results table is overwritten by the next stage)
+step 60 cprofile python3 -m cProfile -o "$out/reference_256.prof" \
+    benchmarks/bench_reference_network.py \
+    --device gpu --sizes 256 --repeat 20
 step 90 reference python3 benchmarks/bench_reference_network.py --device gpu \
     --sizes 256 512 1024 --repeat 10
 step 60 reference_half python3 benchmarks/bench_reference_network.py --device gpu --half \

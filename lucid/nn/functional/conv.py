@@ -699,7 +699,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
     fast = winograd.applies(xp_of(input.data), input.shape, weight.shape, stride_, dilation_,
                             groups, pads)
     if not depthwise and not fast and not is_grad_enabled() and input.ndim == 4:
-        band = _band_rows(input.shape[0], max(c, co) * kh * kw, wp, input.dtype.itemsize)
+        band = _band_rows(input.shape[0], max(c, co) * kh * kw, wp, input.dtype.itemsize,
+                          _band_bytes(xp_of(input.data)))
         if band < _out_size(hp, kh, stride_[0], dilation_[0]):
             return _conv2d_in_bands(input, weight, bias, stride_, pads, dilation_, groups, band)
     inputs = (input, weight) if bias is None else (input, weight, bias)
@@ -734,12 +735,20 @@ def reflect_padded_conv2d(input: Tensor, weight: Tensor, bias: Tensor | None,
     return Tensor._wrap(out)
 
 
-BAND_BYTES = 64 << 20  # im2col / shifted-GEMM buffer allowed per call when nothing is recorded
+# im2col / shifted-GEMM buffer allowed per call when nothing is recorded. On the CPU a band
+# of 64 MiB costs nothing (the GEMM is as fast on it); on a GPU each band is a round of kernel
+# launches and a smaller GEMM, so bands there are only what bounds memory on a 8K image.
+BAND_BYTES = 64 << 20
+GPU_BAND_BYTES = 1 << 30
 
 
-def _band_rows(n: int, taps: int, width: int, itemsize: int) -> int:
-    """Output rows per band so that a band's column buffer stays near ``BAND_BYTES``."""
-    return max(1, BAND_BYTES // (n * taps * width * itemsize))
+def _band_bytes(xp: Any) -> int:
+    return BAND_BYTES if xp.__name__ == "numpy" else GPU_BAND_BYTES
+
+
+def _band_rows(n: int, taps: int, width: int, itemsize: int, budget: int) -> int:
+    """Output rows per band so that a band's column buffer stays near ``budget`` bytes."""
+    return max(1, budget // (n * taps * width * itemsize))
 
 
 def _conv2d_in_bands(input: Tensor, weight: Tensor, bias: Tensor | None,

@@ -190,20 +190,23 @@ def test_errors() -> None:
 
 
 @pytest.mark.parametrize("stride,padding,dilation", [(1, 1, 1), (2, 1, 1), (1, 2, 2), (1, 0, 1)])
-def test_inference_in_row_bands_matches_one_call(monkeypatch, stride, padding, dilation) -> None:
+def test_inference_in_row_bands_matches_one_call(monkeypatch, device, stride, padding,
+                                                  dilation) -> None:
     """Large no-grad convs run a band of rows at a time; the result must not change."""
     import lucid.nn.functional.conv as conv_module
 
     rng = np.random.default_rng(11)
-    x = lucid.tensor(rng.standard_normal((2, 4, 23, 17)).astype(np.float32))
-    w = lucid.tensor(rng.standard_normal((6, 4, 3, 3)).astype(np.float32))
-    b = lucid.tensor(rng.standard_normal(6).astype(np.float32))
+    x = lucid.tensor(rng.standard_normal((2, 4, 23, 17)).astype(np.float32), device=device)
+    w = lucid.tensor(rng.standard_normal((6, 4, 3, 3)).astype(np.float32), device=device)
+    b = lucid.tensor(rng.standard_normal(6).astype(np.float32), device=device)
     whole = conv_module.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation)
-    monkeypatch.setattr(conv_module, "BAND_BYTES", 4096)  # a few rows per band
-    assert conv_module._band_rows(2, 36, 23, 4) < whole.shape[2]
+    for budget in ("BAND_BYTES", "GPU_BAND_BYTES"):
+        monkeypatch.setattr(conv_module, budget, 4096)  # a few rows per band
+    assert conv_module._band_rows(2, 36, 23, 4, 4096) < whole.shape[2]
     with lucid.no_grad():
         banded = conv_module.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation)
-    np.testing.assert_allclose(banded.numpy(), whole.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(banded.cpu().numpy(), whole.detach().cpu().numpy(), rtol=1e-5,
+                               atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- reference
