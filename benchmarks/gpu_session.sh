@@ -3,8 +3,8 @@
 # the GPU tests, where the reference network's time goes (per convolution), the benchmarks of
 # issue 5 (float32 and --half) and a training step. Runs from the repository root on the
 # device machine's own Python (CuPy, PyTorch, typer, rich, pillow and pytest are there), with
-# no install; results land in $OUT: session.log, the tables (also in
-# benchmarks/results/*_gpu*.md) and a cProfile of the reference network at 256 px.
+# no install; results land in $OUT: session.log and the tables (also in
+# benchmarks/results/*_gpu*.md).
 #
 #   run(command="bash benchmarks/gpu_session.sh", timeout_s=560)
 set -uo pipefail
@@ -23,11 +23,10 @@ python3 -c "import cupy, torch; print('cupy', cupy.__version__, 'torch', torch._
     | tee -a "$log"
 step 150 tests python3 -m pytest -q -x -n 4 -k gpu -p no:cacheprovider
 step 90 layers python3 benchmarks/profile_layers.py --device gpu --size 512 --repeat 10
-# the host's side at 256 px, where launches and Python dominate: read the stats with pstats
-# (its results table is overwritten by the next stage)
-step 60 cprofile python3 -m cProfile -o "$out/reference_256.prof" \
-    benchmarks/bench_reference_network.py \
-    --device gpu --sizes 256 --repeat 20
+# TF32 tensor cores in CuPy's float32 matrix products (as PyTorch's cuDNN convolutions use by
+# default); its table is overwritten by the next stage, the numbers stay in the log
+step 60 reference_tf32 env CUPY_TF32=1 python3 benchmarks/bench_reference_network.py \
+    --device gpu --sizes 256 512 1024 --repeat 10
 step 90 reference python3 benchmarks/bench_reference_network.py --device gpu \
     --sizes 256 512 1024 --repeat 10
 step 60 reference_half python3 benchmarks/bench_reference_network.py --device gpu --half \

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from lucid.autograd import Function, is_grad_enabled
-from lucid.nn.functional import winograd
+from lucid.nn.functional import im2col_cuda, winograd
 from lucid.nn.functional._pairs import _pair, scratch
 from lucid.ops._util import xp_of
 from lucid.tensor import Tensor
@@ -133,6 +133,17 @@ def _matmul_into(a: Any, b: Any, out: Any) -> None:
         out[...] = xp.matmul(a, b)
 
 
+def _columns_times_weight(cols: Any, weight: Any, groups: int, out_hw: tuple[int, int]) -> Any:
+    """The convolution from its columns ``(N, C*KH*KW, OH*OW)``: one (batched) GEMM."""
+    n = cols.shape[0]
+    co, cg, kh, kw = weight.shape
+    if n == 1 and groups == 1:  # a plain GEMM: no batch to broadcast over
+        return xp_of(cols).matmul(weight.reshape(co, -1), cols[0]).reshape(1, co, *out_hw)
+    w2 = weight.reshape(groups, co // groups, cg * kh * kw)
+    cols4 = cols.reshape(n, groups, cg * kh * kw, out_hw[0] * out_hw[1])
+    return xp_of(cols).matmul(w2, cols4).reshape(n, co, *out_hw)
+
+
 def _shifts(kernel: tuple[int, int], dilation: tuple[int, int], wp: int) -> list[int]:
     """Flat-index shift of each kernel offset on a padded image of width ``wp``."""
     return [i * dilation[0] * wp + j * dilation[1] for i in range(kernel[0])
@@ -160,10 +171,12 @@ class Conv2dFunction(Function):
         # pads on the fly, so no padded copy is made
         self.winograd = winograd.applies(xp, x.shape, weight.shape, stride, dilation, groups,
                                          pads)
-        xpad = None if self.winograd else _pad_zeros(x, pads)
         hp, wp = x.shape[2] + pads[0] + pads[1], x.shape[3] + pads[2] + pads[3]
         oh = _out_size(hp, kh, stride[0], dilation[0])
         ow = _out_size(wp, kw, stride[1], dilation[1])
+        # GPU: the columns come straight from x, padding included, in one kernel
+        direct = xp.__name__ != "numpy" and im2col_cuda.fits(x, (kh, kw), (oh, ow))
+        xpad = None if self.winograd or direct else _pad_zeros(x, pads)
         self.params = (stride, pads, dilation, groups, (kh, kw))
         self.x_shape, self.padded_shape, self.out_hw = x.shape, (n, c, hp, wp), (oh, ow)
         self.has_bias, self.weight, self.cols = bias is not None, weight, None
@@ -173,7 +186,7 @@ class Conv2dFunction(Function):
         # adds, which cost more per element than a copy) only once C_out is clearly smaller.
         can_shift = stride == (1, 1) and (kh, kw) != (1, 1)
         self.shifted = can_shift and co <= c
-        fwd_shift = can_shift and 2 * co <= c
+        fwd_shift = can_shift and 2 * co <= c and not direct
         if self.winograd:
             out = winograd.winograd_conv3x3(x, weight, pads)
         elif fwd_shift:
@@ -181,14 +194,15 @@ class Conv2dFunction(Function):
         else:
             # columns are kept only for an im2col grad-weight; else they live in scratch
             keep = need_weight_grad and not self.shifted
-            cols = _im2col(xpad, (kh, kw), stride, dilation, (oh, ow), fresh=keep)
-            w2 = weight.reshape(groups, co // groups, cg * kh * kw)
-            cols4 = cols.reshape(n, groups, cg * kh * kw, oh * ow)
-            out = xp.matmul(w2, cols4).reshape(n, co, oh, ow)
+            cols = (im2col_cuda.im2col(x, (kh, kw), stride, dilation, pads, (oh, ow)) if direct
+                    else _im2col(xpad, (kh, kw), stride, dilation, (oh, ow), fresh=keep))
+            out = _columns_times_weight(cols, weight, groups, (oh, ow))
             self.cols = cols if keep else None
         # only grad-weight reads the input (saved columns, xpad for the shifted GEMM or
         # rebuilt columns, x itself for Winograd): a frozen weight keeps nothing
         self.need_w = need_weight_grad
+        if xpad is None and need_weight_grad and self.cols is None and not self.winograd:
+            xpad = _pad_zeros(x, pads)  # the GPU's direct columns, then a shifted backward
         self.xpad = xpad if need_weight_grad and self.cols is None else None
         self.x = x if need_weight_grad and self.winograd else None
         if bias is not None:
@@ -713,11 +727,12 @@ def reflect_padded_conv2d(input: Tensor, weight: Tensor, bias: Tensor | None,
                           padding: tuple[int, int], stride: tuple[int, int],
                           dilation: tuple[int, int], groups: int) -> Tensor | None:
     """``conv2d(pad(input, (pw, pw, ph, ph), mode="reflect"), weight, bias, ...)`` with no
-    padded copy, where that can be done: a dense 3x3 stride-1 conv that runs on Winograd (which
-    reads the reflection through its tiling) while nothing is recorded, as in inference.
-    None elsewhere: the caller pads and convolves. Saves one copy of the input per layer:
-    memory, and 4 % of the reference AdaIN network's time at 512 px (1.51 s vs 1.57 s, runs
-    alternating on 2 cores).
+    padded copy, where that can be done while nothing is recorded, as in inference: a dense
+    3x3 stride-1 conv that runs on Winograd (which reads the reflection through its tiling),
+    or any dense conv on a GPU (its im2col kernel reads the reflection by index), up to a
+    band's worth of columns. None elsewhere: the caller pads and convolves. Saves one copy of
+    the input per layer: memory, and 4 % of the reference AdaIN network's time at 512 px on
+    the CPU (1.51 s vs 1.57 s, runs alternating on 2 cores).
     """
     ph, pw = padding
     pads = (ph, ph, pw, pw)
@@ -725,11 +740,23 @@ def reflect_padded_conv2d(input: Tensor, weight: Tensor, bias: Tensor | None,
         t is not None and t.requires_grad for t in (input, weight, bias))
     if (records or input.ndim != 4 or ph >= input.shape[2] or pw >= input.shape[3]
             or weight.ndim != 4 or weight.shape[1] != input.shape[1]
-            or weight.dtype != input.dtype or (bias is not None and bias.dtype != input.dtype)
-            or not winograd.applies(xp_of(input.data), input.shape, weight.shape, stride,
-                                    dilation, groups, pads)):
+            or weight.dtype != input.dtype or (bias is not None and bias.dtype != input.dtype)):
         return None
-    out = winograd.winograd_conv3x3(input.data, weight.data, pads, reflect=True)
+    x, xp = input.data, xp_of(input.data)
+    if winograd.applies(xp, input.shape, weight.shape, stride, dilation, groups, pads):
+        out = winograd.winograd_conv3x3(x, weight.data, pads, reflect=True)
+    elif xp.__name__ != "numpy" and groups == 1:
+        n, c, h, w = x.shape
+        kh, kw = weight.shape[2:]
+        out_hw = (_out_size(h + 2 * ph, kh, stride[0], dilation[0]),
+                  _out_size(w + 2 * pw, kw, stride[1], dilation[1]))
+        if (min(out_hw) < 1 or not im2col_cuda.fits(x, (kh, kw), out_hw)
+                or n * c * kh * kw * out_hw[0] * out_hw[1] * x.itemsize > GPU_BAND_BYTES):
+            return None
+        cols = im2col_cuda.im2col(x, (kh, kw), stride, dilation, pads, out_hw, reflect=True)
+        out = _columns_times_weight(cols, weight.data, 1, out_hw)
+    else:
+        return None
     if bias is not None:
         out += bias.data.reshape(-1, 1, 1)
     return Tensor._wrap(out)
