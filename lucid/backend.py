@@ -7,6 +7,8 @@ the arrays at hand (``get_array_module``) and moves data only through ``to_devic
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -147,6 +149,51 @@ def synchronize() -> None:
     cupy = _cupy()
     if cupy is not None:
         cupy.cuda.Stream.null.synchronize()
+
+
+_conv_tf32 = True
+
+
+def set_conv_tf32(enabled: bool) -> None:
+    """Let float32 convolutions on a GPU run their matrix products on TF32 tensor cores
+    (Ampere and later; the default), or keep them in full float32 (``False``).
+
+    PyTorch's default too: ``torch.backends.cudnn.allow_tf32`` is True. TF32 rounds the
+    products' inputs to 10 bits of mantissa and accumulates in float32 (relative error near
+    1e-3 per layer); it made the reference AdaIN network 1.5x faster at 512 px on an H200.
+    Other matrix products stay in float32, also as in PyTorch. Process-wide.
+    """
+    global _conv_tf32
+    _conv_tf32 = bool(enabled)
+
+
+def conv_tf32_enabled() -> bool:
+    """Whether GPU convolutions may use TF32 (see ``set_conv_tf32``)."""
+    return _conv_tf32
+
+
+@contextmanager
+def conv_math(array: Any) -> Iterator[None]:
+    """CuPy's float32 matrix products on TF32 while a convolution of ``array`` runs, where
+    that is allowed and the GPU has TF32 (compute capability 8.0 or later); else nothing."""
+    cupy = _cupy()
+    if (not _conv_tf32 or cupy is None or not isinstance(array, cupy.ndarray)
+            or array.dtype != np.float32 or not _has_tf32(int(array.device.id))):
+        yield
+        return
+    linalg = cupy._core._routines_linalg
+    previous = linalg.get_compute_type(np.float32)
+    linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32)
+    try:
+        yield
+    finally:
+        linalg.set_compute_type(np.float32, previous)
+
+
+@functools.cache
+def _has_tf32(device: int) -> bool:
+    cupy = _cupy()
+    return cupy is not None and int(cupy.cuda.Device(device).compute_capability) >= 80
 
 
 def reuse_freed_memory(limit_bytes: int = 1 << 30) -> bool:

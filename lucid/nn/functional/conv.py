@@ -31,10 +31,12 @@ keeps no columns and no input copy.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from lucid.autograd import Function, is_grad_enabled
+from lucid.backend import conv_math
 from lucid.nn.functional import im2col_cuda, winograd
 from lucid.nn.functional._pairs import _pair, scratch
 from lucid.ops._util import xp_of
@@ -151,6 +153,17 @@ def _shifts(kernel: tuple[int, int], dilation: tuple[int, int], wp: int) -> list
 
 
 # ----------------------------------------------------------------------------- dense / grouped
+def _in_conv_math(method: Callable) -> Callable:
+    """Run a conv's forward or backward with its GEMMs in ``conv_math`` (TF32 on a GPU)."""
+
+    @functools.wraps(method)
+    def run(self: Function, array: Any, *args: Any, **kwargs: Any) -> Any:
+        with conv_math(array):
+            return method(self, array, *args, **kwargs)
+
+    return run
+
+
 class Conv2dFunction(Function):
     """Dense or grouped conv (not depthwise), inputs ``(x, weight[, bias])``.
 
@@ -158,6 +171,7 @@ class Conv2dFunction(Function):
     Forward and backward each pick im2col or shifted GEMM (see the module docstring).
     """
 
+    @_in_conv_math
     def forward(self, x: Any, weight: Any, bias: Any = None, *, stride: tuple[int, int],
                 pads: Pads, dilation: tuple[int, int], groups: int,
                 need_weight_grad: bool = True) -> Any:
@@ -175,8 +189,8 @@ class Conv2dFunction(Function):
         oh = _out_size(hp, kh, stride[0], dilation[0])
         ow = _out_size(wp, kw, stride[1], dilation[1])
         # GPU: the columns come straight from x, padding included, in one kernel
-        direct = xp.__name__ != "numpy" and im2col_cuda.fits(x, (kh, kw), (oh, ow))
-        xpad = None if self.winograd or direct else _pad_zeros(x, pads)
+        direct = (xp.__name__ != "numpy" and im2col_cuda.fits(x, (kh, kw), (oh, ow))
+                  and not ((kh, kw) == stride == (1, 1) and not any(pads)))
         self.params = (stride, pads, dilation, groups, (kh, kw))
         self.x_shape, self.padded_shape, self.out_hw = x.shape, (n, c, hp, wp), (oh, ow)
         self.has_bias, self.weight, self.cols = bias is not None, weight, None
@@ -186,7 +200,9 @@ class Conv2dFunction(Function):
         # adds, which cost more per element than a copy) only once C_out is clearly smaller.
         can_shift = stride == (1, 1) and (kh, kw) != (1, 1)
         self.shifted = can_shift and co <= c
-        fwd_shift = can_shift and 2 * co <= c and not direct
+        # (on a GPU, whose columns cost one kernel, only for a few output channels)
+        fwd_shift = can_shift and (8 * co <= c if direct else 2 * co <= c)
+        xpad = None if self.winograd or (direct and not fwd_shift) else _pad_zeros(x, pads)
         if self.winograd:
             out = winograd.winograd_conv3x3(x, weight, pads)
         elif fwd_shift:
@@ -209,6 +225,7 @@ class Conv2dFunction(Function):
             out += bias.reshape(co, 1, 1)
         return out[0] if self.unbatched else out
 
+    @_in_conv_math
     def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = xp_of(gy)
         stride, pads, dilation, g, kernel = self.params
@@ -745,7 +762,8 @@ def reflect_padded_conv2d(input: Tensor, weight: Tensor, bias: Tensor | None,
     x, xp = input.data, xp_of(input.data)
     if winograd.applies(xp, input.shape, weight.shape, stride, dilation, groups, pads):
         out = winograd.winograd_conv3x3(x, weight.data, pads, reflect=True)
-    elif xp.__name__ != "numpy" and groups == 1:
+    elif xp.__name__ != "numpy" and groups == 1 and not (
+            stride == (1, 1) and 8 * weight.shape[0] <= weight.shape[1]):  # not a shifted GEMM
         n, c, h, w = x.shape
         kh, kw = weight.shape[2:]
         out_hw = (_out_size(h + 2 * ph, kh, stride[0], dilation[0]),
@@ -754,7 +772,8 @@ def reflect_padded_conv2d(input: Tensor, weight: Tensor, bias: Tensor | None,
                 or n * c * kh * kw * out_hw[0] * out_hw[1] * x.itemsize > GPU_BAND_BYTES):
             return None
         cols = im2col_cuda.im2col(x, (kh, kw), stride, dilation, pads, out_hw, reflect=True)
-        out = _columns_times_weight(cols, weight.data, 1, out_hw)
+        with conv_math(x):
+            out = _columns_times_weight(cols, weight.data, 1, out_hw)
     else:
         return None
     if bias is not None:

@@ -40,6 +40,7 @@ CASES = [
     ((6, 5, 3, 3), 5, 3, 1, 1, 1, 5, True),  # depthwise channels-last
     ((6, 5, 4, 5), 10, 3, (2, 1), (1, 2), (1, 2), 5, False),  # depthwise x2 channels-last
     ((2, 4, 7, 6), 4, 5, 1, "same", 1, 4, True),  # depthwise 5x5 'same'
+    ((2, 16, 7, 6), 2, 3, 1, 1, 1, 1, True),  # shifted forward on a GPU too (C_out <= C_in/8)
 ]
 
 
@@ -480,3 +481,30 @@ def test_depthwise_in_blocks(monkeypatch) -> None:
         for got, want in zip(other, results[0]):
             _close(got, want, np.float32)
     assert np.getbufsize() == 8192  # numpy's ufunc buffer, shrunk inside the loops, is back
+
+
+def test_gpu_float32_convolutions_run_on_tf32_by_default(device: str) -> None:
+    """As in PyTorch (cudnn.allow_tf32): float32 conv GEMMs on TF32, close to float32 but
+    not equal to it (so TF32 did run); the switch turns it off; float64 never changes; the
+    compute type of CuPy's other matrix products is left as it was."""
+    if device == "cpu":
+        pytest.skip("TF32 is a GPU setting")
+    cupy = lucid.backend.array_module("gpu")
+    if int(cupy.cuda.Device().compute_capability) < 80:
+        pytest.skip("this GPU has no TF32")
+    linalg = cupy._core._routines_linalg
+    before = linalg.get_compute_type(np.float32)
+    x, w, b = _arrays(((1, 64, 24, 24), 64, 3, 1, 1, 1, 1, True), np.float64)
+    want = conv2d(lucid.tensor(x), lucid.tensor(w), lucid.tensor(b), padding=1).numpy()
+
+    def on_gpu(dtype: Any) -> np.ndarray:
+        args = (lucid.tensor(a.astype(dtype), device="gpu") for a in (x, w, b))
+        return _np(conv2d(*args, padding=1)).astype(np.float64)
+
+    lucid.gpu.set_conv_tf32(True)  # the tests' fixture turned it off
+    tf32 = np.abs(on_gpu(np.float32) - want).max() / np.abs(want).max()
+    assert 1e-5 < tf32 < 5e-3
+    assert linalg.get_compute_type(np.float32) == before
+    np.testing.assert_allclose(on_gpu(np.float64), want, rtol=0, atol=1e-10 * np.abs(want).max())
+    lucid.gpu.set_conv_tf32(False)
+    assert np.abs(on_gpu(np.float32) - want).max() / np.abs(want).max() < 2e-6
