@@ -5,11 +5,12 @@ the two libraries' runs alternate (best of ``--repeat`` rounds each).
 Inference only (no graph): content and style encoded, AdaIN, decoded. Prints a table and
 writes ``benchmarks/results/reference_network.md`` (``reference_network_gpu.md`` with
 ``--device gpu``: lucid on CuPy against PyTorch on CUDA, both synchronised before the clock
-stops; PyTorch with its defaults, which use TF32 in cuDNN convolutions).
+stops; both with their defaults, TF32 in float32 convolutions, unless ``--no-tf32``).
 
     python benchmarks/bench_reference_network.py [--sizes 256 512 1024] [--repeat 3]
     python benchmarks/bench_reference_network.py --device gpu --repeat 20
     python benchmarks/bench_reference_network.py --device gpu --half   # float16, both libraries
+    python benchmarks/bench_reference_network.py --device gpu --no-tf32   # full float32
 """
 
 from __future__ import annotations
@@ -118,16 +119,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     parser.add_argument("--half", action="store_true", help="float16 weights and images (GPU)")
+    parser.add_argument("--no-tf32", action="store_true",
+                        help="full float32 convolutions in both libraries (GPU; TF32 by default)")
     add_memory_option(parser)
     args = parser.parse_args()
-    if args.half and args.device != "gpu":
-        parser.error("--half is for --device gpu")
+    if (args.half or args.no_tf32) and args.device != "gpu":
+        parser.error("--half and --no-tf32 are for --device gpu")
     import torch
 
     import lucid
     from lucid.models.stylenet import StyleNet
 
     torch.set_num_threads(args.threads)
+    if args.no_tf32:
+        torch.backends.cudnn.allow_tf32 = False
+        lucid.gpu.set_conv_tf32(False)
     apply_memory_option(args)
     lucid.manual_seed(0)
     model = StyleNet(adain_config()).eval()
@@ -170,8 +176,9 @@ def main() -> None:
                      for s, a, b, d in rows)
     write("reference_network",
           f"Reference AdaIN network, inference: lucid vs PyTorch ({args.device.upper()}"
-          f"{', float16' if args.half else ''})",
+          f"{', float16' if args.half else ''}{', no TF32' if args.no_tf32 else ''})",
           machine, table, ["gpu" if gpu else None, "half" if args.half else None,
+                           "no_tf32" if args.no_tf32 else None,
                            "reuse_memory" if args.reuse_memory else None])
 
 if __name__ == "__main__":

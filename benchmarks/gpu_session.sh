@@ -23,10 +23,8 @@ python3 -c "import cupy, torch; print('cupy', cupy.__version__, 'torch', torch._
     | tee -a "$log"
 step 150 tests python3 -m pytest -q -x -n 4 -k gpu -p no:cacheprovider
 step 90 layers python3 benchmarks/profile_layers.py --device gpu --size 512 --repeat 10
-# TF32 tensor cores in CuPy's float32 matrix products (as PyTorch's cuDNN convolutions use by
-# default); its table is overwritten by the next stage, the numbers stay in the log
-step 60 reference_tf32 env CUPY_TF32=1 python3 benchmarks/bench_reference_network.py \
-    --device gpu --sizes 256 512 1024 --repeat 10
+step 60 reference_no_tf32 python3 benchmarks/bench_reference_network.py --device gpu \
+    --no-tf32 --sizes 256 512 1024 --repeat 10
 step 90 reference python3 benchmarks/bench_reference_network.py --device gpu \
     --sizes 256 512 1024 --repeat 10
 step 60 reference_half python3 benchmarks/bench_reference_network.py --device gpu --half \
