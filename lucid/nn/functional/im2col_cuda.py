@@ -3,8 +3,8 @@
 On CuPy the portable im2col (a padded copy of the input, then a copy through a 6-D strided
 view) cost three times the convolution's matrix product on an H200: the generic strided copy
 does six integer divisions per element and the padding is a pass of its own. This kernel
-writes the same columns ``(N, C*KH*KW, OH*OW)`` in one pass: one CUDA block per row
-``(n, c, kh, kw, oh)`` (its divisions done once), its threads along ``ow``, reading the
+writes the same columns ``(N, C*KH*KW, OH*OW)`` in one pass: one warp per row
+``(n, c, kh, kw, oh)`` (its divisions done once), its lanes along ``ow``, reading the
 input through zero or reflection padding by index arithmetic. The copy moves bits only, so
 one kernel per element width serves float16, float32 and float64.
 """
@@ -22,7 +22,9 @@ template <typename T>
 __global__ void im2col(const T* __restrict__ x, T* __restrict__ cols, int rows, int C, int H,
                        int W, int KH, int KW, int OH, int OW, int sh, int sw, int dh, int dw,
                        int top, int left, int reflect) {
-    for (int row = blockIdx.x; row < rows; row += gridDim.x) {
+    // one warp per row (n, c, kh, kw, oh) of the columns, its lanes along ow
+    for (int row = blockIdx.x * blockDim.y + threadIdx.y; row < rows;
+         row += gridDim.x * blockDim.y) {
         int t = row;
         const int oh = t % OH; t /= OH;
         const int kw = t % KW; t /= KW;
@@ -37,7 +39,7 @@ __global__ void im2col(const T* __restrict__ x, T* __restrict__ cols, int rows, 
         }
         const T* src = x + ((long long)(n * C + c) * H + (inside ? y : 0)) * W;
         T* dst = cols + (long long)row * OW;
-        for (int ow = threadIdx.x; ow < OW; ow += blockDim.x) {
+        for (int ow = threadIdx.x; ow < OW; ow += 32) {
             int u = ow * sw + kw * dw - left;
             if (reflect) u = u < 0 ? -u : (u >= W ? 2 * W - 2 - u : u);
             dst[ow] = (inside && u >= 0 && u < W) ? src[u] : (T)0;
@@ -83,10 +85,9 @@ def im2col(x: Any, kernel: tuple[int, int], stride: tuple[int, int],
     rows = n * c * kh * kw * oh
     if rows and ow:
         bits = _VIEWS[x.dtype.itemsize]
-        threads = 32 * min(8, -(-ow // 32))  # a warp per 32 columns, at most 256 threads
         # CuPy passes a Python int as a 64-bit integer: the int parameters need int32
         ints = [np.int32(v) for v in (rows, c, h, w, kh, kw, oh, ow, *stride, *dilation,
                                       pads[0], pads[2], reflect)]
-        _kernel(xp, x.dtype.itemsize)((min(rows, 1 << 20),), (threads,),
+        _kernel(xp, x.dtype.itemsize)((min(-(-rows // 8), 1 << 20),), (32, 8),
                                       (x.view(bits), cols.view(bits), *ints))
     return cols
