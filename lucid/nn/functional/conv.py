@@ -2,9 +2,11 @@
 
 Three kernels share one public entry point, chosen by shape:
 
-* **im2col + GEMM** (strided convs, and convs that widen the channels): the input windows
-  are copied once into a column buffer ``(N, C*KH*KW, OH*OW)`` and one batched GEMM does the
-  rest. A 1x1 stride-1 conv has no copy at all: the input *is* its column buffer.
+* **im2col + GEMM** (strided convs, and convs that widen the channels; every dense conv's
+  forward on a GPU): the input windows are copied once into a column buffer
+  ``(N, C*KH*KW, OH*OW)`` and one batched GEMM does the rest. A 1x1 stride-1 conv has no
+  copy at all: the input *is* its column buffer. On a GPU one CUDA kernel writes the
+  columns straight from the unpadded input (``im2col_cuda.py``).
 * **shifted GEMM** (stride 1 and ``C_out <= C_in``, i.e. most decoder convs; the forward only
   from ``C_out <= C_in / 2``): on the flattened padded image, kernel offset ``(kh, kw)`` is
   a constant shift ``kh*dh*Wp + kw*dw`` of the flat index. One GEMM multiplies the input by
@@ -21,12 +23,13 @@ Three kernels share one public entry point, chosen by shape:
   multiply-add covers a channel's whole batch (strided convs: the canvas is split into
   stride phases first). The input gradient is the same loop over the output gradient.
 
-All work stays in the input's dtype (float32 in, float32 sgemm). Only the kernel offsets are
-looped over in Python, never pixels, channels or batch entries. Large temporaries (columns
-that backward does not need, GEMM products, spread gradients) live in a reused per-thread
-scratch buffer (``_pairs.scratch``) instead of fresh memory that the OS must zero-fill.
-Tensors saved for backward are only those its gradients need: a frozen weight (the encoder)
-keeps no columns and no input copy.
+All work stays in the input's dtype (float32 in, float32 sgemm; on a GPU the float32 GEMMs
+run on TF32 unless ``lucid.gpu.set_conv_tf32(False)``, as PyTorch's cuDNN convolutions do).
+Only the kernel offsets are looped over in Python, never pixels, channels or batch entries.
+Large temporaries (columns that backward does not need, GEMM products, spread gradients) live
+in a reused per-thread scratch buffer (``_pairs.scratch``) instead of fresh memory that the OS
+must zero-fill. Tensors saved for backward are only those its gradients need: a frozen weight
+(the encoder) keeps no columns and no input copy.
 """
 
 from __future__ import annotations

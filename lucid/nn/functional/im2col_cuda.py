@@ -1,12 +1,14 @@
 """im2col on a GPU: the padding and the window copy of a convolution in one CUDA kernel.
 
 On CuPy the portable im2col (a padded copy of the input, then a copy through a 6-D strided
-view) cost three times the convolution's matrix product on an H200: the generic strided copy
-does six integer divisions per element and the padding is a pass of its own. This kernel
+view) cost more than the convolution's matrix product: the generic strided copy does six
+integer divisions per element and the padding is a pass of its own. This kernel
 writes the same columns ``(N, C*KH*KW, OH*OW)`` in one pass: one warp per row
 ``(n, c, kh, kw, oh)`` (its divisions done once), its lanes along ``ow``, reading the
 input through zero or reflection padding by index arithmetic. The copy moves bits only, so
-one kernel per element width serves float16, float32 and float64.
+one kernel per element width serves float16, float32 and float64. On an H200, a 64->64
+3x3 conv at 512 px went from 1.51 ms to 0.52 ms with it (its TF32 GEMM alone: 0.20 ms;
+PyTorch's cuDNN conv: 0.38 ms): ``benchmarks/profile_layers.py --device gpu``.
 """
 
 from __future__ import annotations
