@@ -57,10 +57,13 @@ __all__ = [
     "PairFailed",
     "PairSkipped",
     "PairStarted",
+    "MAX_STROKE_SCALE",
     "PRESERVE_COLOR_MODES",
     "StylizeOptions",
+    "encode_style",
     "expand_inputs",
     "output_name",
+    "paint",
     "parse_weights",
     "plan_batch",
     "run_batch",
@@ -73,6 +76,7 @@ DEFAULT_OUTPUT_DIR = Path("output")
 OUTPUT_FORMATS: tuple[str, ...] = ("jpg", "png", "webp", "tiff")
 #: ``preserve_color`` values (None keeps the style's colours).
 PRESERVE_COLOR_MODES: tuple[str, ...] = ("luminance", "histogram")
+MAX_STROKE_SCALE = 4
 
 # Blend names longer than this are shortened (file names are limited to 255 bytes).
 _MAX_LABEL = 120
@@ -105,6 +109,12 @@ class StylizeOptions:
             black the second (one output per content).
         preserve_color: None, "luminance" (keep the content's chroma after stylising) or
             "histogram" (recolour the style to the content's colour statistics first).
+        stroke_scale: 1 paints in one pass; 2 to 4 paint brush strokes that many times
+            larger: the content is first painted at 1/stroke_scale of its size (with the
+            style encoded at 1/stroke_scale of ``style_size``), and the enlarged result is
+            repainted at full size, which keeps the big strokes and adds fine ones
+            (neural-style's multi-resolution recipe). ``alpha``, ``weights`` and ``mask``
+            apply to both passes.
         output: a file when the batch has exactly one result, else a folder
             (default ``output/``).
         format: output format ("jpg", "png", "webp", "tiff"); default: the content's own
@@ -128,6 +138,7 @@ class StylizeOptions:
     weights: tuple[float, ...] | None = None
     mask: Path | None = None
     preserve_color: str | None = None
+    stroke_scale: int = 1
     output: Path | None = None
     format: str | None = None
     quality: int = 95
@@ -140,6 +151,9 @@ class StylizeOptions:
             raise OptionError("size", f"must be >= 0, got {self.size}")
         if self.style_size < 0:
             raise OptionError("style_size", f"must be >= 0, got {self.style_size}")
+        if not 1 <= self.stroke_scale <= MAX_STROKE_SCALE:
+            raise OptionError("stroke_scale",
+                              f"must be in 1..{MAX_STROKE_SCALE}, got {self.stroke_scale}")
         if not 0.0 <= self.alpha <= 1.0:
             raise OptionError("alpha", f"must be in [0, 1], got {self.alpha}")
         if self.workers is not None and self.workers < 0:
@@ -530,11 +544,10 @@ class _Inputs:
             return _blame(error, path)
 
     def statistics(self, style: Path, content: Path, content_rgb: np.ndarray
-                   ) -> StyleStatistics:
-        """The style's AdaIN statistics, encoded once per run (once per content when the
-        style is recoloured to each content's colours)."""
-        from lucid.models.inference import style_statistics
-
+                   ) -> list[StyleStatistics]:
+        """The style's AdaIN statistics for each pass (see ``stroke_scale``: the first pass
+        paints at 1/stroke_scale), encoded once per run (once per content when the style is
+        recoloured to each content's colours)."""
         recolour = self.options.preserve_color == "histogram"
         key = (style, self.options.style_size, self.options.crop, content if recolour else None)
         if key not in self._statistics:
@@ -542,7 +555,8 @@ class _Inputs:
                 pixels = self._style(style)
                 if recolour:
                     pixels = match_color_histogram(pixels, content_rgb)
-                self._statistics[key] = style_statistics(self.model, pixels)
+                self._statistics[key] = encode_style(self.model, pixels,
+                                                     self.options.stroke_scale)
             except (_PairError, *_PAIR_ERRORS) as error:
                 self._statistics[key] = _blame(error, style)
         return self._unwrap(self._statistics[key])
@@ -595,15 +609,60 @@ def _submit(pool: ThreadPoolExecutor | None, fn: Callable, *args: object) -> Fut
     return future
 
 
-def _paint(model: StyleNet, rgb: np.ndarray, statistics: list[StyleStatistics],
+def _pass_scales(stroke_scale: int) -> list[int]:
+    """How much smaller than the output each painting pass works: [stroke_scale, 1] or [1]."""
+    return [stroke_scale, 1] if stroke_scale > 1 else [1]
+
+
+def _shrink(image: np.ndarray, scale: int) -> np.ndarray:
+    """``image`` at 1/scale of its size (at least 1 pixel a side); itself for scale 1."""
+    if scale == 1:
+        return image
+    height, width = image.shape[:2]
+    return resize_to(image, (max(1, round(height / scale)), max(1, round(width / scale))))
+
+
+def encode_style(model: StyleNet, style: np.ndarray, stroke_scale: int = 1
+                 ) -> list[StyleStatistics]:
+    """A style's AdaIN statistics for each pass of :func:`paint` (the first at
+    1/stroke_scale of the style's size, when stroke_scale > 1)."""
+    from lucid.models.inference import style_statistics
+
+    return [style_statistics(model, _shrink(style, scale)) for scale in _pass_scales(stroke_scale)]
+
+
+def paint(model: StyleNet, content: np.ndarray, styles: Sequence[list[StyleStatistics]],
+          stroke_scale: int = 1, weights: Sequence[float] | None = None, alpha: float = 1.0,
+          mask: np.ndarray | None = None,
+          on_tile: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """``content`` repainted in one pass, or (``stroke_scale`` > 1, see
+    :class:`StylizeOptions`) first at 1/stroke_scale of its size and then, enlarged, at full
+    size. ``styles`` holds each style's :func:`encode_style` for the same ``stroke_scale``;
+    ``weights``, ``alpha`` and ``mask`` are ``lucid.models.inference.stylize``'s, for every
+    pass; ``on_tile`` follows the last.
+    """
+    from lucid.models.inference import stylize
+
+    picture = content
+    scales = _pass_scales(stroke_scale)
+    for step, scale in enumerate(scales):
+        last = step == len(scales) - 1
+        picture = stylize(model, _shrink(picture, scale), [s[step] for s in styles],
+                          weights=weights, alpha=alpha,
+                          mask=None if mask is None else _shrink(mask, scale),
+                          on_tile=on_tile if last else None)
+        if not last:
+            picture = resize_to(picture, content.shape[:2])
+    return picture
+
+
+def _paint(model: StyleNet, rgb: np.ndarray, statistics: list[list[StyleStatistics]],
            mask: np.ndarray | None, options: StylizeOptions, content: Path,
            on_tile: Callable[[int, int], None] | None = None) -> np.ndarray | _PairError:
     """The stylized picture, or the failure (blamed on the content) to report."""
-    from lucid.models.inference import stylize
-
     try:
-        return stylize(model, rgb, statistics, weights=options.weights, alpha=options.alpha,
-                       mask=mask, on_tile=on_tile)
+        return paint(model, rgb, statistics, options.stroke_scale, options.weights,
+                     options.alpha, mask, on_tile)
     except _PAIR_ERRORS as error:
         return _blame(error, content)
 

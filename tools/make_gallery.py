@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from lucid.models.inference import style_statistics, stylize  # noqa: E402
 from lucid.models.store import load_model  # noqa: E402
+from lucid_cli.batch import encode_style, paint  # noqa: E402
 from lucid_cli.color import match_color_histogram, transfer_luminance  # noqa: E402
 from lucid_cli.images import load_image, resize_shorter_side  # noqa: E402
 from lucid_cli.sheets import contact_sheet, to_pil  # noqa: E402
@@ -75,6 +76,10 @@ def main() -> None:
     mask = np.zeros((height, width), np.float32)
     mask[:, : width // 2] = 1
     pictures["mask"] = [cat, stylize(model, cat, [stats[wave], stats[starry]], mask=mask)]
+    astronaut = contents["astronaut"]
+    pictures["stroke_scale"] = [
+        paint(model, astronaut, [encode_style(model, styles[starry], scale)], scale)
+        for scale in (1, 2, 3)]
     for name, images in pictures.items():
         to_pil(row(images)).save(OUT / f"{name}.jpg", quality=90)
     print(f"wrote {len(pictures) + 1} pictures to {OUT}")

@@ -26,6 +26,7 @@ from rich.table import Table
 from lucid_cli.app import app
 from lucid_cli.batch import (
     DEFAULT_OUTPUT_DIR,
+    MAX_STROKE_SCALE,
     BatchPlan,
     BatchSummary,
     Event,
@@ -65,6 +66,7 @@ _OPTION_NAMES = {
     "size": "--size", "style_size": "--style-size", "alpha": "--alpha", "weights": "--weights",
     "mask": "--mask", "preserve_color": "--preserve-color", "output": "--output",
     "format": "--format", "quality": "--quality", "workers": "--workers",
+    "stroke_scale": "--stroke-scale",
 }
 
 
@@ -97,6 +99,10 @@ def stylize(
         case_sensitive=False, show_default=False,
         help="Keep the content's colours: 'luminance' transfers only brightness, "
              "'histogram' recolours the style to the content's colours first.")] = None,
+    stroke_scale: Annotated[int, typer.Option(
+        min=1, max=MAX_STROKE_SCALE,
+        help="Brush strokes this many times larger: paint at 1/N size first, then repaint "
+             "the enlarged result at full size (small details suffer from 3 on).")] = 1,
     mask: Annotated[Path | None, typer.Option(
         metavar="MASK", show_default=False,
         help="Greyscale image; with exactly two styles, white takes the first style and "
@@ -151,6 +157,7 @@ def stylize(
             options = StylizeOptions(
                 size=size, style_size=style_size, crop=crop, alpha=alpha, weights=blend,
                 mask=mask, preserve_color=preserve_color.value if preserve_color else None,
+                stroke_scale=stroke_scale,
                 output=output, format=output_format.value if output_format else None,
                 quality=quality, overwrite=overwrite, recursive=recursive,
                 workers=workers)

@@ -18,7 +18,7 @@ import lucid_cli.commands.stylize  # noqa: F401 - registers the command on the a
 from lucid.models.store import save_model
 from lucid.models.stylenet import StyleNet, tiny_config
 from lucid_cli.app import app
-from lucid_cli.batch import StylizeOptions, stylize_files
+from lucid_cli.batch import OptionError, StylizeOptions, stylize_files
 from lucid_cli.color import rgb_to_ycbcr
 
 CONTENT_WH = (24, 20)  # Pillow order: width, height
@@ -512,6 +512,49 @@ def test_each_style_is_encoded_once(work: Path, model_file: Path,
                             StylizeOptions(size=8, style_size=8, output=work / "o2",
                                            preserve_color="histogram"))
     assert len(summary.written) == 4 and len(calls) == 4
+
+
+def test_larger_strokes_paint_twice_and_encode_each_style_once_per_pass(
+        work: Path, model_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--stroke-scale 2: the content painted at half size, enlarged, painted again at full
+    size with the style encoded at full size; each style encoded once per pass and run."""
+    import lucid.models.inference as inference
+    from lucid.models.store import load_model
+    from lucid_cli.images import load_image, resize_to
+
+    calls = []
+    real = inference.style_statistics
+    monkeypatch.setattr(inference, "style_statistics",
+                        lambda model, style: calls.append(style.shape[:2]) or real(model, style))
+    _image(work / "photos" / "a.jpg", (48, 40), 1)
+    _image(work / "photos" / "b.jpg", (48, 40), 2)
+    net = load_model(model_file)
+    styles = [work / "style1.png", work / "style2.jpg"]
+    options = StylizeOptions(size=32, style_size=16, stroke_scale=2, output=work / "o",
+                             format="png")
+    summary = stylize_files(net, [work / "photos"], styles, options)
+    assert len(summary.written) == 4
+    assert sorted(calls) == [(8, 8), (8, 8), (16, 16), (16, 16)]
+    # the same picture, composed here from the one-pass painting
+    photo = resize_to(load_image(work / "photos" / "a.jpg").rgb, (32, 38))
+    style = resize_to(load_image(work / "style1.png").rgb, (16, 16))
+    coarse = inference.stylize(net, resize_to(photo, (16, 19)),
+                               [real(net, resize_to(style, (8, 8)))])
+    want = inference.stylize(net, resize_to(coarse, (32, 38)), [real(net, style)])
+    got = load_image(work / "o" / "a_stylized_style1.png").rgb
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, atol=1 / 255 + 1e-6)
+    one_pass = inference.stylize(net, photo, [real(net, style)])  # (the tiny net paints dark)
+    assert np.abs(got - one_pass).max() > 2 / 255  # beyond the 8-bit rounding
+
+
+def test_stroke_scale_out_of_range_is_a_usage_error(work: Path, model_file: Path) -> None:
+    for value in ("0", "5"):
+        result = stylize(model_file, "content.jpg", "style1.png", "--stroke-scale", value)
+        assert result.exit_code == 2 and "--stroke-scale" in result.stderr
+        _no_traceback(result)
+    with pytest.raises(OptionError, match="stroke_scale"):
+        StylizeOptions(stroke_scale=5)
 
 
 def test_workers_change_nothing_but_the_overlap(work: Path, model_file: Path) -> None:
