@@ -204,7 +204,7 @@ class Conv2dFunction(Function):
         can_shift = stride == (1, 1) and (kh, kw) != (1, 1)
         self.shifted = can_shift and co <= c
         # (not on a GPU: its KH*KW shifted adds are launches of their own, slower than the
-        # column kernel even for the decoder's 64->3 conv: 0.97 ms vs 0.78 ms at 512 px)
+        # column kernel even for the decoder's 64->3 conv: 0.97 ms vs 0.51 ms at 512 px)
         fwd_shift = can_shift and 2 * co <= c and not direct
         xpad = None if self.winograd or direct else _pad_zeros(x, pads)
         if self.winograd:
