@@ -9,9 +9,10 @@
 
 In-process runs keep freed memory for reuse, as the ``lucid`` command does.
 
-Prints a table and writes ``benchmarks/results/stylize.md``.
+Prints a table and writes ``benchmarks/results/stylize.md`` (``stylize_gpu.md`` with
+``--device gpu``).
 
-    python benchmarks/bench_stylize.py [--size 512] [--rounds 2]
+    python benchmarks/bench_stylize.py [--size 512] [--rounds 2] [--device gpu]
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (best of)")
+    parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     args = parser.parse_args()
 
     import lucid
@@ -47,13 +49,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "lucid_cli", "stylize", str(contents[0]),
-                        str(styles[0]), "-o", f"{tmp}/one.jpg", "-q", "--size", str(args.size)],
+                        str(styles[0]), "-o", f"{tmp}/one.jpg", "-q", "--size", str(args.size),
+                        "--device", args.device],
                        check=True)
         rows.append(("`lucid stylize` one pair (subprocess, incl. start-up)",
                      time.perf_counter() - start))
 
         lucid.backend.reuse_freed_memory()
-        model = load_model()
+        model = load_model().to(args.device)  # results come back as numpy: synchronised
         content = resize_shorter_side(load_image(contents[0]).rgb, args.size)
         style = resize_shorter_side(load_image(styles[0]).rgb, args.size)
         stylize(model, content, [style_statistics(model, style)])  # warm-up
@@ -100,7 +103,10 @@ def main() -> None:
     table += ("\nBatch rows: best of the interleaved rounds. Batch vs naive loop: "
               + ", ".join(f"{naive / t:.2f}x the throughput with --workers {w}"
                           for w, t in batches.items()) + ".\n")
-    write("stylize", "Default model end to end", cpu(), table)
+    machine = (f"GPU {lucid.backend._cupy().cuda.runtime.getDeviceProperties(0)['name'].decode()}"
+               if args.device == "gpu" else cpu())
+    write("stylize", f"Default model end to end ({args.device.upper()})", machine, table,
+          ["gpu" if args.device == "gpu" else None])
 
 if __name__ == "__main__":
     main()

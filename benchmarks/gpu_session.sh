@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Everything to measure when the `device` tool lends a GPU, in one call of about 8 minutes:
-# the GPU tests, where the reference network's time goes (per convolution), the benchmarks of
-# issue 5 (float32 and --half) and a training step. Runs from the repository root on the
-# device machine's own Python (CuPy, PyTorch, typer, rich, pillow and pytest are there), with
-# no install; results land in $OUT: session.log and the tables (also in
-# benchmarks/results/*_gpu*.md).
+# Everything to measure when the `device` tool lends a GPU, in one call of about 2 minutes
+# (plus the machine's start): the GPU tests, where the reference network's time goes (per
+# convolution), the benchmarks of issue 5 (TF32, full float32 and --half), a training step and
+# the default model end to end. Runs from the repository root on the device machine's own
+# Python (CuPy, PyTorch, typer, rich, pillow and pytest are there), with no install; results
+# land in $OUT: session.log and the tables (also in benchmarks/results/*_gpu*.md).
 #
-#   run(command="bash benchmarks/gpu_session.sh", timeout_s=560)
+#   run(command="bash benchmarks/gpu_session.sh", timeout_s=400)
 set -uo pipefail
 export PYTHONPATH="$PWD" PYTHONUNBUFFERED=1
 out="${OUT:-/tmp/gpu_session}"
@@ -30,4 +30,5 @@ step 90 reference python3 benchmarks/bench_reference_network.py --device gpu \
 step 60 reference_half python3 benchmarks/bench_reference_network.py --device gpu --half \
     --sizes 256 512 1024 --repeat 10
 step 60 train_step python3 benchmarks/bench_train_step.py --device gpu --steps 20
+step 120 stylize python3 benchmarks/bench_stylize.py --device gpu --rounds 2
 cp benchmarks/results/*gpu*.md "$out/"
