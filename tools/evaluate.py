@@ -15,7 +15,7 @@ Content preservation (higher = more of the photo kept), two measures:
 Baselines: the content itself, and Reinhard colour transfer (Lab mean/std matching).
 
     python tools/evaluate.py --model runs/default/model.safetensors [--pairs 64] [--size 256]
-        [--alphas 1 0.6 0.3]
+        [--alphas 1 0.6 0.3] [--stroke-scales 1 2 3]
 """
 
 from __future__ import annotations
@@ -110,10 +110,13 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--alphas", type=float, nargs="+", default=[1.0],
                         help="content-style trade-offs to measure the model at (--alpha)")
+    parser.add_argument("--stroke-scales", type=int, nargs="+", default=[1],
+                        help="also measure the model at these --stroke-scale values (alpha 1)")
     args = parser.parse_args()
 
     from lucid.models.inference import style_statistics, stylize
     from lucid.models.store import load_model
+    from lucid_cli.batch import encode_style, paint
 
     model = load_model(args.model)
     _, contents = split_holdout(list_images(args.content_dir), args.holdout)
@@ -124,6 +127,8 @@ def main() -> None:
 
     rows = {"content (identity)": [], "reinhard colour transfer": []}
     rows.update({model_name(alpha): [] for alpha in args.alphas})
+    scales = [scale for scale in args.stroke_scales if scale > 1]
+    rows.update({f"model, stroke scale {scale}": [] for scale in scales})
     for _ in range(args.pairs):
         content = square(load_rgb(contents[rng.integers(len(contents))], args.size), args.size)
         style = square(load_rgb(styles[rng.integers(len(styles))], args.size), args.size)
@@ -134,6 +139,9 @@ def main() -> None:
         }
         outputs.update({model_name(alpha): stylize(model, content, [statistics], alpha=alpha)
                         for alpha in args.alphas})
+        outputs.update({f"model, stroke scale {scale}":
+                        paint(model, content, [encode_style(model, style, scale)], scale)
+                        for scale in scales})
         for name, output in outputs.items():
             rows[name].append((texture_distance(output, style), colour_distance(output, style),
                                structure_kept(output, content), layout_kept(output, content)))
