@@ -7,6 +7,7 @@ the arrays at hand (``get_array_module``) and moves data only through ``to_devic
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -173,22 +174,40 @@ def conv_tf32_enabled() -> bool:
     return _conv_tf32
 
 
+_tf32_lock = threading.Lock()
+_tf32_users = 0  # convolutions inside conv_math right now, on any thread
+_tf32_before: Any = None  # CuPy's float32 compute type before the first of them
+
+
 @contextmanager
 def conv_math(array: Any) -> Iterator[None]:
     """CuPy's float32 matrix products on TF32 while a convolution of ``array`` runs, where
-    that is allowed and the GPU has TF32 (compute capability 8.0 or later); else nothing."""
+    that is allowed and the GPU has TF32 (compute capability 8.0 or later); else nothing.
+
+    CuPy's compute type is one setting for the whole process: it is switched when the first
+    convolution enters (on any thread) and restored when the last one leaves, so float32
+    matrix products that other threads run meanwhile use TF32 too. Disabled
+    (``set_conv_tf32(False)``), CuPy's own setting (``CUPY_TF32``) is left in charge.
+    """
+    global _tf32_users, _tf32_before
     cupy = _cupy()
     if (not _conv_tf32 or cupy is None or not isinstance(array, cupy.ndarray)
             or array.dtype != np.float32 or not _has_tf32(int(array.device.id))):
         yield
         return
     linalg = cupy._core._routines_linalg
-    previous = linalg.get_compute_type(np.float32)
-    linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32)
+    with _tf32_lock:
+        if _tf32_users == 0:
+            _tf32_before = linalg.get_compute_type(np.float32)
+            linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32)
+        _tf32_users += 1
     try:
         yield
     finally:
-        linalg.set_compute_type(np.float32, previous)
+        with _tf32_lock:
+            _tf32_users -= 1
+            if _tf32_users == 0:
+                linalg.set_compute_type(np.float32, _tf32_before)
 
 
 @functools.cache

@@ -517,7 +517,7 @@ class _Inputs:
         self._content_key: Path | None = None
         self._content: Future | None = None
         self._style_pixels: dict[Path, np.ndarray | BaseException] = {}
-        self._statistics: dict[tuple, StyleStatistics | BaseException] = {}
+        self._statistics: dict[tuple, list[StyleStatistics] | BaseException] = {}
         self._mask: np.ndarray | BaseException | None = None
 
     def prefetch(self, path: Path) -> None:
@@ -614,21 +614,32 @@ def _pass_scales(stroke_scale: int) -> list[int]:
     return [stroke_scale, 1] if stroke_scale > 1 else [1]
 
 
-def _shrink(image: np.ndarray, scale: int) -> np.ndarray:
-    """``image`` at 1/scale of its size (at least 1 pixel a side); itself for scale 1."""
+def _shrink(image: np.ndarray, scale: int, min_side: int = 1) -> np.ndarray:
+    """``image`` at 1/scale of its size, each side kept at ``min_side`` or more (or its own
+    size, if smaller); itself for scale 1."""
     if scale == 1:
         return image
     height, width = image.shape[:2]
-    return resize_to(image, (max(1, round(height / scale)), max(1, round(width / scale))))
+    return resize_to(image, (max(round(height / scale), min(height, min_side)),
+                             max(round(width / scale), min(width, min_side))))
 
 
 def encode_style(model: StyleNet, style: np.ndarray, stroke_scale: int = 1
                  ) -> list[StyleStatistics]:
-    """A style's AdaIN statistics for each pass of :func:`paint` (the first at
-    1/stroke_scale of the style's size, when stroke_scale > 1)."""
+    """A style's AdaIN statistics for each pass of :func:`paint`: with stroke_scale > 1 the
+    first at 1/stroke_scale of the style's size, but never below 4 encoder strides a side
+    (a smaller style leaves its deepest features too few positions for a standard
+    deviation)."""
     from lucid.models.inference import style_statistics
 
-    return [style_statistics(model, _shrink(style, scale)) for scale in _pass_scales(stroke_scale)]
+    _check_stroke_scale(stroke_scale)
+    return [style_statistics(model, _shrink(style, scale, 4 * model.stride))
+            for scale in _pass_scales(stroke_scale)]
+
+
+def _check_stroke_scale(stroke_scale: int) -> None:
+    if isinstance(stroke_scale, bool) or not isinstance(stroke_scale, int) or stroke_scale < 1:
+        raise ValueError(f"stroke_scale must be an integer >= 1, got {stroke_scale!r}")
 
 
 def paint(model: StyleNet, content: np.ndarray, styles: Sequence[list[StyleStatistics]],
@@ -643,8 +654,12 @@ def paint(model: StyleNet, content: np.ndarray, styles: Sequence[list[StyleStati
     """
     from lucid.models.inference import stylize
 
-    picture = content
+    _check_stroke_scale(stroke_scale)
     scales = _pass_scales(stroke_scale)
+    if any(len(passes) != len(scales) for passes in styles):
+        raise ValueError(f"each style needs statistics for {len(scales)} pass(es), from "
+                         f"encode_style(model, style, {stroke_scale})")
+    picture = content
     for step, scale in enumerate(scales):
         last = step == len(scales) - 1
         picture = stylize(model, _shrink(picture, scale), [s[step] for s in styles],

@@ -515,11 +515,10 @@ def test_each_style_is_encoded_once(work: Path, model_file: Path,
 
 
 def test_larger_strokes_paint_twice_and_encode_each_style_once_per_pass(
-        work: Path, model_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--stroke-scale 2: the content painted at half size, enlarged, painted again at full
     size with the style encoded at full size; each style encoded once per pass and run."""
     import lucid.models.inference as inference
-    from lucid.models.store import load_model
     from lucid_cli.images import load_image, resize_to
 
     calls = []
@@ -528,7 +527,7 @@ def test_larger_strokes_paint_twice_and_encode_each_style_once_per_pass(
                         lambda model, style: calls.append(style.shape[:2]) or real(model, style))
     _image(work / "photos" / "a.jpg", (48, 40), 1)
     _image(work / "photos" / "b.jpg", (48, 40), 2)
-    net = load_model(model_file)
+    net = StyleNet(tiny_config())  # seeded here: the shared tiny model may paint all black
     styles = [work / "style1.png", work / "style2.jpg"]
     options = StylizeOptions(size=32, style_size=16, stroke_scale=2, output=work / "o",
                              format="png")
@@ -544,8 +543,28 @@ def test_larger_strokes_paint_twice_and_encode_each_style_once_per_pass(
     got = load_image(work / "o" / "a_stylized_style1.png").rgb
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, atol=1 / 255 + 1e-6)
-    one_pass = inference.stylize(net, photo, [real(net, style)])  # (the tiny net paints dark)
-    assert np.abs(got - one_pass).max() > 2 / 255  # beyond the 8-bit rounding
+    one_pass = inference.stylize(net, photo, [real(net, style)])
+    assert np.abs(got - one_pass).max() > 2 / 255  # past 8-bit rounding (the tiny net paints dark)
+
+
+def test_larger_strokes_keep_a_small_style_encodable() -> None:
+    """The first pass's style is never shrunk below 4 encoder strides a side (the deepest
+    features need positions for a standard deviation); statistics and passes must match."""
+    from lucid_cli.batch import encode_style, paint
+
+    net = StyleNet(tiny_config())
+    style = _noise((5, 6), 5).astype(np.float32) / 255  # 2x1 at 1/4: one deep position
+    photo = _noise((48, 40), 6).astype(np.float32) / 255
+    for scale in (2, 4):
+        coarse, full = encode_style(net, style, scale)
+        picture = paint(net, photo, [[coarse, full]], scale)
+        assert picture.shape == photo.shape and np.isfinite(picture).all()
+    with pytest.raises(ValueError, match="2 pass"):
+        paint(net, photo, [encode_style(net, style)], 2)
+    with pytest.raises(ValueError, match="1 pass"):
+        paint(net, photo, [encode_style(net, style, 2)], 1)
+    with pytest.raises(ValueError, match="integer >= 1"):
+        encode_style(net, style, 0)
 
 
 def test_stroke_scale_out_of_range_is_a_usage_error(work: Path, model_file: Path) -> None:

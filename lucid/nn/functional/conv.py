@@ -816,7 +816,10 @@ def _conv2d_in_bands(input: Tensor, weight: Tensor, bias: Tensor | None,
     out = None
     for r0 in range(0, oh, band):
         r1 = min(oh, r0 + band)
-        chunk = Tensor._wrap(rows[:, :, r0 * sh : (r1 - 1) * sh + dh * (kh - 1) + 1])
+        window = rows[:, :, r0 * sh : (r1 - 1) * sh + dh * (kh - 1) + 1]
+        if xp.__name__ != "numpy":  # the GPU's column kernel reads contiguous inputs only
+            window = xp.ascontiguousarray(window)
+        chunk = Tensor._wrap(window)
         y = Conv2dFunction.apply(chunk, *inputs, stride=stride, pads=(0, 0, pads[2], pads[3]),
                                  dilation=dilation, groups=groups, need_weight_grad=False).data
         if out is None:

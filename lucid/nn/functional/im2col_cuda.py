@@ -63,11 +63,14 @@ def _kernel(xp: Any, itemsize: int) -> Any:
     return _kernels[itemsize]
 
 
+_MAX_ROWS = 2**31 - (1 << 23)  # a warp's row index plus one grid stride stays an int32
+
+
 def fits(x: Any, kernel: tuple[int, int], out_hw: tuple[int, int]) -> bool:
     """True when the kernel's 32-bit row and input indices cannot overflow."""
     n, c, h, w = x.shape
     return (x.dtype.itemsize in _BITS and x.flags.c_contiguous
-            and n * c * kernel[0] * kernel[1] * out_hw[0] < 2**31 and n * c * h < 2**31)
+            and n * c * kernel[0] * kernel[1] * out_hw[0] < _MAX_ROWS and n * c * h < 2**31)
 
 
 def im2col(x: Any, kernel: tuple[int, int], stride: tuple[int, int],

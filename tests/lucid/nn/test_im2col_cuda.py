@@ -75,7 +75,11 @@ def test_the_kernel_takes_only_contiguous_inputs_its_indices_can_address() -> No
     assert im2col_cuda.fits(x, (3, 3), (6, 8))
     assert not im2col_cuda.fits(x[..., ::2], (3, 3), (6, 4))
     assert not im2col_cuda.fits(x.astype(np.complex128), (3, 3), (6, 8))
-    # 2**31 rows of columns: the shape alone decides, so a stand-in array will do
+    # near 2**31 rows of columns: the shape alone decides, so a stand-in array will do
     huge = SimpleNamespace(shape=(1, 1 << 16, 1 << 12, 8), dtype=x.dtype, flags=x.flags)
     assert im2col_cuda.fits(huge, (1, 1), (1 << 12, 8))
     assert not im2col_cuda.fits(huge, (3, 3), (1 << 12, 8))
+    # 2**31 - 2**22 rows: an int32, but one grid stride (2**23 rows) more is not
+    near = SimpleNamespace(shape=(1, (1 << 19) - (1 << 10), 1 << 12, 8), dtype=x.dtype,
+                           flags=x.flags)
+    assert not im2col_cuda.fits(near, (1, 1), (1 << 12, 8))
