@@ -507,3 +507,41 @@ def test_gpu_float32_convolutions_run_on_tf32_by_default(device: str) -> None:
     np.testing.assert_allclose(on_gpu(np.float64), want, rtol=0, atol=1e-10 * np.abs(want).max())
     lucid.gpu.set_conv_tf32(False)
     assert np.abs(on_gpu(np.float32) - want).max() / np.abs(want).max() < 2e-6
+
+
+def test_tf32_switch_is_restored_only_when_the_last_overlapping_conv_leaves(monkeypatch) -> None:
+    """CuPy's compute type is one setting per process: with two convolutions overlapping (as
+    on two threads), the first to leave must not switch TF32 off under the other, and the
+    last must restore what was there before. A stand-in CuPy records the setting."""
+    from types import SimpleNamespace
+
+    import lucid.backend as backend
+
+    class FakeArray:
+        dtype = np.dtype(np.float32)
+        device = SimpleNamespace(id=0)
+
+    state = {"float32": "default"}
+    linalg = SimpleNamespace(COMPUTE_TYPE_TF32="tf32",
+                             get_compute_type=lambda dtype: state["float32"],
+                             set_compute_type=lambda dtype, kind: state.update(float32=kind))
+    fake = SimpleNamespace(ndarray=FakeArray, _core=SimpleNamespace(_routines_linalg=linalg),
+                           cuda=SimpleNamespace(Device=lambda index: SimpleNamespace(
+                               compute_capability="90")))
+    monkeypatch.setattr(backend, "_cupy", lambda: fake)
+    backend._has_tf32.cache_clear()
+    try:
+        lucid.gpu.set_conv_tf32(True)
+        first, second = backend.conv_math(FakeArray()), backend.conv_math(FakeArray())
+        first.__enter__()
+        assert state["float32"] == "tf32"
+        second.__enter__()
+        first.__exit__(None, None, None)
+        assert state["float32"] == "tf32"  # the second conv is still running
+        second.__exit__(None, None, None)
+        assert state["float32"] == "default"
+        lucid.gpu.set_conv_tf32(False)
+        with backend.conv_math(FakeArray()):
+            assert state["float32"] == "default"
+    finally:
+        backend._has_tf32.cache_clear()
