@@ -365,6 +365,10 @@ def plan_batch(contents: Sequence[Path], styles: Sequence[Path],
                 target = target.with_name(f"{Path(name).stem}-{n}{Path(name).suffix}")
         taken.add(_resolved(target))
         jobs.append(Job(item.path, job_styles, target))
+    # a file this batch writes is not one of its contents: a folder that holds the outputs of
+    # an earlier run (-o into the content folder, output/ under a recursive one) must not
+    # have them painted again, so that the re-run skips what exists and does nothing else
+    jobs = [job for job in jobs if _resolved(job.content) not in taken]
     return BatchPlan(tuple(jobs), tuple(problems), output_is_file)
 
 
@@ -598,13 +602,17 @@ class _Inputs:
 
 
 def _submit(pool: ThreadPoolExecutor | None, fn: Callable, *args: object) -> Future:
-    """``fn(*args)`` on the pool, or right here (as an already finished future) without one."""
+    """``fn(*args)`` on the pool, or right here (as an already finished future) without one.
+
+    An interrupt (Ctrl-C) is raised here and now, not stored for whoever asks for the result:
+    stored, it would surface only after the next picture had been painted and written.
+    """
     if pool is not None:
         return pool.submit(fn, *args)
     future: Future = Future()
     try:
         future.set_result(fn(*args))
-    except BaseException as error:  # noqa: BLE001 - handed to whoever asks for the result
+    except Exception as error:  # noqa: BLE001 - handed to whoever asks for the result
         future.set_exception(error)
     return future
 
@@ -615,21 +623,20 @@ def _pass_scales(stroke_scale: int) -> list[int]:
 
 
 def _shrink(image: np.ndarray, scale: int, min_side: int = 1) -> np.ndarray:
-    """``image`` at 1/scale of its size, each side kept at ``min_side`` or more (or its own
-    size, if smaller); itself for scale 1."""
-    if scale == 1:
-        return image
+    """``image`` at 1/scale of its size, each side at least ``min_side`` (a side that would be
+    shorter is stretched to it, whatever the image's own size); itself when that changes
+    nothing."""
     height, width = image.shape[:2]
-    return resize_to(image, (max(round(height / scale), min(height, min_side)),
-                             max(round(width / scale), min(width, min_side))))
+    shape = (max(round(height / scale), min_side), max(round(width / scale), min_side))
+    return image if shape == (height, width) else resize_to(image, shape)
 
 
 def encode_style(model: StyleNet, style: np.ndarray, stroke_scale: int = 1
                  ) -> list[StyleStatistics]:
     """A style's AdaIN statistics for each pass of :func:`paint`: with stroke_scale > 1 the
-    first at 1/stroke_scale of the style's size, but never below 4 encoder strides a side
-    (a smaller style leaves its deepest features too few positions for a standard
-    deviation)."""
+    first at 1/stroke_scale of the style's size. No pass sees a style side shorter than 4
+    encoder strides, a smaller one is stretched to that: a tiny style would leave its deepest
+    features too few positions for a standard deviation (a NaN, hence a black picture)."""
     from lucid.models.inference import style_statistics
 
     _check_stroke_scale(stroke_scale)
@@ -676,10 +683,14 @@ def _paint(model: StyleNet, rgb: np.ndarray, statistics: list[list[StyleStatisti
            on_tile: Callable[[int, int], None] | None = None) -> np.ndarray | _PairError:
     """The stylized picture, or the failure (blamed on the content) to report."""
     try:
-        return paint(model, rgb, statistics, options.stroke_scale, options.weights,
-                     options.alpha, mask, on_tile)
+        picture = paint(model, rgb, statistics, options.stroke_scale, options.weights,
+                        options.alpha, mask, on_tile)
     except _PAIR_ERRORS as error:
         return _blame(error, content)
+    if not np.isfinite(picture).all():  # saved, it would be a black picture and no word
+        return _PairError(content, "the network painted NaN or infinite values (is the model "
+                                   "file sound?)", FloatingPointError("non-finite output"))
+    return picture
 
 
 def _write(job: Job, result: np.ndarray, rgb: np.ndarray, alpha: np.ndarray | None,

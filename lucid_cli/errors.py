@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 from collections.abc import Iterator
 from typing import NoReturn
 
@@ -44,3 +45,19 @@ def reported(debug: bool = False) -> Iterator[None]:
         if debug:
             raise
         fail("interrupted", code=130)
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Ctrl-C and a polite kill (SIGTERM: ``kill``, ``timeout``, a container stopping) both
+    raise ``KeyboardInterrupt`` meanwhile, so either ends a run through the same clean path:
+    outputs finished or removed, a checkpoint written, "interrupted" and exit code 130 from
+    :func:`reported`. Installed explicitly, since a shell starts its background jobs with
+    SIGINT ignored."""
+    previous = {sig: signal.signal(sig, signal.default_int_handler)
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -11,9 +11,11 @@ import errno
 import io
 import os
 import secrets
+import signal
 import struct
+import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -310,14 +312,61 @@ def _to_uint8(x: np.ndarray) -> np.ndarray:
 
 
 def _create_temp(target: Path) -> tuple[int, Path]:
-    """Exclusive temp file next to ``target`` (hidden, same suffix). Mode follows the umask."""
+    """Exclusive temp file next to ``target``: hidden, and named ``.lucid-<random>.tmp`` so
+    that its name stays short however long the target's is. Mode follows the umask."""
     for _ in range(100):
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}{target.suffix}")
+        tmp = target.with_name(f".lucid-{secrets.token_hex(6)}.tmp")
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "could not create a temporary file", str(target))
+
+
+_DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM that arrive during the block are held and raised again once it is
+    done (to whatever handled them before), so a save is never left halfway as a stray temp
+    file. Python runs signal handlers on the main thread only, so elsewhere nothing changes.
+    (Blocking the signals would not do: any other thread, a BLAS worker say, still takes
+    them for the main thread.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {sig: signal.getsignal(sig) for sig in _DEFERRED_SIGNALS}
+    for sig, handler in previous.items():
+        if handler not in (signal.SIG_IGN, None):
+            signal.signal(sig, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+        for sig in dict.fromkeys(held):
+            signal.raise_signal(sig)
+
+
+def _move_into_place(tmp: Path, target: Path, overwrite: bool) -> None:
+    """Rename ``tmp`` to ``target``; without ``overwrite`` never over a file that appeared
+    since it was checked (a hard link fails if the name is taken, a rename would not)."""
+    if overwrite:
+        os.replace(tmp, target)
+        return
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links on this file system: the check-then-rename
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, "file exists", str(target)) from None
+        os.replace(tmp, target)
+    else:
+        os.unlink(tmp)
 
 
 def save_image(
@@ -332,8 +381,9 @@ def save_image(
 
     Alpha is kept for PNG/WebP/TIFF and dropped for JPEG/BMP. The image is written to a
     hidden temp file in the target directory and moved into place, so readers never see
-    a half-written file. Raises ``FileExistsError`` if the target exists and not
-    ``overwrite``, ``ImageError`` for unsupported extensions and unwritable locations.
+    a half-written file; Ctrl-C or SIGTERM on the main thread wait until it is done. Raises
+    ``FileExistsError`` if the target exists (or appears meanwhile) and not ``overwrite``,
+    ``ImageError`` for unsupported extensions and unwritable locations.
     """
     name = os.fspath(path)
     target = Path(path)
@@ -354,7 +404,7 @@ def save_image(
 
     if target.is_dir():
         raise ImageError(name, "is a directory")
-    # Checked up front rather than at rename time: os.replace always clobbers.
+    # checked up front too, so that nothing is encoded in vain (the move checks again)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{name}: file already exists (pass overwrite=True to replace it)")
 
@@ -381,23 +431,27 @@ def save_image(
     elif fmt == "WEBP":
         options = {"quality": quality}
 
-    try:
-        fd, tmp = _create_temp(target)
-    except OSError as exc:
-        reason = _os_error_reason(exc)
-        if reason == "no such file":
-            reason = "no such directory"
-        raise ImageError(name, reason) from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pil.save(fh, format=fmt, **options)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise ImageError(name, _os_error_reason(exc)) from exc
-        raise
+    with _interrupts_deferred():
+        try:
+            fd, tmp = _create_temp(target)
+        except OSError as exc:
+            reason = _os_error_reason(exc)
+            if reason == "no such file":
+                reason = "no such directory"
+            raise ImageError(name, reason) from exc
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pil.save(fh, format=fmt, **options)
+                fh.flush()
+                os.fsync(fh.fileno())
+            _move_into_place(tmp, target, overwrite)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(exc, FileExistsError):
+                raise FileExistsError(f"{name}: file already exists (pass overwrite=True to "
+                                      "replace it)") from exc
+            if isinstance(exc, OSError):
+                raise ImageError(name, _os_error_reason(exc)) from exc
+            raise
     return target

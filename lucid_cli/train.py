@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 import lucid
 from lucid.models.data import load_rgb
 from lucid.models.training import CheckpointReport, StepReport, Trainer
+from lucid_cli.errors import interruptible
 from lucid_cli.sheets import contact_sheet, loss_curve
 
 SHEET_PAIRS = 4  # held-out contents x held-out styles on every checkpoint's sheet
@@ -108,15 +108,8 @@ def run_training(trainer: Trainer, console: Console, quiet: bool = False) -> Non
         log.plot()
         return render_sheet(t)
 
-    # Ctrl-C, and a polite kill of a background run, both end in a checkpoint; a background
-    # shell starts its jobs with SIGINT ignored, so the handler is installed explicitly
-    previous = {sig: signal.signal(sig, signal.default_int_handler)
-                for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with interruptible():  # Ctrl-C, and a polite kill of a background run, end in a checkpoint
         _train_with_progress(trainer, progress, log, on_checkpoint)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _train_with_progress(trainer: Trainer, progress: Progress, log: TrainLog,

@@ -21,6 +21,9 @@ DEFAULT_MODEL = PACKAGE_WEIGHTS / "default.safetensors"
 CONFIG_KEY = "lucid.config"
 PROVENANCE_KEY = "lucid.provenance"
 
+# what building a network from a malformed (or hostile) config may raise
+_CONFIG_ERRORS = (AttributeError, IndexError, KeyError, OverflowError, TypeError, ValueError)
+
 
 class ModelError(ValueError):
     """A model name or file that cannot be used; the message names it and says why."""
@@ -33,21 +36,29 @@ def user_model_dir() -> Path:
 
 
 def resolve_model(name_or_path: str | os.PathLike[str] | None) -> Path:
-    """The file of a model given by name (``default``, a user model) or by path."""
+    """The file of a model given by name (``default``, a user model) or by path.
+
+    A name without a suffix is a path when such a file exists, else a user model (a folder
+    of that name does not hide the user model).
+    """
     if name_or_path is None or str(name_or_path) == "default":
         if not DEFAULT_MODEL.exists():
             raise ModelError(f"{DEFAULT_MODEL}: the embedded default model is missing "
                              "from this installation")
         return DEFAULT_MODEL
+    text = str(name_or_path)
     path = Path(name_or_path)
-    if path.suffix == "" and not path.exists():
+    if path.suffix == "" and not path.is_file():
         candidate = user_model_dir() / f"{path.name}.safetensors"
-        if candidate.exists():
+        if path.name and candidate.is_file():  # Path("") is "." and has no name
             return candidate
-        known = ", ".join(sorted(m.name for m in available_models())) or "none"
-        raise ModelError(f"{name_or_path}: no such model (known models: {known})")
+        if not text or not path.exists():
+            known = ", ".join(sorted(m.name for m in available_models())) or "none"
+            raise ModelError(f"{text or repr(text)}: no such model (known models: {known})")
     if not path.exists():
         raise ModelError(f"{path}: no such model file")
+    if path.is_dir():
+        raise ModelError(f"{path}: is a directory, not a model file")
     return path
 
 
@@ -70,28 +81,39 @@ class ModelInfo:
 
 
 def read_info(path: Path, name: str | None = None) -> ModelInfo:
+    """What a model file says about itself; ModelError, naming the file, when it is broken."""
     metadata = _metadata(path)
-    return ModelInfo(
+    info = ModelInfo(
         name=name or path.stem,
         path=path,
-        config=json.loads(metadata[CONFIG_KEY]),
-        provenance=json.loads(metadata.get(PROVENANCE_KEY, "{}")),
+        config=_config(path, metadata),
+        provenance=_json_object(path, metadata.get(PROVENANCE_KEY, "{}"), "provenance"),
         size_bytes=path.stat().st_size,
     )
+    try:
+        info.architecture  # noqa: B018 - checks the config has what the listing shows
+    except _CONFIG_ERRORS as error:
+        raise ModelError(f"{path}: invalid architecture config ({_reason(error)})") from error
+    return info
 
 
-def available_models() -> list[ModelInfo]:
-    """The embedded default model and every readable model in the user's folder."""
-    found = []
-    if DEFAULT_MODEL.exists():
-        found.append(read_info(DEFAULT_MODEL, "default"))
+def available_models(broken: list[ModelError] | None = None) -> list[ModelInfo]:
+    """The embedded default model and every readable model in the user's folder.
+
+    A broken file does not hide the others: it is skipped, and its error (naming the file)
+    appended to ``broken`` when that is given.
+    """
+    paths = [(DEFAULT_MODEL, "default")] if DEFAULT_MODEL.exists() else []
     folder = user_model_dir()
     if folder.is_dir():
-        for path in sorted(folder.glob("*.safetensors")):
-            try:
-                found.append(read_info(path))
-            except ModelError:
-                continue  # a broken file in the folder must not hide the others
+        paths += [(path, None) for path in sorted(folder.glob("*.safetensors"))]
+    found = []
+    for path, name in paths:
+        try:
+            found.append(read_info(path, name))
+        except (ModelError, OSError) as error:
+            if broken is not None:
+                broken.append(error if isinstance(error, ModelError) else _os_error(path, error))
     return found
 
 
@@ -100,24 +122,83 @@ def _metadata(path: Path) -> dict[str, str]:
         metadata = serialization.load_metadata(path)
     except serialization.WeightsFileError as error:
         raise ModelError(str(error)) from error
+    except OSError as error:
+        raise _os_error(path, error) from error
     if CONFIG_KEY not in metadata:
         raise ModelError(f"{path}: not a lucid model file (no architecture config in it)")
     return metadata
+
+
+def _os_error(path: Path, error: OSError) -> ModelError:
+    if isinstance(error, IsADirectoryError) or path.is_dir():
+        return ModelError(f"{path}: is a directory, not a model file")
+    return ModelError(f"{path}: cannot be read ({error.strerror or error})")
+
+
+def _json_object(path: Path, text: str, what: str) -> dict[str, Any]:
+    """A JSON object from the file's metadata; ModelError naming the file otherwise."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ModelError(f"{path}: invalid {what} (not JSON: {error})") from error
+    if not isinstance(value, dict):
+        raise ModelError(f"{path}: invalid {what} (a JSON {type(value).__name__}, "
+                         "not an object)")
+    return value
+
+
+def _config(path: Path, metadata: dict[str, str]) -> dict[str, Any]:
+    return _json_object(path, metadata[CONFIG_KEY], "architecture config")
+
+
+def _reason(error: Exception) -> str:
+    """A short reason from what building a network from a config raised."""
+    if isinstance(error, KeyError):
+        return f"no {error.args[0]!r} in it" if error.args else "a key is missing"
+    return str(error)
+
+
+def _mismatch(model: StyleNet, weights: dict[str, Any]) -> str:
+    """How a file's tensors differ from the network's, in a few words (counts, first key)."""
+    own = model.state_dict()
+
+    def fits(key: str) -> bool:  # a (1,) tensor for a scalar is fine, as in load_state_dict
+        shape, target = tuple(weights[key].shape), tuple(own[key].shape)
+        return shape == target or (target == () and shape == (1,))
+
+    problems = {
+        "missing": [key for key in own if key not in weights],
+        "unexpected": [key for key in weights if key not in own],
+        "of the wrong shape": [key for key in own if key in weights and not fits(key)],
+    }
+    found = {what: keys for what, keys in problems.items() if keys}
+    if not found:
+        return "they cannot be loaded"
+    counts = ", ".join(f"{len(keys)} {what}" for what, keys in found.items())
+    what, keys = next(iter(found.items()))
+    return f"{counts}; first {what}: {keys[0]}"
 
 
 def load_model(name_or_path: str | os.PathLike[str] | None = None) -> StyleNet:
     """Build the network a model file describes and load its weights (strictly)."""
     path = resolve_model(name_or_path)
     metadata = _metadata(path)
+    config = _config(path, metadata)
     try:
         weights = serialization.load(path)
     except serialization.WeightsFileError as error:
         raise ModelError(str(error)) from error
-    model = StyleNet(json.loads(metadata[CONFIG_KEY]))
+    except OSError as error:
+        raise _os_error(path, error) from error
+    try:
+        model = StyleNet(config)
+    except _CONFIG_ERRORS as error:
+        raise ModelError(f"{path}: invalid architecture config ({_reason(error)})") from error
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as error:
-        raise ModelError(f"{path}: weights do not fit the architecture: {error}") from error
+        raise ModelError(f"{path}: weights do not match its architecture "
+                         f"({_mismatch(model, weights)})") from error
     model.eval()
     model.source = path
     return model

@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lucid_cli.app import app
-from lucid_cli.errors import console, reported
+from lucid_cli.errors import console, error_console, reported
 
 # provenance keys worth a glance, in the order shown; the rest stays in the file
 _SUMMARY_KEYS = ("trained_by", "source", "converted_from", "iterations", "encoder")
@@ -33,8 +33,11 @@ def models() -> None:
     """List the available models: the embedded default and those in the user model folder."""
     from lucid.models.store import DEFAULT_MODEL, available_models, user_model_dir
 
+    broken: list[Exception] = []
     with reported():
-        found = available_models()
+        found = available_models(broken)
+    for problem in broken:  # each on its own line; the readable models are still listed
+        error_console.print(f"warning: {problem} (skipped)", markup=False)
     table = Table(title="models")
     table.add_column("name", style="bold", overflow="fold")
     table.add_column("architecture", overflow="fold")

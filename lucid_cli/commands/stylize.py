@@ -42,7 +42,7 @@ from lucid_cli.batch import (
     run_batch,
 )
 from lucid_cli.devices import DeviceChoice, resolve_device
-from lucid_cli.errors import console, error_console, reported
+from lucid_cli.errors import console, error_console, interruptible, reported
 
 
 class PreserveColor(str, Enum):
@@ -148,7 +148,7 @@ def stylize(
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="'--weights'") from None
 
-    with reported(debug):
+    with reported(debug), interruptible():
         if half and resolve_device(device) != "gpu":
             raise typer.BadParameter(
                 "needs a GPU (on a CPU numpy's float16 arithmetic is far slower than float32)",

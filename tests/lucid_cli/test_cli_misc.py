@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,8 @@ from typer.testing import CliRunner
 import lucid_cli.commands.info  # noqa: F401 - registers the commands on the app
 import lucid_cli.commands.models  # noqa: F401
 import lucid_cli.commands.stylize  # noqa: F401
-from lucid.models.store import save_model
+from lucid import serialization
+from lucid.models.store import CONFIG_KEY, save_model
 from lucid.models.stylenet import StyleNet, tiny_config
 from lucid_cli.app import app
 from lucid_cli.commands.models import provenance_summary
@@ -91,3 +93,43 @@ def test_python_dash_m(home: Path) -> None:
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "numpy" in done.stdout
+
+
+def _add_broken_models(folder: Path) -> list[str]:
+    """Broken files beside the good ones; their stems, sorted."""
+    (folder / "adir.safetensors").mkdir()
+    for stem, config in (("empty", "{}"), ("badjson", "{not json")):
+        serialization.save({}, folder / f"{stem}.safetensors", metadata={CONFIG_KEY: config})
+    return ["adir", "badjson", "broken", "empty"]
+
+
+def test_models_reports_each_broken_file_in_one_line(home: Path) -> None:
+    stems = _add_broken_models(home / "models")
+    env = {**os.environ, "LUCID_HOME": str(home), "COLUMNS": "200"}
+    done = subprocess.run([sys.executable, "-m", "lucid_cli", "models"], capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "tiny" in done.stdout and "skip" in done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert [line.split(": ")[1] for line in lines] == [
+        str(home / "models" / f"{stem}.safetensors") for stem in stems], done.stderr
+    assert all(line.startswith("warning: ") for line in lines), done.stderr
+
+
+@pytest.mark.parametrize(("model", "message"), [
+    ("models", "is a directory, not a model file"),
+    ("", "'': no such model"),
+    ("nosuch", "nosuch: no such model (known models: default, skip, tiny)"),
+])
+def test_stylize_with_an_odd_model_gives_one_line(home: Path, tmp_path: Path, model: str,
+                                                  message: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    _add_broken_models(home / "models")
+    monkeypatch.chdir(home)  # holds the folder "models"
+    Image.new("RGB", (12, 10)).save("c.png")
+    result = CliRunner().invoke(app, ["stylize", "c.png", "c.png", "--model", model,
+                                      "--size", "8", "-o", "o.png"])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+    assert "Traceback" not in result.stderr

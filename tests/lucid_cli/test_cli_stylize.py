@@ -14,12 +14,14 @@ import pytest
 from PIL import Image, features
 from typer.testing import CliRunner, Result
 
+import lucid.parallel
 import lucid_cli.commands.stylize  # noqa: F401 - registers the command on the app
 from lucid.models.store import save_model
 from lucid.models.stylenet import StyleNet, tiny_config
 from lucid_cli.app import app
 from lucid_cli.batch import OptionError, StylizeOptions, stylize_files
 from lucid_cli.color import rgb_to_ycbcr
+from lucid_cli.images import load_image
 
 CONTENT_WH = (24, 20)  # Pillow order: width, height
 STYLE_WH = (20, 20)
@@ -169,6 +171,70 @@ def test_folder_inputs_and_recursive(work: Path, model_file: Path) -> None:
                      for p in (work / "deep").rglob("*") if p.is_file())
     assert written == ["a_stylized_p1.jpg", "a_stylized_p2.jpg", "b_stylized_p1.png",
                        "b_stylized_p2.png", "sub/c_stylized_p1.jpg", "sub/c_stylized_p2.jpg"]
+
+
+@pytest.mark.parametrize("recursive", [False, True])
+def test_a_rerun_over_its_own_outputs_does_nothing(work: Path, model_file: Path,
+                                                   recursive: bool) -> None:
+    """Outputs written into the content folder (-o photos, or output/ under a recursive
+    one) are not painted again by the next run: it skips what exists and writes nothing."""
+    _folders(work)
+    args = ["photos", "paintings/p1.jpg", *(["-r"] if recursive else ["-o", "photos"])]
+    if recursive:
+        os.chdir(work / "photos")
+        args[:2] = [".", "../paintings/p1.jpg"]
+    assert stylize(model_file, *args).exit_code == 0
+    before = sorted(p for p in (work / "photos").rglob("*") if p.is_file())
+    assert len(before) == 4 + (3 if recursive else 2)  # a, b, notes.txt, sub/c; the outputs
+    result = stylize(model_file, *args, "-v")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p for p in (work / "photos").rglob("*") if p.is_file()) == before
+
+
+def test_a_tiny_style_is_stretched_not_painted_black(work: Path, model_file: Path) -> None:
+    """A style of a pixel or two leaves the deepest features one position, whose standard
+    deviation is NaN: it is stretched to 4 encoder strides a side before encoding."""
+    _image(work / "dot.png", (1, 2), 7)
+    for args in (["dot.png", "--style-size", "0"], ["style1.png", "--style-size", "1"]):
+        result = stylize(model_file, "content.jpg", *args, "-o", "out.png", "--overwrite")
+        assert result.exit_code == 0, result.stderr  # a NaN picture is a failure (below)
+    from lucid_cli.batch import encode_style
+
+    net = StyleNet(tiny_config())
+    for statistics in encode_style(net, load_image(work / "dot.png").rgb, 2):
+        assert all(np.isfinite(v.numpy()).all() for pair in statistics.values() for v in pair)
+
+
+def test_a_non_finite_picture_is_a_failure_not_a_black_file(
+        work: Path, model_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lucid_cli.batch as batch
+
+    monkeypatch.setattr(batch, "paint", lambda model, content, *a: content * np.nan)
+    result = stylize(model_file, "content.jpg", "style1.png", "-o", "out.png")
+    assert result.exit_code == 1 and not (work / "out.png").exists()
+    assert "NaN" in _one_error_line(result, "content.jpg")
+
+
+def test_ctrl_c_while_reading_ahead_stops_before_the_next_picture(
+        work: Path, model_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without worker threads the next content is read ahead on this thread; an interrupt
+    there stops the batch at once instead of waiting for the current picture to be painted
+    and written."""
+    import lucid_cli.batch as batch
+
+    _folders(work)
+    load = batch._Inputs._load_content
+
+    def interrupted_at_b(self, path: Path):  # noqa: ANN001, ANN202
+        if path.name == "b.png":
+            raise KeyboardInterrupt
+        return load(self, path)
+
+    monkeypatch.setattr(batch._Inputs, "_load_content", interrupted_at_b)
+    monkeypatch.setattr(lucid.parallel, "default_workers", lambda device: 1)  # one at a time
+    result = stylize(model_file, "photos", "paintings/p1.jpg", "-o", "o", "--workers", "0")
+    assert result.exit_code == 130
+    assert not (work / "o").exists() or not any((work / "o").iterdir())
 
 
 def test_empty_folder_is_reported(work: Path, model_file: Path) -> None:

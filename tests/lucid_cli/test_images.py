@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -337,14 +339,77 @@ def test_failed_write_removes_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert list(tmp_path.iterdir()) == []
 
 
-def test_failed_replace_removes_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_failed_move_removes_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  overwrite: bool) -> None:
     def boom(src, dst):
         raise KeyboardInterrupt  # not an OSError: must propagate unchanged
 
     monkeypatch.setattr(os, "replace", boom)
+    monkeypatch.setattr(os, "link", boom)
     with pytest.raises(KeyboardInterrupt):
-        save_image(tmp_path / "o.png", np.zeros((4, 4, 3), np.float32))
+        save_image(tmp_path / "o.png", np.zeros((4, 4, 3), np.float32), overwrite=overwrite)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_appearing_meanwhile_is_not_clobbered(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "o.png"
+    save = Image.Image.save
+
+    def racing(self, fp, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        target.write_bytes(b"someone else's")  # after the up-front check, before the move
+        return save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", racing)
+    with pytest.raises(FileExistsError, match="o.png"):
+        save_image(target, np.zeros((4, 4, 3), np.float32))
+    assert target.read_bytes() == b"someone else's"
+    assert _no_hidden(tmp_path) == []
+
+
+def test_without_hard_links_the_move_still_refuses_to_clobber(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_links(src, dst):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    save_image(tmp_path / "o.png", np.zeros((4, 4, 3), np.float32))
+    with pytest.raises(FileExistsError):
+        save_image(tmp_path / "o.png", np.ones((4, 4, 3), np.float32))
+    assert load_image(tmp_path / "o.png").rgb.max() == 0.0
+    assert _no_hidden(tmp_path) == []
+
+
+def test_a_long_name_saves(tmp_path: Path) -> None:
+    """The temp file's name is short whatever the target's (a 250-byte name is legal)."""
+    target = tmp_path / ("z" * 246 + ".png")
+    save_image(target, np.zeros((4, 4, 3), np.float32))
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_during_a_save_waits_for_it(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 sig: int) -> None:
+    """An interrupt that arrives while a file is being written acts once it is in place:
+    no stray temp file, no half-written picture (SIGTERM handled as the CLI does)."""
+    save = Image.Image.save
+
+    def interrupted(self, fp, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        os.kill(os.getpid(), sig)
+        return save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", interrupted)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            save_image(tmp_path / "o.png", np.full((4, 4, 3), 0.5, np.float32))
+        assert signal.getsignal(signal.SIGTERM) is signal.default_int_handler  # given back
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert [p.name for p in tmp_path.iterdir()] == ["o.png"]
+    assert load_image(tmp_path / "o.png").rgb.min() > 0.49
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores chmod")

@@ -1,0 +1,126 @@
+"""Model files: broken or odd ones are refused with one short line naming the file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lucid import serialization
+from lucid.models.store import (
+    CONFIG_KEY,
+    PROVENANCE_KEY,
+    ModelError,
+    available_models,
+    load_model,
+    resolve_model,
+    save_model,
+)
+from lucid.models.stylenet import StyleNet, tiny_config
+
+
+def write(path: Path, config: Any = None, weights: dict[str, Any] | None = None,
+          **metadata: str) -> Path:
+    """A safetensors file with ``config`` (JSON-encoded unless a str) as its lucid config."""
+    if config is not None:
+        metadata[CONFIG_KEY] = config if isinstance(config, str) else json.dumps(config)
+    serialization.save(weights if weights is not None else {}, path, metadata=metadata)
+    return path
+
+
+@pytest.fixture()
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The user model folder, holding one good model ``good``."""
+    monkeypatch.setenv("LUCID_HOME", str(tmp_path / "home"))
+    folder = tmp_path / "home" / "models"
+    folder.mkdir(parents=True)
+    save_model(StyleNet(tiny_config()), folder / "good.safetensors", provenance={})
+    return folder
+
+
+@pytest.fixture()
+def broken(folder: Path) -> dict[str, str]:
+    """Broken files beside ``good``: file stem -> what the error must say."""
+    (folder / "adir.safetensors").mkdir()
+    write(folder / "empty.safetensors", {})
+    write(folder / "badjson.safetensors", "{not json")
+    write(folder / "alist.safetensors", [1, 2])
+    write(folder / "badprov.safetensors", tiny_config(), **{PROVENANCE_KEY: "nope"})
+    write(folder / "nocfg.safetensors", other="metadata")
+    (folder / "junk.safetensors").write_text("not a model")
+    return {"adir": "is a directory", "empty": "invalid architecture config (no 'encoder'",
+            "badjson": "invalid architecture config (not JSON", "alist": "a JSON list",
+            "badprov": "invalid provenance", "nocfg": "not a lucid model file",
+            "junk": "not a safetensors file"}
+
+
+def test_broken_files_do_not_hide_the_good_ones(folder: Path, broken: dict[str, str]) -> None:
+    problems: list[ModelError] = []
+    names = [info.name for info in available_models(problems)]
+    assert "good" in names and not set(names) & set(broken)
+    assert len(problems) == len(broken)
+    for problem, stem in zip(problems, sorted(broken), strict=True):
+        message = str(problem)
+        assert message.startswith(f"{folder / stem}.safetensors: ") and "\n" not in message
+        assert broken[stem] in message, message
+
+
+def test_an_unknown_name_beside_broken_files(folder: Path, broken: dict[str, str]) -> None:
+    with pytest.raises(ModelError, match=r"^nosuch: no such model \(known models: .*good"):
+        resolve_model("nosuch")
+
+
+@pytest.mark.parametrize("how", ["path", "empty", "bare name"])
+def test_a_directory_is_no_model(folder: Path, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "somedir").mkdir()
+    if how == "path":
+        with pytest.raises(ModelError, match=r"somedir: is a directory, not a model file$"):
+            load_model(tmp_path / "somedir")
+    elif how == "empty":  # Path("") is "."
+        with pytest.raises(ModelError, match=r"^'': no such model \(known models: .*good\)$"):
+            load_model("")
+    else:  # a folder here does not hide the user model of that name
+        (tmp_path / "good").mkdir()
+        assert resolve_model("good") == folder / "good.safetensors"
+        with pytest.raises(ModelError, match=r"^somedir: is a directory, not a model file$"):
+            resolve_model("somedir")
+
+
+@pytest.mark.parametrize(("config", "reason"), [
+    ({}, "no 'encoder' in it"),
+    ({"encoder": tiny_config()["encoder"]}, "no 'decoder' in it"),
+    ([1], "a JSON list, not an object"),
+    ({"encoder": "x", "decoder": {}}, "string indices must be integers"),
+    ({**tiny_config(), "encoder": {**tiny_config()["encoder"], "type": "nope"}},
+     "unknown encoder type 'nope'"),
+])
+def test_an_invalid_config_is_named(tmp_path: Path, config: Any, reason: str) -> None:
+    path = write(tmp_path / "bad.safetensors", config)
+    with pytest.raises(ModelError) as caught:
+        load_model(path)
+    assert str(caught.value).startswith(f"{path}: invalid architecture config (")
+    assert reason in str(caught.value)
+
+
+def test_weights_that_do_not_match_are_summed_up(tmp_path: Path) -> None:
+    weights = {key: value.numpy() for key, value in StyleNet(tiny_config()).state_dict().items()}
+    first, second = list(weights)[:2]
+    del weights[first], weights[second]
+    weights["stray"] = weights[list(weights)[-1]]
+    path = write(tmp_path / "m.safetensors", tiny_config(), weights)
+    with pytest.raises(ModelError) as caught:
+        load_model(path)
+    assert str(caught.value) == (f"{path}: weights do not match its architecture "
+                                 f"(2 missing, 1 unexpected; first missing: {first})")
+
+    skip_weights = StyleNet(tiny_config(skip=True)).state_dict()  # other shapes, other keys
+    save_model(StyleNet(tiny_config(skip=True)), path)
+    write(path, tiny_config(), {k: v.numpy() for k, v in skip_weights.items()})
+    with pytest.raises(ModelError) as caught:
+        load_model(path)
+    message = str(caught.value)
+    assert "of the wrong shape" in message and "\n" not in message and len(message) < 300
