@@ -78,8 +78,15 @@ OUTPUT_FORMATS: tuple[str, ...] = ("jpg", "png", "webp", "tiff")
 PRESERVE_COLOR_MODES: tuple[str, ...] = ("luminance", "histogram")
 MAX_STROKE_SCALE = 4
 
-# Blend names longer than this are shortened (file names are limited to 255 bytes).
+# Blend names longer than this (bytes, as the file system counts) are shortened.
 _MAX_LABEL = 120
+# The longest file name (bytes) common file systems take; longer output names are shortened.
+_MAX_NAME = 255
+
+
+# what ends a path naming a folder: "/" everywhere, and "\\" on Windows
+_SEPARATORS = tuple({"/", os.sep, os.altsep or "/"})
+_TOO_LARGE = "weights too large: their sum is not a finite number"
 
 
 class OptionError(ValueError):
@@ -116,7 +123,11 @@ class StylizeOptions:
             (neural-style's multi-resolution recipe). ``alpha``, ``weights`` and ``mask``
             apply to both passes.
         output: a file when the batch has exactly one result, else a folder
-            (default ``output/``).
+            (default ``output/``). A string ending in a path separator (``"out.png/"``)
+            is taken as a folder whatever its suffix; it is stored as a Path, with
+            ``output_is_dir`` set.
+        output_is_dir: ``output`` is a folder (created if missing) even if its name has a
+            suffix; without it, a path that is no folder yet is a file when it has a suffix.
         format: output format ("jpg", "png", "webp", "tiff"); default: the content's own
             when it can be written, else PNG.
         quality: JPEG/WebP quality 1..100.
@@ -140,6 +151,7 @@ class StylizeOptions:
     preserve_color: str | None = None
     stroke_scale: int = 1
     output: Path | None = None
+    output_is_dir: bool = False
     format: str | None = None
     quality: int = 95
     overwrite: bool = False
@@ -147,6 +159,10 @@ class StylizeOptions:
     workers: int | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.output, str):  # a Path would have dropped a trailing separator
+            if self.output.endswith(_SEPARATORS):
+                object.__setattr__(self, "output_is_dir", True)
+            object.__setattr__(self, "output", Path(self.output))
         if self.size < 0:
             raise OptionError("size", f"must be >= 0, got {self.size}")
         if self.style_size < 0:
@@ -167,6 +183,8 @@ class StylizeOptions:
             raise OptionError("format", f"must be one of {', '.join(OUTPUT_FORMATS)}, "
                                         f"got {self.format!r}")
         if self.weights is not None:
+            if self.weights and not np.isfinite(sum(self.weights)):
+                raise OptionError("weights", _TOO_LARGE)
             if not self.weights or min(self.weights) < 0 or sum(self.weights) <= 0:
                 raise OptionError("weights", "must be non-negative and not all zero")
             # normalised here so every consumer sees the same, documented numbers
@@ -195,6 +213,8 @@ def parse_weights(text: str) -> tuple[float, ...]:
     if any(not np.isfinite(v) or v < 0 for v in values):
         raise ValueError(f"{text!r}: weights must be finite and non-negative")
     total = sum(values)
+    if not np.isfinite(total):  # 1e308,1e308: each finite, their sum not
+        raise ValueError(f"{text!r}: {_TOO_LARGE}")
     if total <= 0:
         raise ValueError(f"{text!r}: at least one weight must be positive")
     return tuple(v / total for v in values)
@@ -222,6 +242,13 @@ def expand_inputs(paths: Sequence[Path], recursive: bool = False
     problems found: unreadable folders, folders without images. The same file named twice
     is kept once.
     """
+    found, problems = _list_inputs(paths, recursive)
+    return _unique(found)[0], problems
+
+
+def _list_inputs(paths: Sequence[Path], recursive: bool
+                 ) -> tuple[list[InputFile], list[tuple[Path, str]]]:
+    """:func:`expand_inputs` before a file found twice is dropped."""
     found: list[InputFile] = []
     problems: list[tuple[Path, str]] = []
     for path in paths:
@@ -245,14 +272,29 @@ def expand_inputs(paths: Sequence[Path], recursive: bool = False
             kind = "images (also in sub-folders)" if recursive else \
                 "images (use --recursive for sub-folders)"
             problems.append((path, f"folder holds no {kind}"))
-    seen: set[Path] = set()
-    unique = []
+    return found, problems
+
+
+def _unique(found: Sequence[InputFile]) -> tuple[list[InputFile], dict[Path, int]]:
+    """Each file once (the first time it was found), and how often each file found more
+    than once was, under the path it is kept as."""
+    first: dict[Path, InputFile] = {}
+    times: dict[Path, int] = {}
     for item in found:
         key = _resolved(item.path)
-        if key not in seen:
-            seen.add(key)
-            unique.append(item)
-    return unique, problems
+        first.setdefault(key, item)
+        times[key] = times.get(key, 0) + 1
+    repeated = {first[key].path: n for key, n in times.items() if n > 1}
+    return list(first.values()), repeated
+
+
+def _repeats_note(repeated: dict[Path, int]) -> str:
+    """`` (a.jpg was given 2 times and is used once)``, or "" when nothing was repeated."""
+    if not repeated:
+        return ""
+    said = ", ".join(f"{path} was given {n} times" for path, n in repeated.items())
+    return f" ({said} and is used once)" if len(repeated) == 1 else \
+        f" ({said}; each is used once)"
 
 
 @dataclass(frozen=True)
@@ -275,20 +317,42 @@ class BatchPlan:
 
 def _label(stems: Sequence[str]) -> str:
     label = "+".join(stems)
-    if len(label) <= _MAX_LABEL:
+    if len(os.fsencode(label)) <= _MAX_LABEL:
         return label
     # too long for a file name: keep the first style, count the rest, hash all for uniqueness
-    digest = hashlib.sha1(label.encode()).hexdigest()[:8]
-    return f"{stems[0][:60]}+{len(stems) - 1}more-{digest}"
+    digest = hashlib.sha1(os.fsencode(label)).hexdigest()[:8]
+    return f"{_prefix(stems[0], 60)}+{len(stems) - 1}more-{digest}"
+
+
+def _prefix(text: str, size: int) -> str:
+    """The longest start of ``text`` that takes at most ``size`` bytes in a file name."""
+    text = text[:size]  # no character takes less than a byte
+    while len(os.fsencode(text)) > size:
+        text = text[:-1]
+    return text
+
+
+def _fit_stem(stem: str, tail: str) -> str:
+    """``stem``, or when ``stem + tail`` is too long for a file name, a readable start of it
+    and a hash of all of it (so two long stems alike at the start still differ)."""
+    room = _MAX_NAME - len(os.fsencode(tail))
+    if len(os.fsencode(stem)) <= room:
+        return stem
+    digest = hashlib.sha1(os.fsencode(stem)).hexdigest()[:8]
+    return f"{_prefix(stem, room - len(digest) - 1)}-{digest}"
 
 
 def output_name(content: Path, styles: Sequence[Path], suffix: str) -> str:
     """``<content>_stylized_<style>.<ext>``; a blend joins the style names with ``+``.
 
+    A name longer than a file name may be (255 bytes) has its style part and then its
+    content part shortened, each keeping its start and a hash of the whole.
+
     >>> output_name(Path("cat.jpg"), [Path("a/wave.png"), Path("b/night.jpg")], ".png")
     'cat_stylized_wave+night.png'
     """
-    return f"{content.stem}_stylized_{_label([s.stem for s in styles])}{suffix}"
+    tail = f"_stylized_{_label([s.stem for s in styles])}{suffix}"
+    return _fit_stem(content.stem, tail) + tail
 
 
 def _suffix_for(content: Path, options: StylizeOptions) -> str:
@@ -314,7 +378,8 @@ def plan_batch(contents: Sequence[Path], styles: Sequence[Path],
     a mask without exactly two styles, a file ``output`` for several results).
     """
     content_files, problems = expand_inputs(contents, options.recursive)
-    style_files, style_problems = expand_inputs(styles, options.recursive)
+    style_files, style_problems = _list_inputs(styles, options.recursive)
+    style_files, repeated = _unique(style_files)
     problems += style_problems
     # a blend of "whatever styles could be read" is not what was asked for: no jobs then,
     # and the unreadable style folder is the one problem reported (not a miscount)
@@ -322,10 +387,13 @@ def plan_batch(contents: Sequence[Path], styles: Sequence[Path],
     if blend_broken:
         style_files = []
     elif options.weights is not None and len(options.weights) != len(style_files):
-        raise OptionError("weights", f"{len(options.weights)} weights given for "
-                                     f"{len(style_files)} styles; give one weight per style")
+        count = len(style_files)
+        raise OptionError("weights", f"{len(options.weights)} weights given for {count} "
+                                     f"style{'s' if count != 1 else ''}"
+                                     f"{_repeats_note(repeated)}; give one weight per style")
     if options.mask is not None and not blend_broken and len(style_files) != 2:
-        raise OptionError("mask", f"needs exactly two styles, got {len(style_files)}")
+        raise OptionError("mask", f"needs exactly two styles, got {len(style_files)}"
+                                  f"{_repeats_note(repeated)}")
 
     style_paths = tuple(item.path for item in style_files)
     if options.blends:
@@ -335,11 +403,13 @@ def plan_batch(contents: Sequence[Path], styles: Sequence[Path],
 
     output = options.output
     output_is_file = False
-    if output is not None and not output.is_dir() and output.suffix:
+    if output is not None and not options.output_is_dir and not output.is_dir() and \
+            output.suffix:
         if output.suffix.lower() not in SUPPORTED_OUTPUT_FORMATS:
             supported = ", ".join(SUPPORTED_OUTPUT_FORMATS)
             raise OptionError("output", f"{output}: unsupported format '{output.suffix}' "
-                                        f"(supported: {supported})")
+                                        f"(supported: {supported}); a trailing '/' makes "
+                                        "it a folder")
         if len(pairs) > 1:
             raise OptionError("output", f"{output} names a file, but there are {len(pairs)} "
                                         "results; give a folder")
@@ -349,6 +419,8 @@ def plan_batch(contents: Sequence[Path], styles: Sequence[Path],
             raise OptionError("format", f"{options.format} contradicts the output file {output}")
         output_is_file = len(pairs) == 1
     folder = output if output is not None else DEFAULT_OUTPUT_DIR
+    if not output_is_file and folder.exists() and not folder.is_dir():
+        raise OptionError("output", f"{folder} is a file, not a folder")
 
     jobs = []
     taken: set[Path] = set()
@@ -362,7 +434,8 @@ def plan_batch(contents: Sequence[Path], styles: Sequence[Path],
             n = 1
             while _resolved(target) in taken:
                 n += 1
-                target = target.with_name(f"{Path(name).stem}-{n}{Path(name).suffix}")
+                tail = f"-{n}{Path(name).suffix}"
+                target = target.with_name(_fit_stem(Path(name).stem, tail) + tail)
         taken.add(_resolved(target))
         jobs.append(Job(item.path, job_styles, target))
     # a file this batch writes is not one of its contents: a folder that holds the outputs of
@@ -488,22 +561,31 @@ def _blame(error: BaseException, fallback: Path) -> _PairError:
     return _PairError(fallback, message, error)
 
 
-def _fit(image: np.ndarray, size: int, crop: bool) -> np.ndarray:
-    """Centred square (if ``crop``), then the shorter side to ``size`` (0 keeps)."""
+def _fit(image: np.ndarray, size: int, crop: bool,
+         full_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Centred square (if ``crop``), then the shorter side to ``size`` (0 keeps), at the
+    proportions of ``full_size`` when ``image`` is a reduced copy of a picture that size
+    (``LoadedImage.full_size``)."""
+    shape = full_size or image.shape[:2]
     if crop:
         image = center_crop_square(image)
-    return resize_to(image, shorter_side_shape(image.shape, size))
+        shape = (min(shape),) * 2
+    return resize_to(image, shorter_side_shape(shape, size))
 
 
-def _check_pixels(path: Path, shape: tuple[int, ...], size: int, crop: bool) -> None:
-    """Refuse outputs no one could hold in memory, e.g. a 1x4000 strip scaled to 512 tall."""
+def _check_pixels(path: Path, shape: tuple[int, ...], size: int, crop: bool,
+                  style: bool = False) -> None:
+    """Refuse outputs (with ``style``: styles read at ``size``) no one could hold in memory,
+    e.g. a 1x4000 strip scaled to 512 wide."""
     height, width = shape[:2]
     if crop:
         height = width = min(height, width)
     height, width = shorter_side_shape((height, width), size)
     if height * width > MAX_IMAGE_PIXELS:
-        raise ImageError(path, f"the output would be {width}x{height} pixels, more than "
-                               f"{MAX_IMAGE_PIXELS:,}; use a smaller --size or --crop")
+        what, option = ("the style would be read at", "--style-size") if style else \
+            ("the output would be", "--size")
+        raise ImageError(path, f"{what} {width}x{height} pixels, more than "
+                               f"{MAX_IMAGE_PIXELS:,}; use a smaller {option} or --crop")
 
 
 class _Inputs:
@@ -538,11 +620,12 @@ class _Inputs:
 
     def _load_content(self, path: Path) -> tuple[np.ndarray, np.ndarray | None] | _PairError:
         try:
-            loaded = load_image(path)
-            _check_pixels(path, loaded.rgb.shape, self.options.size, self.options.crop)
-            rgb = _fit(loaded.rgb, self.options.size, self.options.crop)
-            alpha = None if loaded.alpha is None else \
-                _fit(loaded.alpha, self.options.size, self.options.crop)
+            size, crop = self.options.size, self.options.crop
+            loaded = load_image(path, size)
+            full_size = loaded.full_size or loaded.size
+            _check_pixels(path, full_size, size, crop)
+            rgb = _fit(loaded.rgb, size, crop, full_size)
+            alpha = None if loaded.alpha is None else _fit(loaded.alpha, size, crop, full_size)
             return rgb, alpha
         except _PAIR_ERRORS as error:
             return _blame(error, path)
@@ -568,10 +651,11 @@ class _Inputs:
     def _style(self, path: Path) -> np.ndarray:
         if path not in self._style_pixels:
             try:
-                loaded = load_image(path)
-                _check_pixels(path, loaded.rgb.shape, self.options.style_size, self.options.crop)
-                self._style_pixels[path] = _fit(loaded.rgb, self.options.style_size,
-                                                self.options.crop)
+                size, crop = self.options.style_size, self.options.crop
+                loaded = load_image(path, size)
+                full_size = loaded.full_size or loaded.size
+                _check_pixels(path, full_size, size, crop, style=True)
+                self._style_pixels[path] = _fit(loaded.rgb, size, crop, full_size)
             except _PAIR_ERRORS as error:
                 self._style_pixels[path] = _blame(error, path)
         pixels = self._style_pixels[path]
@@ -587,7 +671,7 @@ class _Inputs:
             return None
         if self._mask is None:
             try:
-                loaded = load_image(path)
+                loaded = load_image(path, self.options.size)
                 grey = loaded.rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
                 self._mask = center_crop_square(grey) if self.options.crop else grey
             except _PAIR_ERRORS as error:

@@ -79,10 +79,12 @@ def stylize(
         metavar="STYLE", show_default=False,
         help="One or more paintings (files or folders). Each content is painted with each "
              "style, unless --weights or --mask blend them into one picture.")],
-    output: Annotated[Path | None, typer.Option(
-        "-o", "--output", show_default=False,
+    # a str, not a Path: a Path drops the trailing '/' that makes "out.png/" a folder
+    output: Annotated[str | None, typer.Option(
+        "-o", "--output", metavar="PATH", show_default=False,
         help="Output file (with an image suffix) when there is exactly one result, else a "
-             "folder (default: output/). Names: <content>_stylized_<style>.<ext>.")] = None,
+             "folder (default: output/); a trailing '/' always means a folder. "
+             "Names: <content>_stylized_<style>.<ext>.")] = None,
     size: Annotated[int, typer.Option(
         min=0, help="Shorter side of the output in pixels; 0 keeps the content's size.")] = 512,
     style_size: Annotated[int, typer.Option(

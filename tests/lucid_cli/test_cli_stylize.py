@@ -78,6 +78,13 @@ def _no_traceback(result: Result) -> None:
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def _usage_message(result: Result) -> str:
+    """A usage error's message as one line (Typer draws it in a box, wrapped)."""
+    assert result.exit_code == 2, result.stdout + result.stderr
+    _no_traceback(result)
+    return " ".join(result.stderr.replace("\u2502", " ").split())
+
+
 def _one_error_line(result: Result, name: str) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -110,6 +117,17 @@ def test_output_has_exactly_the_requested_size(work: Path, model_file: Path, siz
     result = stylize(model_file, "content.jpg", "style1.png", "--size", str(size), "-o", "o.png")
     assert result.exit_code == 0, result.stderr
     assert _size(work / "o.png") == expected
+
+
+def test_a_large_photo_read_reduced_keeps_its_exact_proportions(work: Path,
+                                                                   model_file: Path) -> None:
+    """A photo far larger than the output is decoded reduced (a fraction of the memory); the
+    output still has the size the full photo gives: 1001x640 at 16 is 25x16 (its 1/20
+    reduction, 51x32, would give 26x16)."""
+    Image.fromarray(np.tile(_noise((1001, 1), 8), (640, 1, 1))).save(work / "wide.png")
+    result = stylize(model_file, "wide.png", "style1.png", "-o", "out.png")
+    assert result.exit_code == 0, result.stderr
+    assert _size(work / "out.png") == (25, 16)
 
 
 @pytest.mark.parametrize(("size", "expected"), [(13, (13, 13)), (0, (20, 20))])
@@ -259,6 +277,68 @@ def test_explicit_file_with_any_suffix_is_tried(work: Path, model_file: Path) ->
     assert (work / "out" / "photo_stylized_style1.png").exists()
 
 
+@pytest.mark.parametrize("output", ["out.png/", "run 2024.05/", "new.d/",
+                                    f"deep{os.sep}er.png{os.sep}"])
+def test_a_trailing_slash_always_names_a_folder(work: Path, model_file: Path,
+                                                output: str) -> None:
+    result = stylize(model_file, "content.jpg", "style1.png", "-o", output)
+    assert result.exit_code == 0, result.stderr
+    folder = work / output
+    assert folder.is_dir()
+    assert [p.name for p in folder.iterdir()] == ["content_stylized_style1.jpg"]
+
+
+def test_an_output_without_an_image_suffix_suggests_a_trailing_slash(
+        work: Path, model_file: Path) -> None:
+    message = _usage_message(stylize(model_file, "content.jpg", "style1.png", "-o", "run 2024.05"))
+    assert "--output" in message and "unsupported format '.05'" in message
+    assert "trailing '/'" in message
+    assert not (work / "run 2024.05").exists()
+
+
+def test_a_trailing_slash_on_an_existing_file_is_refused(work: Path, model_file: Path) -> None:
+    (work / "taken.png").write_bytes(b"precious")
+    message = _usage_message(stylize(model_file, "content.jpg", "style1.png", "-o", "taken.png/"))
+    assert "--output" in message and "taken.png" in message and "not a folder" in message
+    assert (work / "taken.png").read_bytes() == b"precious"
+
+
+def test_long_content_names_are_shortened_to_fit_a_file_name(work: Path,
+                                                            model_file: Path) -> None:
+    stems = ["a" * 240, "a" * 239 + "b", "\u00e9" * 120]  # 240 bytes each in UTF-8
+    for seed, stem in enumerate(stems):
+        _image(work / "photos" / f"{stem}.jpg", CONTENT_WH, seed)
+    result = stylize(model_file, "photos", "style1.png", "-o", "out")
+    assert result.exit_code == 0, result.stderr
+    names = sorted(p.name for p in (work / "out").iterdir())
+    assert len(names) == 3
+    for name in names:
+        assert len(name.encode()) <= 255
+        assert name.endswith("_stylized_style1.jpg")
+    assert sorted(name[:100] for name in names) == sorted(stem[:100] for stem in stems)
+
+
+def test_long_names_that_collide_still_fit(work: Path) -> None:
+    from lucid_cli.batch import plan_batch
+
+    for seed, suffix in enumerate((".jpg", ".png")):  # one output name with --format png
+        _image(work / "photos" / f"{'a' * 240}{suffix}", CONTENT_WH, seed)
+    plan = plan_batch([work / "photos"], [work / "style1.png"],
+                      StylizeOptions(format="png", output=work / "out"))
+    names = [job.output.name for job in plan.jobs]
+    assert len(set(names)) == 2 and all(len(name.encode()) <= 255 for name in names)
+
+
+def test_output_name_keeps_names_that_fit() -> None:
+    from lucid_cli.batch import output_name
+
+    stem = "a" * (255 - len("_stylized_s.png"))
+    assert output_name(Path(f"{stem}.jpg"), [Path("s.jpg")], ".png") == \
+        f"{stem}_stylized_s.png"
+    shortened = output_name(Path(f"{stem}a.jpg"), [Path("s.jpg")], ".png")
+    assert len(shortened) <= 255 and shortened != f"{stem}a_stylized_s.png"
+
+
 def test_weights_blend_into_one_output_per_content(work: Path, model_file: Path) -> None:
     _folders(work)
     result = stylize(model_file, "content.jpg", "style1.png", "style2.jpg",
@@ -278,6 +358,33 @@ def test_bad_weights_are_usage_errors(work: Path, model_file: Path, weights: str
     assert result.exit_code == 2
     assert "--weights" in result.stderr
     _no_traceback(result)
+    assert not (work / "output").exists()
+
+
+def test_weights_too_large_to_add_up(work: Path, model_file: Path) -> None:
+    from lucid_cli.batch import parse_weights
+
+    message = _usage_message(stylize(model_file, "content.jpg", "style1.png", "style2.jpg",
+                                     "--weights", "1e308,1e308"))
+    assert "--weights" in message and "too large" in message
+    assert "not all zero" not in message
+    with pytest.raises(ValueError, match="too large"):
+        parse_weights("1e308,1e308")
+    with pytest.raises(OptionError, match="too large"):
+        StylizeOptions(weights=(1e308, 1e308))
+
+
+def test_a_style_given_twice_is_explained(work: Path, model_file: Path) -> None:
+    message = _usage_message(stylize(model_file, "content.jpg", "style1.png", "./style1.png",
+                                     "--weights", "0.5,0.5"))
+    assert "--weights" in message
+    assert "2 weights given for 1 style (style1.png was given 2 times and is used once)" \
+        in message
+    Image.new("L", (7, 9), 255).save(work / "mask.png")
+    message = _usage_message(stylize(model_file, "content.jpg", "style1.png", "style1.png",
+                                     "--mask", "mask.png"))
+    assert "--mask" in message
+    assert "got 1 (style1.png was given 2 times and is used once)" in message
     assert not (work / "output").exists()
 
 
@@ -469,6 +576,16 @@ def test_unwritable_output_folder(work: Path, model_file: Path) -> None:
         (work / "ro").chmod(0o755)
     assert result.exit_code == 1
     assert "permission denied" in _one_error_line(result, "ro")
+    _no_traceback(result)
+
+
+def test_a_style_too_large_names_style_size(work: Path, model_file: Path) -> None:
+    _image(work / "strip.png", (1, 4000), 4)  # 512 wide would make it 2 million tall
+    result = stylize(model_file, "content.jpg", "strip.png", "--style-size", "512")
+    assert result.exit_code == 1
+    line = _one_error_line(result, "strip.png")
+    assert "the style" in line and "--style-size" in line
+    assert "output" not in line and "--size" not in line.replace("--style-size", "")
     _no_traceback(result)
 
 

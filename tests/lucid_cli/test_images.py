@@ -153,6 +153,37 @@ def test_exif_orientation_rotates(tmp_path: Path) -> None:
     assert im.rgb[0, :, 0].mean() < 0.1 and im.rgb[-1, :, 0].mean() > 0.9
 
 
+@pytest.mark.parametrize(("suffix", "orientation"), [(".png", 1), (".jpg", 1), (".jpg", 6),
+                                                      (".png", 6)])
+def test_a_picture_far_larger_than_needed_is_reduced_while_decoding(
+        tmp_path: Path, suffix: str, orientation: int) -> None:
+    """With ``shorter_side``, a picture 4x that or more is reduced before it becomes floats
+    (JPEG while decoding): the shorter side stays at least twice what was asked, the full
+    size (upright) is reported, and the numpy memory is a fraction of the full picture's."""
+    import tracemalloc
+
+    img = Image.fromarray(_gradient_rgb(600, 1000))
+    exif = img.getexif()
+    exif[0x0112] = orientation
+    path = _save(img, tmp_path / f"big{suffix}", exif=exif)
+    full = load_image(path)
+    tracemalloc.start()
+    small = load_image(path, shorter_side=40)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    upright = (600, 1000) if orientation == 1 else (1000, 600)
+    assert full.full_size is None and full.size == upright
+    assert small.full_size == upright
+    assert 80 <= min(small.size) < 320 and peak < full.rgb.nbytes / 5
+    ratio = [a / b for a, b in zip(small.size, upright, strict=True)]
+    assert abs(ratio[0] - ratio[1]) < 0.02  # the same proportions
+    # the same picture, once both are brought to the size asked for
+    target = (40, 67) if orientation == 1 else (67, 40)
+    np.testing.assert_allclose(resize_to(small.rgb, target), resize_to(full.rgb, target),
+                               atol=0.03)
+    assert load_image(path, shorter_side=200).full_size is None  # 600 < 4 x 200: as is
+
+
 def test_icc_srgb_profile_keeps_values(tmp_path: Path) -> None:
     arr = _gradient_rgb()
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
