@@ -8,7 +8,9 @@ lucid's: its Conv2d module, padding included). ``GEMM`` is the same convolution'
 product alone, ``(C_out, C_in*9) @ (C_in*9, H*W)`` on the same backend (numpy's BLAS or
 cuBLAS through CuPy): what an im2col convolution cannot go below, and far below what lucid
 spends where copies, padding or launches dominate. ``between`` is the whole pass (no
-synchronisation inside) minus its convolutions: activations, pooling, upsampling.
+synchronisation inside) minus its convolutions: activations, pooling, upsampling. On a GPU
+a last row gives the host's share of the pass: how long it takes to return, kernels queued
+but not waited for; near the whole pass, Python and launches are what the GPU waits for.
 
     python benchmarks/profile_layers.py --device gpu --size 512 [--repeat 10]
     python benchmarks/profile_layers.py --size 256 --repeat 3          # CPU
@@ -56,6 +58,19 @@ def time_each_call(modules: list[Any],
     return calls
 
 
+def host_time(fn: Callable[[], Any], sync: Callable[[], None], repeat: int) -> float:
+    """Best time ``fn`` takes to return, the device idle before each call and drained after
+    it: on a GPU the host's share of a pass (Python, launches), not the kernels'."""
+    best = float("inf")
+    for _ in range(repeat + 1):
+        sync()
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+        sync()
+    return best
+
+
 def untime(modules: list[Any]) -> None:
     for module in modules:
         del module.forward
@@ -96,6 +111,8 @@ def main() -> None:
 
     l_total, t_total = best_interleaved([(lucid_pass, sync_lucid), (torch_pass, sync_torch)],
                                         args.repeat)
+    l_host, t_host = (host_time(lucid_pass, sync_lucid, args.repeat),
+                      host_time(torch_pass, sync_torch, args.repeat))
 
     l_convs = [m for m in model.modules() if type(m).__name__ == "Conv2d"]
     t_layers = [m for m in [*t_encoder, *t_decoder]
@@ -145,6 +162,9 @@ def main() -> None:
     table += (f"| between (whole pass minus convolutions) | {ms(l_total - l_sum)} | "
               f"{ms(t_total - t_sum)} | | |\n")
     table += f"| whole pass, no synchronisation inside | {ms(l_total)} | {ms(t_total)} | | |\n"
+    if gpu:  # near the whole pass: the host (Python, launches) is what the GPU waits for
+        table += (f"| whole pass, host side only (returns before the GPU is done) | "
+                  f"{ms(l_host)} | {ms(t_host)} | | |\n")
     machine = (f"GPU {torch.cuda.get_device_name()}, CuPy {lucid.backend._cupy().__version__}"
                if gpu else cpu())
     machine += f"; torch {torch.__version__}; numpy {np.__version__}"
