@@ -20,9 +20,16 @@ class CLIError(Exception):
     """A problem to report to the user in one line (naming the file when there is one)."""
 
 
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other unprintable characters written as escapes
+    (``\\n``): an error about a file with an odd name stays one line."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace")
+                   .decode("ascii") for c in text)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print ``error: message`` on stderr and exit with ``code``; never returns."""
-    error_console.print(f"[bold red]error:[/] {escape(message)}", markup=True)
+    """Print ``error: message`` on stderr (one line) and exit with ``code``; never returns."""
+    error_console.print(f"[bold red]error:[/] {escape(one_line(message))}", markup=True)
     raise typer.Exit(code)
 
 

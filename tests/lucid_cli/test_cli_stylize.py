@@ -545,6 +545,15 @@ def test_bad_content_in_a_batch(work: Path, model_file: Path) -> None:
     assert "b.jpg" in result.stdout
 
 
+def test_an_odd_file_name_keeps_its_error_on_one_line(work: Path, model_file: Path) -> None:
+    (work / "new\nline.jpg").write_text("nope")
+    result = stylize(model_file, "new\nline.jpg", "style1.png")
+    assert result.exit_code == 1
+    assert "new\\nline.jpg" in _one_error_line(result, "line.jpg")
+    result = stylize(model_file, "content.jpg", "style1.png", "--model", "no\nsuch")
+    assert result.exit_code == 1 and "no\\nsuch" in _one_error_line(result, "such")
+
+
 def test_debug_shows_the_traceback(work: Path, model_file: Path) -> None:
     (work / "bad.jpg").write_text("nope")
     result = stylize(model_file, "bad.jpg", "style1.png", "--debug")
