@@ -111,8 +111,9 @@ def main() -> None:
 
     l_total, t_total = best_interleaved([(lucid_pass, sync_lucid), (torch_pass, sync_torch)],
                                         args.repeat)
-    l_host, t_host = (host_time(lucid_pass, sync_lucid, args.repeat),
-                      host_time(torch_pass, sync_torch, args.repeat))
+    if gpu:
+        l_host, t_host = (host_time(lucid_pass, sync_lucid, args.repeat),
+                          host_time(torch_pass, sync_torch, args.repeat))
 
     l_convs = [m for m in model.modules() if type(m).__name__ == "Conv2d"]
     t_layers = [m for m in [*t_encoder, *t_decoder]

@@ -183,6 +183,8 @@ class StylizeOptions:
             raise OptionError("format", f"must be one of {', '.join(OUTPUT_FORMATS)}, "
                                         f"got {self.format!r}")
         if self.weights is not None:
+            if not all(np.isfinite(self.weights)):
+                raise OptionError("weights", "must be finite numbers")
             if self.weights and not np.isfinite(sum(self.weights)):
                 raise OptionError("weights", _TOO_LARGE)
             if not self.weights or min(self.weights) < 0 or sum(self.weights) <= 0:
@@ -417,7 +419,7 @@ def plan_batch(contents: Sequence[Path], styles: Sequence[Path],
                 SUPPORTED_OUTPUT_FORMATS[output.suffix.lower()] != \
                 SUPPORTED_OUTPUT_FORMATS[f".{options.format}"]:
             raise OptionError("format", f"{options.format} contradicts the output file {output}")
-        output_is_file = len(pairs) == 1
+        output_is_file = len(pairs) <= 1  # none at all: still a file, not a folder to make
     folder = output if output is not None else DEFAULT_OUTPUT_DIR
     if not output_is_file and folder.exists() and not folder.is_dir():
         raise OptionError("output", f"{folder} is a file, not a folder")
@@ -441,7 +443,9 @@ def plan_batch(contents: Sequence[Path], styles: Sequence[Path],
     # a file this batch writes is not one of its contents: a folder that holds the outputs of
     # an earlier run (-o into the content folder, output/ under a recursive one) must not
     # have them painted again, so that the re-run skips what exists and does nothing else
-    jobs = [job for job in jobs if _resolved(job.content) not in taken]
+    # (a job whose output is its own content stays: the run refuses it, naming the file)
+    jobs = [job for job in jobs if _resolved(job.content) not in taken
+            or _resolved(job.content) == _resolved(job.output)]
     return BatchPlan(tuple(jobs), tuple(problems), output_is_file)
 
 
@@ -671,7 +675,7 @@ class _Inputs:
             return None
         if self._mask is None:
             try:
-                loaded = load_image(path, self.options.size)
+                loaded = load_image(path)  # fitted to each content's shape: kept whole
                 grey = loaded.rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
                 self._mask = center_crop_square(grey) if self.options.crop else grey
             except _PAIR_ERRORS as error:

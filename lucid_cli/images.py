@@ -189,6 +189,20 @@ def _reduction(size: tuple[int, int], shorter_side: int) -> int:
     return max(1, min(size) // (2 * shorter_side)) if shorter_side > 0 else 1
 
 
+def _reduced(img: Image.Image, factor: int) -> Image.Image:
+    """``img`` reduced by ``factor`` (box average), its metadata (EXIF) kept; itself for a
+    factor below 2 or a mode that cannot be averaged. Bands are reduced one by one: Pillow
+    reduces a picture with alpha premultiplied, which blackens the colour under
+    transparent pixels (the full-size path keeps it)."""
+    if factor < 2 or img.mode not in _REDUCIBLE_MODES:
+        return img
+    if "A" not in img.getbands():
+        return img.reduce(factor)
+    reduced = Image.merge(img.mode, [band.reduce(factor) for band in img.split()])
+    reduced.info = img.info.copy()
+    return reduced
+
+
 # Pillow modes whose ``reduce`` averages like values (not palette indices, not 1-bit)
 _REDUCIBLE_MODES = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr",
                               "I", "F"})
@@ -204,7 +218,8 @@ def load_image(path: str | os.PathLike[str], shorter_side: int = 0) -> LoadedIma
     that long: a picture at least 4 times that is then decoded at a reduced scale (JPEG)
     and reduced by a whole factor (box average) before it becomes floats, its shorter side
     kept at least twice ``shorter_side`` so the caller's resize still does the rest;
-    ``full_size`` tells the size in the file. A 14000x14000 PNG for a 64 px picture took
+    ``full_size`` tells the size in the file. Palette, 1-bit and 16-bit pictures are not
+    reduced. A 14000x14000 PNG for a 64 px picture took
     7.3 GB as floats.
     """
     p = Path(path)
@@ -234,15 +249,13 @@ def load_image(path: str | os.PathLike[str], shorter_side: int = 0) -> LoadedIma
                 except (OSError, ValueError, EOFError, SyntaxError, struct.error) as exc:
                     raise ImageError(name, "truncated or corrupt image data") from exc
                 icc = img.info.get("icc_profile")
-                factor = _reduction(img.size, shorter_side)  # what the draft left to do
-                source = img.reduce(factor) if factor >= 2 and img.mode in _REDUCIBLE_MODES \
-                    else img  # (EXIF kept)
+                source = _reduced(img, _reduction(img.size, shorter_side))  # after the draft
                 try:
                     oriented = ImageOps.exif_transpose(source)
+                    turned = source.getexif().get(0x0112) in (5, 6, 7, 8)  # a quarter turn
                 except Exception:  # noqa: BLE001 - malformed EXIF: keep the stored orientation
-                    oriented = source.copy()
-                # upright, as the picture is shown (EXIF may have turned it a quarter)
-                full_size = (width, height) if oriented.size != source.size else (height, width)
+                    oriented, turned = source.copy(), False
+                full_size = (width, height) if turned else (height, width)  # upright
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError(
             name, f"image too large (more than {MAX_IMAGE_PIXELS:,} pixels)"
@@ -379,8 +392,16 @@ def _interrupts_deferred() -> Iterator[None]:
         for sig, handler in previous.items():
             if handler is not None:
                 signal.signal(sig, handler)
-        for sig in dict.fromkeys(held):
-            signal.raise_signal(sig)
+        _raise_each(list(dict.fromkeys(held)))
+
+
+def _raise_each(signals: list[int]) -> None:
+    """Raise every signal in turn, also when a handler raises (Ctrl-C's does)."""
+    if signals:
+        try:
+            signal.raise_signal(signals[0])
+        finally:
+            _raise_each(signals[1:])
 
 
 def _move_into_place(tmp: Path, target: Path, overwrite: bool) -> None:

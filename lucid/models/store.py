@@ -22,7 +22,8 @@ CONFIG_KEY = "lucid.config"
 PROVENANCE_KEY = "lucid.provenance"
 
 # what building a network from a malformed (or hostile) config may raise
-_CONFIG_ERRORS = (AttributeError, IndexError, KeyError, OverflowError, TypeError, ValueError)
+_CONFIG_ERRORS = (AttributeError, IndexError, KeyError, MemoryError, OverflowError, TypeError,
+                  ValueError)
 
 
 class ModelError(ValueError):

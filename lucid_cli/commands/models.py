@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lucid_cli.app import app
-from lucid_cli.errors import console, error_console, reported
+from lucid_cli.errors import console, error_console, one_line, reported
 
 # provenance keys worth a glance, in the order shown; the rest stays in the file
 _SUMMARY_KEYS = ("trained_by", "source", "converted_from", "iterations", "encoder")
@@ -37,7 +37,7 @@ def models() -> None:
     with reported():
         found = available_models(broken)
     for problem in broken:  # each on its own line; the readable models are still listed
-        error_console.print(f"warning: {problem} (skipped)", markup=False)
+        error_console.print(f"warning: {one_line(str(problem))} (skipped)", markup=False)
     table = Table(title="models")
     table.add_column("name", style="bold", overflow="fold")
     table.add_column("architecture", overflow="fold")

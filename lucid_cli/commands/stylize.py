@@ -281,4 +281,4 @@ def _print_summary(summary: BatchSummary, plan: BatchPlan, options: StylizeOptio
     if summary.failed:
         console.print("failed:", style="bold red")
         for path, message in dict.fromkeys(summary.failed):
-            console.print(f"  {escape(str(path))}: {escape(message)}", highlight=False)
+            console.print(f"  {escape(one_line(f'{path}: {message}'))}", highlight=False)

@@ -260,6 +260,10 @@ def test_empty_folder_is_reported(work: Path, model_file: Path) -> None:
     result = stylize(model_file, "empty", "style1.png")
     assert result.exit_code == 1
     assert "folder holds no images" in _one_error_line(result, "empty")
+    _image(work / "done.png", CONTENT_WH, 4)  # an -o file from before hides nothing
+    result = stylize(model_file, "empty", "style1.png", "-o", "done.png")
+    assert result.exit_code == 1
+    assert "folder holds no images" in _one_error_line(result, "empty")
 
 
 def test_blend_with_an_empty_style_folder(work: Path, model_file: Path) -> None:
@@ -488,6 +492,12 @@ def test_output_equal_to_an_input_is_refused(work: Path, model_file: Path,
     assert result.exit_code == 1
     assert "is one of the inputs" in _one_error_line(result, "style1.png")
     assert _digest(work / "style1.png") == before
+    _image(work / "photo.png", CONTENT_WH, 4)
+    before = _digest(work / "photo.png")
+    result = stylize(model_file, "photo.png", "style1.png", "-o", "photo.png", *overwrite)
+    assert result.exit_code == 1
+    assert "is one of the inputs" in _one_error_line(result, "photo.png")
+    assert _digest(work / "photo.png") == before
 
 
 def test_alpha_channel_is_carried_to_png(work: Path, model_file: Path) -> None:

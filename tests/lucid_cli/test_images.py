@@ -184,6 +184,27 @@ def test_a_picture_far_larger_than_needed_is_reduced_while_decoding(
     assert load_image(path, shorter_side=200).full_size is None  # 600 < 4 x 200: as is
 
 
+def test_reduction_keeps_the_colour_under_transparent_pixels(tmp_path: Path) -> None:
+    """Pillow reduces RGBA premultiplied (black under alpha 0); bands are reduced alone, as
+    the full-size path resizes them."""
+    rgba = np.zeros((300, 400, 4), np.uint8)
+    rgba[..., :3] = (200, 100, 50)
+    rgba[:, :200, 3] = 255
+    loaded = load_image(_save(Image.fromarray(rgba, "RGBA"), tmp_path / "a.png"), 16)
+    assert loaded.full_size == (300, 400) and loaded.alpha is not None
+    np.testing.assert_allclose(loaded.rgb[0, -1], np.array([200, 100, 50]) / 255, atol=1e-6)
+    assert loaded.alpha[0, -1] == 0 and loaded.alpha[0, 0] == 1
+
+
+def test_a_quarter_turned_picture_reduced_to_a_square_reports_its_upright_size(
+        tmp_path: Path) -> None:
+    img = Image.fromarray(np.zeros((1000, 1002, 3), np.uint8))
+    exif = img.getexif()
+    exif[0x0112] = 6
+    loaded = load_image(_save(img, tmp_path / "sq.png", exif=exif), 150)
+    assert loaded.size == (334, 334) and loaded.full_size == (1002, 1000)
+
+
 def test_icc_srgb_profile_keeps_values(tmp_path: Path) -> None:
     arr = _gradient_rgb()
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()

@@ -97,6 +97,8 @@ def test_a_directory_is_no_model(folder: Path, tmp_path: Path,
     ({"encoder": "x", "decoder": {}}, "string indices must be integers"),
     ({**tiny_config(), "encoder": {**tiny_config()["encoder"], "type": "nope"}},
      "unknown encoder type 'nope'"),
+    ({**tiny_config(), "decoder": {**tiny_config()["decoder"], "in_channels": 10**15}},
+     "("),  # a network too large to build: numpy's MemoryError
 ])
 def test_an_invalid_config_is_named(tmp_path: Path, config: Any, reason: str) -> None:
     path = write(tmp_path / "bad.safetensors", config)
