@@ -592,6 +592,17 @@ def _check_pixels(path: Path, shape: tuple[int, ...], size: int, crop: bool,
                                f"{MAX_IMAGE_PIXELS:,}; use a smaller {option} or --crop")
 
 
+def _read_fitted(path: Path, size: int, crop: bool, style: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """``path``'s picture (read reduced when far larger than needed) checked by
+    :func:`_check_pixels` and fitted by :func:`_fit`: (rgb, alpha; a style's alpha None)."""
+    loaded = load_image(path, size)
+    full_size = loaded.full_size or loaded.size
+    _check_pixels(path, full_size, size, crop, style)
+    alpha = None if loaded.alpha is None or style else _fit(loaded.alpha, size, crop, full_size)
+    return _fit(loaded.rgb, size, crop, full_size), alpha
+
+
 class _Inputs:
     """Loads each content once, each style and the mask once, and encodes each style once.
 
@@ -624,13 +635,7 @@ class _Inputs:
 
     def _load_content(self, path: Path) -> tuple[np.ndarray, np.ndarray | None] | _PairError:
         try:
-            size, crop = self.options.size, self.options.crop
-            loaded = load_image(path, size)
-            full_size = loaded.full_size or loaded.size
-            _check_pixels(path, full_size, size, crop)
-            rgb = _fit(loaded.rgb, size, crop, full_size)
-            alpha = None if loaded.alpha is None else _fit(loaded.alpha, size, crop, full_size)
-            return rgb, alpha
+            return _read_fitted(path, self.options.size, self.options.crop)
         except _PAIR_ERRORS as error:
             return _blame(error, path)
 
@@ -655,11 +660,8 @@ class _Inputs:
     def _style(self, path: Path) -> np.ndarray:
         if path not in self._style_pixels:
             try:
-                size, crop = self.options.style_size, self.options.crop
-                loaded = load_image(path, size)
-                full_size = loaded.full_size or loaded.size
-                _check_pixels(path, full_size, size, crop, style=True)
-                self._style_pixels[path] = _fit(loaded.rgb, size, crop, full_size)
+                self._style_pixels[path], _ = _read_fitted(path, self.options.style_size,
+                                                           self.options.crop, style=True)
             except _PAIR_ERRORS as error:
                 self._style_pixels[path] = _blame(error, path)
         pixels = self._style_pixels[path]

@@ -189,6 +189,11 @@ def _reduction(size: tuple[int, int], shorter_side: int) -> int:
     return max(1, min(size) // (2 * shorter_side)) if shorter_side > 0 else 1
 
 
+# Pillow modes whose ``reduce`` averages like values (not palette indices, not 1-bit)
+_REDUCIBLE_MODES = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr",
+                              "I", "F"})
+
+
 def _reduced(img: Image.Image, factor: int) -> Image.Image:
     """``img`` reduced by ``factor`` (box average), its metadata (EXIF) kept; itself for a
     factor below 2 or a mode that cannot be averaged. Bands are reduced one by one: Pillow
@@ -203,11 +208,6 @@ def _reduced(img: Image.Image, factor: int) -> Image.Image:
     return reduced
 
 
-# Pillow modes whose ``reduce`` averages like values (not palette indices, not 1-bit)
-_REDUCIBLE_MODES = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr",
-                              "I", "F"})
-
-
 def load_image(path: str | os.PathLike[str], shorter_side: int = 0) -> LoadedImage:
     """Decode an image file into float32 RGB in [0, 1] (+ alpha when it has one).
 
@@ -219,8 +219,7 @@ def load_image(path: str | os.PathLike[str], shorter_side: int = 0) -> LoadedIma
     and reduced by a whole factor (box average) before it becomes floats, its shorter side
     kept at least twice ``shorter_side`` so the caller's resize still does the rest;
     ``full_size`` tells the size in the file. Palette, 1-bit and 16-bit pictures are not
-    reduced. A 14000x14000 PNG for a 64 px picture took
-    7.3 GB as floats.
+    reduced. (A 14000x14000 PNG for a 64 px picture took 7.3 GB as floats.)
     """
     p = Path(path)
     name = os.fspath(path)
