@@ -183,15 +183,11 @@ class StylizeOptions:
             raise OptionError("format", f"must be one of {', '.join(OUTPUT_FORMATS)}, "
                                         f"got {self.format!r}")
         if self.weights is not None:
-            if not all(np.isfinite(self.weights)):
-                raise OptionError("weights", "must be finite numbers")
-            if self.weights and not np.isfinite(sum(self.weights)):
-                raise OptionError("weights", _TOO_LARGE)
-            if not self.weights or min(self.weights) < 0 or sum(self.weights) <= 0:
-                raise OptionError("weights", "must be non-negative and not all zero")
             # normalised here so every consumer sees the same, documented numbers
-            total = float(sum(self.weights))
-            object.__setattr__(self, "weights", tuple(float(w) / total for w in self.weights))
+            try:
+                object.__setattr__(self, "weights", normalise_weights(self.weights))
+            except ValueError as error:
+                raise OptionError("weights", str(error)) from None
         if self.weights is not None and self.mask is not None:
             raise OptionError("weights", "cannot be combined with a mask; use one or the other")
 
@@ -201,25 +197,38 @@ class StylizeOptions:
         return self.weights is not None or self.mask is not None
 
 
+def normalise_weights(values: Sequence[float]) -> tuple[float, ...]:
+    """Blend weights scaled to sum to 1; ValueError saying what is wrong with them.
+
+    >>> normalise_weights([1, 3])
+    (0.25, 0.75)
+    """
+    if not all(np.isfinite(values)):
+        raise ValueError("weights must be finite numbers")
+    if any(v < 0 for v in values):
+        raise ValueError("weights must be non-negative")
+    total = float(sum(values))
+    if not np.isfinite(total):  # 1e308,1e308: each finite, their sum not
+        raise ValueError(_TOO_LARGE)
+    if total <= 0:
+        raise ValueError("at least one weight must be positive")
+    return tuple(float(v) / total for v in values)
+
+
 def parse_weights(text: str) -> tuple[float, ...]:
     """``"0.5,0.3,0.2"`` -> normalised weights summing to 1; ValueError saying what is wrong.
 
     >>> parse_weights("1, 3")
     (0.25, 0.75)
     """
-    parts = [part.strip() for part in text.split(",")]
     try:
-        values = [float(part) for part in parts]
+        values = [float(part) for part in text.split(",")]
     except ValueError:
         raise ValueError(f"{text!r} is not a comma-separated list of numbers") from None
-    if any(not np.isfinite(v) or v < 0 for v in values):
-        raise ValueError(f"{text!r}: weights must be finite and non-negative")
-    total = sum(values)
-    if not np.isfinite(total):  # 1e308,1e308: each finite, their sum not
-        raise ValueError(f"{text!r}: {_TOO_LARGE}")
-    if total <= 0:
-        raise ValueError(f"{text!r}: at least one weight must be positive")
-    return tuple(v / total for v in values)
+    try:
+        return normalise_weights(values)
+    except ValueError as error:
+        raise ValueError(f"{text!r}: {error}") from None
 
 
 # --------------------------------------------------------------------------- planning

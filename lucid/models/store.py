@@ -94,7 +94,7 @@ def read_info(path: Path, name: str | None = None) -> ModelInfo:
     try:
         info.architecture  # noqa: B018 - checks the config has what the listing shows
     except _CONFIG_ERRORS as error:
-        raise ModelError(f"{path}: invalid architecture config ({_reason(error)})") from error
+        raise _invalid_config(path, error) from error
     return info
 
 
@@ -152,11 +152,13 @@ def _config(path: Path, metadata: dict[str, str]) -> dict[str, Any]:
     return _json_object(path, metadata[CONFIG_KEY], "architecture config")
 
 
-def _reason(error: Exception) -> str:
-    """A short reason from what building a network from a config raised."""
+def _invalid_config(path: Path, error: Exception) -> ModelError:
+    """The file's config could not build a network: the error that raised, in a few words."""
     if isinstance(error, KeyError):
-        return f"no {error.args[0]!r} in it" if error.args else "a key is missing"
-    return str(error)
+        reason = f"no {error.args[0]!r} in it" if error.args else "a key is missing"
+    else:
+        reason = str(error)
+    return ModelError(f"{path}: invalid architecture config ({reason})")
 
 
 def _mismatch(model: StyleNet, weights: dict[str, Any]) -> str:
@@ -194,7 +196,7 @@ def load_model(name_or_path: str | os.PathLike[str] | None = None) -> StyleNet:
     try:
         model = StyleNet(config)
     except _CONFIG_ERRORS as error:
-        raise ModelError(f"{path}: invalid architecture config ({_reason(error)})") from error
+        raise _invalid_config(path, error) from error
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as error:
