@@ -2,7 +2,9 @@
 
 The encoder is frozen. Each step: AdaIN target ``t`` from a batch of content and style crops,
 ``g = decoder(t)``, then ``content loss = mse(encoder(g), t)`` at the AdaIN layer and ``style loss
-= sum over taps of mse(mean) + mse(std)`` between ``encoder(g)`` and the style. The trainer
+= sum over taps of mse(mean) + mse(std)`` between ``encoder(g)`` and the style. A run may also
+fine-tune the encoder (``TrainOptions.encoder_lr``); a frozen copy of the trunk it started from
+then takes the losses. The trainer
 reports progress through a callback and never prints; checkpoints hold everything needed to
 resume bit-for-bit (weights, their moving average, optimiser, schedule, both random generators).
 """
@@ -22,7 +24,7 @@ import numpy as np
 
 import lucid
 import lucid.nn.functional as F
-from lucid import Tensor, serialization
+from lucid import Tensor, nn, serialization
 from lucid.backend import Device, DeviceLike, as_device
 from lucid.models.data import ImagePool, list_images, split_holdout
 from lucid.models.encoders import lite_blocks
@@ -77,6 +79,12 @@ class TrainOptions:
     weights Adam leaves after its last step. Early in a run the decay is lower, ``min(decay,
     (1 + t) / (10 + t))`` at step t, so a short run's average is not its first steps'
     weights. 0 exports the last step's weights.
+
+    ``encoder_lr`` > 0 fine-tunes the encoder that feeds the decoder, at that learning rate (on
+    the same schedule as ``lr``), while a frozen copy of the trunk it started from
+    (``encoder_weights``) takes the losses, so that the objective stays the published one: the
+    decoder may paint from features of its own, the painting is judged by ImageNet's. 0 (the
+    default) keeps the encoder frozen, as the paper does.
     """
 
     content_dir: str
@@ -94,12 +102,15 @@ class TrainOptions:
     checkpoint_every: int = 500
     log_every: int = 10
     ema_decay: float = 0.999
+    encoder_lr: float = 0.0
     encoder_weights: str = str(LITE2_ENCODER_WEIGHTS)
     config: dict[str, Any] = field(default_factory=lite_config)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.encoder_lr < 0:
+            raise ValueError(f"encoder_lr must be non-negative, got {self.encoder_lr}")
 
 
 @dataclass(frozen=True)
@@ -130,20 +141,28 @@ def mean_std(features: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
     return F.calc_mean_std(features, eps)
 
 
-def adain_losses(model: StyleNet, content: Tensor, style: Tensor) -> tuple[Tensor, Tensor]:
+def adain_losses(model: StyleNet, content: Tensor, style: Tensor,
+                 critic: nn.Module | None = None) -> tuple[Tensor, Tensor]:
     """(content loss, style loss) of the AdaIN objective for one batch.
 
     The content loss is taken at the main AdaIN layer only, also for a model with skips:
     they are a way for the decoder to keep more of the photo, not a second objective.
+    ``critic``, when given, takes the losses in place of the model's encoder (which is then
+    being fine-tuned and feeds the decoder with gradients): the content loss's target is the
+    AdaIN target in the critic's features.
     """
+    judge = model.encoder if critic is None else critic
     taps = list(dict.fromkeys([*model.style_taps, *model.adain_taps]))
     with lucid.no_grad():
-        style_features = model.encoder(style, taps)
-        target = model.blend(model.content_features(content),
-                             {tap: mean_std(style_features[tap]) for tap in model.adain_taps})
+        style_features = judge(style, taps)
+        features = model.content_features(content) if critic is None else critic(
+            content, [model.adain_tap])
+        goal = model.blend(features, {tap: mean_std(style_features[tap]) for tap in features})
+    target = goal if critic is None else model.blend(model.content_features(content),
+                                                     model.style_statistics(style))
     output = model.decode(target)
-    output_features = model.encoder(output, model.style_taps)
-    content_loss = F.mse_loss(output_features[model.adain_tap], target[model.adain_tap])
+    output_features = judge(output, model.style_taps)
+    content_loss = F.mse_loss(output_features[model.adain_tap], goal[model.adain_tap])
     style_loss = None
     for tap in model.style_taps:
         out_mean, out_std = mean_std(output_features[tap])
@@ -155,20 +174,23 @@ def adain_losses(model: StyleNet, content: Tensor, style: Tensor) -> tuple[Tenso
 
 def train_step(model: StyleNet, optimizer: Optimizer, content: Tensor, style: Tensor,
                content_weight: float = 1.0, style_weight: float = 10.0,
-               workers: int = 1) -> tuple[float, float]:
+               workers: int = 1, critic: nn.Module | None = None) -> tuple[float, float]:
     """One optimisation step on a batch; returns (content loss, style loss).
 
-    ``workers`` > 1 splits the batch into that many shards differentiated on as many threads
+    The optimiser's parameters are the ones trained (the decoder's, and the encoder's when it
+    is fine-tuned with a ``critic``: ``adain_losses``). ``workers`` > 1 splits the batch into
+    that many shards differentiated on as many threads
     (``lucid.parallel.data_parallel_backward``): the same step up to rounding, on every core.
     """
 
     def losses(part: slice) -> tuple[Tensor, Tensor, Tensor]:
-        content_loss, style_loss = adain_losses(model, content[part], style[part])
+        content_loss, style_loss = adain_losses(model, content[part], style[part], critic)
         return content_loss * content_weight + style_loss * style_weight, content_loss, style_loss
 
     optimizer.zero_grad()
-    _, content_loss, style_loss = data_parallel_backward(
-        losses, content.shape[0], list(model.decoder.parameters()), workers)
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    _, content_loss, style_loss = data_parallel_backward(losses, content.shape[0], params,
+                                                         workers)
     optimizer.step()
     return content_loss, style_loss
 
@@ -183,7 +205,9 @@ class Trainer:
     the encoder). ``images`` (content files, style files) replaces the training split of the
     options' folders for this session only, with nothing held out: a burst on a machine that
     has a packed subset of that split (``tools/train_burst.py``). ``ema`` is the moving average
-    of the decoder's weights (``options.ema_decay``): None until a run that keeps one steps.
+    of the trained weights (``options.ema_decay``): None until a run that keeps one steps.
+    ``critic`` is the frozen trunk that takes the losses of a run that fine-tunes its encoder
+    (``options.encoder_lr``), None otherwise.
     """
 
     CHECKPOINT = "checkpoint.safetensors"
@@ -197,10 +221,18 @@ class Trainer:
         lucid.manual_seed(options.seed)
         self.rng = np.random.default_rng(options.seed)
         self.model = StyleNet(options.config)
-        if load_encoder and options.encoder_weights:
+        tuned = options.encoder_lr > 0
+        if (load_encoder or tuned) and options.encoder_weights:
             self._load_encoder(Path(options.encoder_weights))
+        self.critic: nn.Module | None = None
+        groups: list[dict[str, Any]] = [{"params": list(self.model.decoder.parameters())}]
+        if tuned:  # the trunk as it starts (resume then loads the tuned weights into the model)
+            self.critic = copy.deepcopy(self.model.encoder).to(self.device)
+            self.model.encoder.requires_grad_(True)
+            groups.append({"params": list(self.model.encoder.parameters()),
+                           "lr": options.encoder_lr})
         self.model.to(self.device)
-        self.optimizer = Adam(self.model.decoder.parameters(), lr=options.lr)
+        self.optimizer = Adam(groups, lr=options.lr)
         self.scheduler = InverseDecayLR(self.optimizer, lr_decay=options.lr_decay)
         self.iteration = 0
         self.elapsed = 0.0
@@ -217,12 +249,20 @@ class Trainer:
         self.style_pool: ImagePool | None = None
         self.ema: dict[str, Tensor] | None = None  # set at the first step, or by resume
 
+    def _trained(self) -> list[tuple[str, Tensor]]:
+        """The weights training changes, named as in their moving average: the decoder's, and
+        the encoder's (``encoder.`` before the name) when the run fine-tunes it."""
+        named = list(self.model.decoder.named_parameters())
+        if self.critic is not None:
+            named += [(f"encoder.{name}", p) for name, p in self.model.encoder.named_parameters()]
+        return named
+
     def _update_ema(self) -> None:
         """Fold the weights of the step just taken (number ``self.iteration + 1``) into their
         moving average, kept in float32 whatever the weights' precision."""
         steps = self.iteration + 1
         decay = min(self.options.ema_decay, (1.0 + steps) / (10.0 + steps))
-        parameters = self.model.decoder.named_parameters()
+        parameters = self._trained()
         if self.ema is None:
             self.ema = {name: _float32_copy(p) for name, p in parameters}
             return
@@ -232,12 +272,16 @@ class Trainer:
             average += (1.0 - decay) * p.data
 
     def averaged_model(self) -> StyleNet:
-        """The network with the moving average of the decoder's weights (the trained network
+        """The network with the moving average of the trained weights (the trained network
         itself when the run keeps none)."""
         if self.ema is None:
             return self.model
         model = copy.deepcopy(self.model)
-        model.decoder.load_state_dict(self.ema)
+        encoder = {k[len("encoder."):]: v for k, v in self.ema.items() if k.startswith("encoder.")}
+        model.decoder.load_state_dict({k: v for k, v in self.ema.items()
+                                       if not k.startswith("encoder.")})
+        if encoder:
+            model.encoder.load_state_dict(encoder)
         return model
 
     def _load_encoder(self, path: Path) -> None:
@@ -315,12 +359,12 @@ class Trainer:
         them weights. A skip from a deeper tap than the encoder reaches needs the deeper trunk:
         ``encoder_weights``, a trunk file (``tools/convert_lite2.py --deepest``).
         """
+        if self.critic is not None:
+            raise ValueError("a run that fine-tunes its encoder cannot be grafted")
         options = replace(self.options, config=config, run_dir=str(run_dir))
         if encoder_weights is not None:
             options.encoder_weights = str(encoder_weights)
-        lucid_rng = lucid.get_rng_state()
-        grafted = Trainer(options, self.device, load_encoder=encoder_weights is not None)
-        lucid.set_rng_state(lucid_rng)
+        grafted = self._successor(options, load_encoder=encoder_weights is not None)
         old_names = [name for name, _ in self.model.decoder.named_parameters()]
         new_names = [name for name, _ in grafted.model.decoder.named_parameters()]
         result = grafted.model.load_state_dict(self.model.state_dict(), strict=False)
@@ -334,16 +378,52 @@ class Trainer:
         state["param_groups"][0]["params"] = list(range(len(new_names)))
         grafted.optimizer.load_state_dict(state)
         grafted.scheduler.load_state_dict(self.scheduler.state_dict())
-        grafted.rng.bit_generator.state = self.rng.bit_generator.state
-        grafted.iteration, grafted.elapsed = self.iteration, self.elapsed
         if self.ema is not None:
             grafted.ema = {name: _float32_copy(self.ema.get(name, p))
                            for name, p in grafted.model.decoder.named_parameters()}
         return grafted
 
+    def fine_tuned(self, encoder_lr: float, run_dir: str | Path) -> Trainer:
+        """This run, carried on in ``run_dir`` with its encoder fine-tuned as well, at
+        ``encoder_lr`` (``TrainOptions.encoder_lr``) on the run's schedule, as if it had had
+        that rate from the start; the frozen critic is the encoder as it is now.
+
+        Everything comes over: weights and their moving average, the decoder's optimiser state,
+        the schedule, both random generators, the iteration count. The encoder's optimiser
+        state starts empty, so the first step paints exactly as this run's would.
+        """
+        if self.critic is not None:
+            raise ValueError("this run fine-tunes its encoder already")
+        options = replace(self.options, encoder_lr=encoder_lr, run_dir=str(run_dir))
+        tuned = self._successor(options, load_encoder=False)
+        tuned.model.load_state_dict(self.model.state_dict())
+        tuned.critic.load_state_dict(self.model.encoder.state_dict())
+        state = self.optimizer.state_dict()
+        state["param_groups"].append(tuned.optimizer.state_dict()["param_groups"][1])
+        tuned.optimizer.load_state_dict(state)
+        schedule = self.scheduler.state_dict()
+        schedule["base_lrs"] = [*schedule["base_lrs"], encoder_lr]
+        tuned.scheduler.load_state_dict(schedule)
+        tuned.scheduler.last_epoch -= 1
+        tuned.scheduler.step()  # the same step again, which sets both groups' rates
+        if self.ema is not None:
+            tuned.ema = {**self.ema, **{name: _float32_copy(p) for name, p in tuned._trained()
+                                        if name.startswith("encoder.")}}
+        return tuned
+
+    def _successor(self, options: TrainOptions, load_encoder: bool) -> Trainer:
+        """A new trainer for ``options`` that carries on this run's random generators,
+        iteration count and time (the caller brings the weights and optimiser over)."""
+        lucid_rng = lucid.get_rng_state()
+        successor = Trainer(options, self.device, load_encoder=load_encoder)
+        lucid.set_rng_state(lucid_rng)
+        successor.rng.bit_generator.state = self.rng.bit_generator.state
+        successor.iteration, successor.elapsed = self.iteration, self.elapsed
+        return successor
+
     def export_model(self, path: str | Path, average: bool = True) -> None:
         """Write the trained network as a model file ``lucid stylize --model`` can use: with
-        the moving average of its decoder's weights unless ``average`` is False."""
+        the moving average of its trained weights unless ``average`` is False."""
         options = self.options
         averaged = average and self.ema is not None
         save_model(self.averaged_model() if averaged else self.model, path, provenance={
@@ -359,9 +439,11 @@ class Trainer:
             "recipe": {k: getattr(options, k) for k in (
                 "batch_size", "crop_size", "lr", "lr_decay", "content_weight", "style_weight",
                 "seed")},
-            "weights": (f"moving average of the decoder's weights, decay {options.ema_decay}"
+            "weights": (f"moving average of the trained weights, decay {options.ema_decay}"
                         if averaged else "the last step's"),
-            "encoder": "EfficientNet-Lite2 (ImageNet, Google, Apache-2.0)",
+            "encoder": "EfficientNet-Lite2 (ImageNet, Google, Apache-2.0)" + (
+                f", fine-tuned by lucid train (encoder_lr {options.encoder_lr})"
+                if self.critic is not None else ""),
         })
 
     # ---- the loop ---------------------------------------------------------------------------
@@ -373,7 +455,7 @@ class Trainer:
         style = lucid.tensor(self.style_pool.batch(self.rng, options.batch_size),
                              device=self.device)
         losses = train_step(self.model, self.optimizer, content, style, options.content_weight,
-                            options.style_weight, self.workers)
+                            options.style_weight, self.workers, self.critic)
         if options.ema_decay > 0:
             self._update_ema()
         self.scheduler.step()

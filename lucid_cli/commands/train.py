@@ -35,6 +35,10 @@ def train(
         min=0.0, max=0.99999, help="Decay of the weights' moving average, what the model file "
                                    "gets (0: the last step's weights; default 0.999, or the "
                                    "run's own with --resume).")] = None,
+    encoder_lr: Annotated[float | None, typer.Option(
+        min=0.0, help="Fine-tune the encoder too, at this learning rate, judged by a frozen copy "
+                      "of the trunk (default 0: frozen; with --resume the run's own, and a "
+                      "frozen run carried on from its checkpoint with its encoder tuned).")] = None,
     holdout: Annotated[float, typer.Option(min=0.0, max=0.5,
                                            help="Fraction of images never trained on.")] = 0.05,
     seed: Annotated[int, typer.Option(help="Seed for weights and sampling.")] = 0,
@@ -60,6 +64,11 @@ def train(
                 fail(f"{run_dir}: no checkpoint to resume from")
             changes = {} if ema_decay is None else {"ema_decay": ema_decay}
             trainer = Trainer.resume(run_dir, where, iterations=iterations, **changes)
+            if encoder_lr is not None and encoder_lr != trainer.options.encoder_lr:
+                if trainer.critic is not None:
+                    fail(f"{run_dir}: fine-tunes its encoder at {trainer.options.encoder_lr} "
+                         "already", code=2)
+                trainer = trainer.fine_tuned(encoder_lr, run_dir)
         else:
             if content_dir is None or style_dir is None:
                 fail("--content-dir and --style-dir are required (or --resume)", code=2)
@@ -74,6 +83,8 @@ def train(
             )
             if ema_decay is not None:
                 options.ema_decay = ema_decay
+            if encoder_lr is not None:
+                options.encoder_lr = encoder_lr
             if encoder_weights is not None:
                 options.encoder_weights = str(encoder_weights)
                 options.config = trunk_config(encoder_weights)

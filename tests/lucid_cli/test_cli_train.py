@@ -72,3 +72,23 @@ def test_train_refuses_what_it_cannot_do(data, tmp_path: Path) -> None:
         gpu = train("--content-dir", str(content), "--style-dir", str(style), "--device", "gpu",
                     "--run-dir", str(tmp_path / "run"))
         assert gpu.exit_code == 1 and "no GPU" in gpu.output
+
+
+def test_a_run_carried_on_with_its_encoder_fine_tuned(data, tmp_path: Path) -> None:
+    content, style = data
+    run, model = tmp_path / "run", tmp_path / "model.safetensors"
+    common = ["--run-dir", str(run), "-o", str(model), "--device", "cpu", "-q"]
+    result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "1",
+                   "--batch-size", "2", "--crop-size", "32", "--holdout", "0.25", *common)
+    assert result.exit_code == 0, result.output
+    assert "fine-tuned" not in read_info(model).provenance["encoder"]
+    trunk = load_model(model).encoder.state_dict()
+
+    tuned = train("--resume", "--iterations", "2", "--encoder-lr", "1e-3", *common)
+    assert tuned.exit_code == 0, tuned.output
+    assert "fine-tuned" in read_info(model).provenance["encoder"]
+    moved = load_model(model).encoder.state_dict()
+    assert any(not np.array_equal(moved[k].numpy(), trunk[k].numpy()) for k in trunk)
+
+    frozen_again = train("--resume", "--iterations", "3", "--encoder-lr", "0", *common)
+    assert frozen_again.exit_code == 2 and "already" in frozen_again.output

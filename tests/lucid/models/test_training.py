@@ -265,3 +265,75 @@ def test_a_trunk_file_sets_the_architecture(tmp_path: Path, variant: str,
         "lucid.encoder": json.dumps({"type": "vgg19_normalised"})})
     with pytest.raises(ValueError, match="not an EfficientNet-Lite trunk"):
         trunk_config(path)
+
+
+def test_fine_tuning_trains_the_encoder_while_a_frozen_critic_judges(folders,
+                                                                     tmp_path: Path) -> None:
+    """With encoder_lr the encoder learns (at its own rate on the run's schedule), the critic
+    stays the trunk it started from and takes the losses (the same losses as the plain
+    objective while the two are equal), the exported model carries the tuned encoder's
+    moving average, and the run resumes bit-for-bit."""
+    import lucid
+    from lucid.models.store import load_model, read_info
+    from lucid.models.training import adain_losses
+
+    straight = Trainer(options(folders, tmp_path / "straight", encoder_lr=1e-3))
+    start = {k: v.numpy().copy() for k, v in straight.model.encoder.state_dict().items()}
+    batch = lucid.rand(2, 3, 32, 32), lucid.rand(2, 3, 32, 32)
+    with lucid.no_grad():
+        for plain, judged in zip(adain_losses(straight.model, *batch),
+                                 adain_losses(straight.model, *batch, straight.critic),
+                                 strict=True):
+            assert plain.item() == pytest.approx(judged.item(), rel=1e-6)
+    assert [g["lr"] for g in straight.optimizer.param_groups] == [1e-3, 1e-3]
+    straight.run()
+    tuned = straight.model.encoder.state_dict()
+    assert any(not np.array_equal(tuned[k].numpy(), start[k]) for k in start)
+    for name, value in straight.critic.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), start[name], err_msg=name)
+    assert any(k.startswith("encoder.") for k in straight.ema)
+
+    first = Trainer(options(folders, tmp_path / "split", iterations=2, encoder_lr=1e-3))
+    first.run()
+    resumed = Trainer.resume(tmp_path / "split", iterations=4)
+    resumed.run()
+    for name, value in straight.model.state_dict().items():
+        np.testing.assert_array_equal(resumed.model.state_dict()[name].numpy(), value.numpy(),
+                                      err_msg=name)
+
+    path = tmp_path / "tuned.safetensors"
+    straight.export_model(path)
+    exported = load_model(path).encoder.state_dict()
+    for name in start:
+        np.testing.assert_allclose(exported[name].numpy(),
+                                   straight.ema[f"encoder.{name}"].numpy(), err_msg=name)
+    assert "fine-tuned" in read_info(path).provenance["encoder"]
+    with pytest.raises(ValueError, match="encoder_lr"):
+        options(folders, tmp_path / "bad", encoder_lr=-1.0)
+
+
+def test_a_run_carried_on_with_its_encoder_fine_tuned(folders, tmp_path: Path) -> None:
+    """fine_tuned: the first step moves the decoder exactly as the run's own next step would
+    (the encoder's optimiser state starts empty, the critic is the encoder as it was), the
+    encoder's rate is on the run's schedule, and the new run resumes."""
+    source = Trainer(options(folders, tmp_path / "plain", iterations=3, lr_decay=0.1))
+    source.run()
+    tuned = source.fine_tuned(2e-3, tmp_path / "tuned")
+    assert tuned.iteration == 3 and tuned.options.encoder_lr == 2e-3
+    assert [g["lr"] for g in tuned.optimizer.param_groups] == pytest.approx(
+        [1e-3 / 1.3, 2e-3 / 1.3])
+    with pytest.raises(ValueError, match="already"):
+        tuned.fine_tuned(1e-3, tmp_path / "again")
+
+    source.options.iterations = tuned.options.iterations = 4
+    before = {k: v.numpy().copy() for k, v in source.model.encoder.state_dict().items()}
+    source.run()
+    tuned.run()
+    for name, value in source.model.decoder.state_dict().items():
+        np.testing.assert_allclose(tuned.model.decoder.state_dict()[name].numpy(),
+                                   value.numpy(), rtol=1e-5, atol=1e-7, err_msg=name)
+    moved = tuned.model.encoder.state_dict()
+    assert any(not np.array_equal(moved[k].numpy(), before[k]) for k in before)
+    resumed = Trainer.resume(tmp_path / "tuned", iterations=5)
+    assert resumed.critic is not None and resumed.iteration == 4
+    resumed.run()
