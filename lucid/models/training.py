@@ -221,12 +221,11 @@ class Trainer:
         lucid.manual_seed(options.seed)
         self.rng = np.random.default_rng(options.seed)
         self.model = StyleNet(options.config)
-        tuned = options.encoder_lr > 0
-        if (load_encoder or tuned) and options.encoder_weights:
-            self._load_encoder(Path(options.encoder_weights))
+        if load_encoder and options.encoder_weights:
+            _load_trunk(self.model.encoder, Path(options.encoder_weights))
         self.critic: nn.Module | None = None
         groups: list[dict[str, Any]] = [{"params": list(self.model.decoder.parameters())}]
-        if tuned:  # the trunk as it starts (resume then loads the tuned weights into the model)
+        if options.encoder_lr > 0:  # the trunk as it starts (resume and fine_tuned load theirs)
             self.critic = copy.deepcopy(self.model.encoder).to(self.device)
             self.model.encoder.requires_grad_(True)
             groups.append({"params": list(self.model.encoder.parameters()),
@@ -284,13 +283,6 @@ class Trainer:
             model.encoder.load_state_dict(encoder)
         return model
 
-    def _load_encoder(self, path: Path) -> None:
-        # a trunk file may hold deeper blocks than this encoder uses; every weight the
-        # encoder has must be in it, though
-        result = self.model.encoder.load_state_dict(serialization.load(path), strict=False)
-        if result.missing_keys:
-            raise ValueError(f"{path}: encoder weights missing {', '.join(result.missing_keys)}")
-
     def _load_data(self) -> None:
         if self.content_pool is None:
             content_train, style_train = self._paths
@@ -307,6 +299,8 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         arrays = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         arrays.update({f"ema.{k}": v for k, v in (self.ema or {}).items()})
+        if self.critic is not None:  # a tuned run resumes with the critic it had, file or not
+            arrays.update({f"critic.{k}": v for k, v in self.critic.state_dict().items()})
         optim_arrays, optim_json = flatten_state_dict(self.optimizer.state_dict())
         arrays.update({f"optim.{k}": v for k, v in optim_arrays.items()})
         state = {
@@ -339,6 +333,12 @@ class Trainer:
         ema = {k[len("ema."):]: v for k, v in arrays.items() if k.startswith("ema.")}
         if ema and options.ema_decay > 0:  # runs from before the average start one now
             trainer.ema = {k: lucid.tensor(v, device=trainer.device) for k, v in ema.items()}
+        if trainer.critic is not None:
+            critic = {k[len("critic."):]: v for k, v in arrays.items() if k.startswith("critic.")}
+            if critic:
+                trainer.critic.load_state_dict(critic)
+            elif options.encoder_weights:  # a checkpoint from before the critic was saved
+                _load_trunk(trainer.critic, Path(options.encoder_weights))
         trainer.optimizer.load_state_dict(unflatten_state_dict(
             {k[len("optim."):]: v for k, v in arrays.items() if k.startswith("optim.")},
             state["optimizer"]))
@@ -398,17 +398,17 @@ class Trainer:
         tuned = self._successor(options, load_encoder=False)
         tuned.model.load_state_dict(self.model.state_dict())
         tuned.critic.load_state_dict(self.model.encoder.state_dict())
-        state = self.optimizer.state_dict()
-        state["param_groups"].append(tuned.optimizer.state_dict()["param_groups"][1])
+        # the schedule multiplies every group's starting rate by the same factor
+        state, schedule = self.optimizer.state_dict(), self.scheduler.state_dict()
+        factor = state["param_groups"][0]["lr"] / state["param_groups"][0]["initial_lr"]
+        state["param_groups"].append({**tuned.optimizer.state_dict()["param_groups"][1],
+                                      "lr": encoder_lr * factor})
         tuned.optimizer.load_state_dict(state)
-        schedule = self.scheduler.state_dict()
         schedule["base_lrs"] = [*schedule["base_lrs"], encoder_lr]
+        schedule["_last_lr"] = [group["lr"] for group in tuned.optimizer.param_groups]
         tuned.scheduler.load_state_dict(schedule)
-        tuned.scheduler.last_epoch -= 1
-        tuned.scheduler.step()  # the same step again, which sets both groups' rates
         if self.ema is not None:
-            tuned.ema = {**self.ema, **{name: _float32_copy(p) for name, p in tuned._trained()
-                                        if name.startswith("encoder.")}}
+            tuned.ema = {name: _float32_copy(self.ema.get(name, p)) for name, p in tuned._trained()}
         return tuned
 
     def _successor(self, options: TrainOptions, load_encoder: bool) -> Trainer:
@@ -495,6 +495,14 @@ class Trainer:
         sheet = on_checkpoint(self) if on_checkpoint else None
         if callback:
             callback(CheckpointReport(self.iteration, path, sheet))
+
+
+def _load_trunk(encoder: nn.Module, path: Path) -> None:
+    """An encoder's weights from a trunk file, which may hold deeper blocks than this encoder
+    uses; every weight the encoder has must be in it, though."""
+    result = encoder.load_state_dict(serialization.load(path), strict=False)
+    if result.missing_keys:
+        raise ValueError(f"{path}: encoder weights missing {', '.join(result.missing_keys)}")
 
 
 def _float32_copy(tensor: Tensor) -> Tensor:

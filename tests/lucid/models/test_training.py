@@ -274,10 +274,17 @@ def test_fine_tuning_trains_the_encoder_while_a_frozen_critic_judges(folders,
     objective while the two are equal), the exported model carries the tuned encoder's
     moving average, and the run resumes bit-for-bit."""
     import lucid
-    from lucid.models.store import load_model, read_info
+    from lucid import serialization
+    from lucid.models.stylenet import StyleNet
     from lucid.models.training import adain_losses
 
-    straight = Trainer(options(folders, tmp_path / "straight", encoder_lr=1e-3))
+    # a trunk file unlike the seeded encoder, which is gone when the run resumes
+    trunk = tmp_path / "trunk.safetensors"
+    serialization.save({k: v.numpy() * 1.5 for k, v in
+                        StyleNet(tiny_config()).encoder.state_dict().items()}, trunk)
+    recipe = dict(encoder_lr=2e-3, encoder_weights=str(trunk))
+    straight = Trainer(options(folders, tmp_path / "straight", **recipe))
+    straight.workers = 2
     start = {k: v.numpy().copy() for k, v in straight.model.encoder.state_dict().items()}
     batch = lucid.rand(2, 3, 32, 32), lucid.rand(2, 3, 32, 32)
     with lucid.no_grad():
@@ -285,7 +292,7 @@ def test_fine_tuning_trains_the_encoder_while_a_frozen_critic_judges(folders,
                                  adain_losses(straight.model, *batch, straight.critic),
                                  strict=True):
             assert plain.item() == pytest.approx(judged.item(), rel=1e-6)
-    assert [g["lr"] for g in straight.optimizer.param_groups] == [1e-3, 1e-3]
+    assert [g["lr"] for g in straight.optimizer.param_groups] == [1e-3, 2e-3]
     straight.run()
     tuned = straight.model.encoder.state_dict()
     assert any(not np.array_equal(tuned[k].numpy(), start[k]) for k in start)
@@ -293,13 +300,22 @@ def test_fine_tuning_trains_the_encoder_while_a_frozen_critic_judges(folders,
         np.testing.assert_array_equal(value.numpy(), start[name], err_msg=name)
     assert any(k.startswith("encoder.") for k in straight.ema)
 
-    first = Trainer(options(folders, tmp_path / "split", iterations=2, encoder_lr=1e-3))
+    first = Trainer(options(folders, tmp_path / "split", iterations=2, **recipe))
+    first.workers = 2
     first.run()
+    trunk.unlink()
     resumed = Trainer.resume(tmp_path / "split", iterations=4)
+    resumed.workers = 2
     resumed.run()
-    for name, value in straight.model.state_dict().items():
-        np.testing.assert_array_equal(resumed.model.state_dict()[name].numpy(), value.numpy(),
-                                      err_msg=name)
+    for mine, theirs in ((straight.model, resumed.model), (straight.critic, resumed.critic)):
+        for name, value in mine.state_dict().items():
+            np.testing.assert_array_equal(theirs.state_dict()[name].numpy(), value.numpy(),
+                                          err_msg=name)
+    assert straight.ema.keys() == resumed.ema.keys()
+    for name, value in straight.ema.items():
+        np.testing.assert_array_equal(resumed.ema[name].numpy(), value.numpy(), err_msg=name)
+
+    from lucid.models.store import load_model, read_info
 
     path = tmp_path / "tuned.safetensors"
     straight.export_model(path)
@@ -327,7 +343,10 @@ def test_a_run_carried_on_with_its_encoder_fine_tuned(folders, tmp_path: Path) -
 
     source.options.iterations = tuned.options.iterations = 4
     before = {k: v.numpy().copy() for k, v in source.model.encoder.state_dict().items()}
+    average = {k: v.numpy().copy() for k, v in tuned.ema.items()}
     source.run()
+    for name, value in average.items():  # each run keeps its own moving average
+        np.testing.assert_array_equal(tuned.ema[name].numpy(), value, err_msg=name)
     tuned.run()
     for name, value in source.model.decoder.state_dict().items():
         np.testing.assert_allclose(tuned.model.decoder.state_dict()[name].numpy(),
