@@ -1,0 +1,73 @@
+"""Models side by side: a row per (painting, photo) pair, then each model's picture of it.
+
+The pairs are held-out photos and paintings of the training split (never trained on), then
+the bundled samples; the experiments' comparison sheets in docs/MODEL.md are made with it.
+
+    python tools/compare_models.py default runs/arm.safetensors \\
+        -o docs/images/experiment_arm.jpg
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from heldout_sheet import held_out  # noqa: E402
+
+from lucid.models.inference import style_statistics, stylize  # noqa: E402
+from lucid.models.store import load_model  # noqa: E402
+from lucid_cli.images import load_image, resize_shorter_side  # noqa: E402
+from lucid_cli.sheets import to_pil  # noqa: E402
+
+
+def pairs(content_dir: str, style_dir: str, held: int, samples: int) -> list[tuple[Path, Path]]:
+    """``held`` held-out (photo, painting) pairs, then ``samples`` pairs of bundled samples."""
+    photos = held_out(content_dir, 0.05, held, 5)
+    paintings = held_out(style_dir, 0.05, held, 7)
+    bundled = ROOT / "samples"
+    contents = sorted((bundled / "content").iterdir())
+    styles = sorted((bundled / "style").iterdir())
+    return [*zip(photos, paintings, strict=True),
+            *((contents[i % len(contents)], styles[i % len(styles)]) for i in range(samples))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+", help="model names or files, one column each")
+    parser.add_argument("--content-dir", default="/work/shared/data/train/content")
+    parser.add_argument("--style-dir", default="/work/shared/data/train/style")
+    parser.add_argument("--held-out", type=int, default=6, help="held-out pairs")
+    parser.add_argument("--samples", type=int, default=5, help="bundled sample pairs")
+    parser.add_argument("--size", type=int, default=320, help="shorter side painted")
+    parser.add_argument("--cell", type=int, default=200)
+    parser.add_argument("-o", "--output", type=Path, required=True)
+    args = parser.parse_args()
+    models = [load_model(name) for name in args.models]
+    rows = []
+    for photo, painting in pairs(args.content_dir, args.style_dir, args.held_out, args.samples):
+        content = resize_shorter_side(load_image(photo).rgb, args.size)
+        style = resize_shorter_side(load_image(painting).rgb, args.size)
+        rows.append([style, content, *(stylize(m, content, [style_statistics(m, style)])
+                                       for m in models)])
+    cell = args.cell
+    sheet = Image.new("RGB", (cell * len(rows[0]), cell * len(rows)), "white")
+    for i, row in enumerate(rows):
+        for j, picture in enumerate(row):
+            tile = to_pil(picture)
+            tile.thumbnail((cell - 4, cell - 4), Image.LANCZOS)
+            sheet.paste(tile, (j * cell + (cell - tile.width) // 2,
+                               i * cell + (cell - tile.height) // 2))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(args.output, quality=90)
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
