@@ -1,12 +1,12 @@
 """Training the decoder with the AdaIN objective (Huang and Belongie 2017).
 
-The encoder is frozen. Each step: AdaIN target ``t`` from a batch of content and style crops,
-``g = decoder(t)``, then ``content loss = mse(encoder(g), t)`` at the AdaIN layer and ``style loss
-= sum over taps of mse(mean) + mse(std)`` between ``encoder(g)`` and the style. A run may also
-fine-tune the encoder (``TrainOptions.encoder_lr``); a frozen copy of the trunk it started from
-then takes the losses. The trainer
-reports progress through a callback and never prints; checkpoints hold everything needed to
-resume bit-for-bit (weights, their moving average, optimiser, schedule, both random generators).
+The encoder is frozen (unless ``TrainOptions.encoder_lr`` fine-tunes it, a frozen copy of the
+trunk it started from then taking the losses). Each step: AdaIN target ``t`` from a batch of
+content and style crops, ``g = decoder(t)``, then ``content loss = mse(encoder(g), t)`` at the
+AdaIN layer and ``style loss = sum over taps of mse(mean) + mse(std)`` between ``encoder(g)``
+and the style. The trainer reports progress through a callback and never prints; checkpoints
+hold everything needed to resume bit-for-bit (weights, their moving average, optimiser,
+schedule, both random generators).
 """
 
 from __future__ import annotations
