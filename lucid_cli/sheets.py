@@ -14,26 +14,27 @@ def to_pil(rgb: np.ndarray) -> Image.Image:
     return Image.fromarray((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8))
 
 
+def grid(rows: Sequence[Sequence[np.ndarray | None]], cell: int = 192) -> Image.Image:
+    """Pictures in rows on white, each shrunk to fit and centred in its ``cell`` square;
+    None leaves a cell empty."""
+    sheet = Image.new("RGB", (max(map(len, rows)) * cell, len(rows) * cell), "white")
+    for i, row in enumerate(rows):
+        for j, image in enumerate(row):
+            if image is None:
+                continue
+            tile = to_pil(image)
+            tile.thumbnail((cell - 4, cell - 4), Image.LANCZOS)
+            sheet.paste(tile, (j * cell + (cell - tile.width) // 2,
+                               i * cell + (cell - tile.height) // 2))
+    return sheet
+
+
 def contact_sheet(contents: Sequence[np.ndarray], styles: Sequence[np.ndarray],
                   results: Sequence[Sequence[np.ndarray]], cell: int = 192) -> Image.Image:
     """A grid: top row the styles, left column the contents, results[i][j] at (i, j)."""
-    rows, cols = len(contents), len(styles)
-    sheet = Image.new("RGB", ((cols + 1) * cell, (rows + 1) * cell), "white")
-
-    def paste(image: np.ndarray, row: int, col: int) -> None:
-        tile = to_pil(image)
-        tile.thumbnail((cell - 4, cell - 4), Image.LANCZOS)
-        x = col * cell + (cell - tile.width) // 2
-        y = row * cell + (cell - tile.height) // 2
-        sheet.paste(tile, (x, y))
-
-    for j, style in enumerate(styles):
-        paste(style, 0, j + 1)
-    for i, content in enumerate(contents):
-        paste(content, i + 1, 0)
-        for j in range(cols):
-            paste(results[i][j], i + 1, j + 1)
-    return sheet
+    return grid([[None, *styles],
+                 *([content, *row] for content, row in zip(contents, results, strict=True))],
+                cell)
 
 
 def loss_curve(iterations: Sequence[int], series: dict[str, Sequence[float]],

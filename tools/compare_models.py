@@ -13,8 +13,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from PIL import Image
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
@@ -24,7 +22,7 @@ from heldout_sheet import held_out  # noqa: E402
 from lucid.models.inference import style_statistics, stylize  # noqa: E402
 from lucid.models.store import load_model  # noqa: E402
 from lucid_cli.images import load_image, resize_shorter_side  # noqa: E402
-from lucid_cli.sheets import to_pil  # noqa: E402
+from lucid_cli.sheets import grid  # noqa: E402
 
 
 def pairs(content_dir: str, style_dir: str, held: int, samples: int) -> list[tuple[Path, Path]]:
@@ -56,14 +54,7 @@ def main() -> None:
         style = resize_shorter_side(load_image(painting).rgb, args.size)
         rows.append([style, content, *(stylize(m, content, [style_statistics(m, style)])
                                        for m in models)])
-    cell = args.cell
-    sheet = Image.new("RGB", (cell * len(rows[0]), cell * len(rows)), "white")
-    for i, row in enumerate(rows):
-        for j, picture in enumerate(row):
-            tile = to_pil(picture)
-            tile.thumbnail((cell - 4, cell - 4), Image.LANCZOS)
-            sheet.paste(tile, (j * cell + (cell - tile.width) // 2,
-                               i * cell + (cell - tile.height) // 2))
+    sheet = grid(rows, args.cell)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(args.output, quality=90)
     print(f"wrote {args.output}")
