@@ -27,9 +27,14 @@ def one_line(text: str) -> str:
                    .decode("ascii") for c in text)
 
 
+def print_error(message: str) -> None:
+    """``error: message`` on stderr, in one line."""
+    error_console.print(f"[bold red]error:[/] {escape(one_line(message))}", markup=True)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``error: message`` on stderr (one line) and exit with ``code``; never returns."""
-    error_console.print(f"[bold red]error:[/] {escape(one_line(message))}", markup=True)
+    print_error(message)
     raise typer.Exit(code)
 
 

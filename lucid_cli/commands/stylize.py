@@ -42,7 +42,14 @@ from lucid_cli.batch import (
     run_batch,
 )
 from lucid_cli.devices import DeviceChoice, resolve_device
-from lucid_cli.errors import console, error_console, interruptible, one_line, reported
+from lucid_cli.errors import (
+    console,
+    error_console,
+    interruptible,
+    one_line,
+    print_error,
+    reported,
+)
 
 
 class PreserveColor(str, Enum):
@@ -213,7 +220,7 @@ class _Reporter:
         if self.debug and error is not None:
             error_console.print("".join(traceback.format_exception(error)).rstrip(),
                                 markup=False, highlight=False)
-        error_console.print(f"[bold red]error:[/] {escape(one_line(f'{path}: {message}'))}")
+        print_error(f"{path}: {message}")
 
     def __call__(self, event: Event) -> None:
         progress = self.progress
