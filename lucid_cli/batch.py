@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lucid_cli.color import match_color_histogram, transfer_luminance
+from lucid_cli.color import lab_statistics, match_color_histogram, recolor, transfer_luminance
 from lucid_cli.images import (
     MAX_IMAGE_PIXELS,
     SUPPORTED_INPUT_SUFFIXES,
@@ -110,6 +110,10 @@ class StylizeOptions:
         style_size: shorter side the style is encoded at; 0 keeps its size.
         crop: take the centred square of content and style (and mask) first.
         alpha: 1 = full style, 0 = the content reconstructed.
+        recolor: recolour the content to the painting's colours first (Lab mean and std,
+            Reinhard's colour transfer; for a blend, the styles' statistics mixed by weight or
+            by mask), so that ``alpha`` < 1 brings back the photo's forms in the painting's
+            palette rather than the photo's own colours.
         weights: blend all styles into one output per content with these weights
             (normalised to sum 1); None = one output per (content, style) pair.
         mask: a greyscale image; with exactly two styles, white takes the first style and
@@ -146,6 +150,7 @@ class StylizeOptions:
     style_size: int = 512
     crop: bool = False
     alpha: float = 1.0
+    recolor: bool = False
     weights: tuple[float, ...] | None = None
     mask: Path | None = None
     preserve_color: str | None = None
@@ -179,6 +184,9 @@ class StylizeOptions:
         if self.preserve_color is not None and self.preserve_color not in PRESERVE_COLOR_MODES:
             raise OptionError("preserve_color", f"must be one of {', '.join(PRESERVE_COLOR_MODES)}"
                                                 f", got {self.preserve_color!r}")
+        if self.recolor and self.preserve_color is not None:
+            raise OptionError("recolor", "cannot be combined with preserving the photo's "
+                                         "colours: it takes the painting's")
         if self.format is not None and self.format not in OUTPUT_FORMATS:
             raise OptionError("format", f"must be one of {', '.join(OUTPUT_FORMATS)}, "
                                         f"got {self.format!r}")
@@ -628,6 +636,7 @@ class _Inputs:
         self._content: Future | None = None
         self._style_pixels: dict[Path, np.ndarray | BaseException] = {}
         self._statistics: dict[tuple, list[StyleStatistics] | BaseException] = {}
+        self._palettes: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._mask: np.ndarray | BaseException | None = None
 
     def prefetch(self, path: Path) -> None:
@@ -660,11 +669,33 @@ class _Inputs:
                 pixels = self._style(style)
                 if recolour:
                     pixels = match_color_histogram(pixels, content_rgb)
+                if self.options.recolor:
+                    self._palettes[key] = lab_statistics(pixels)
                 self._statistics[key] = encode_style(self.model, pixels,
                                                      self.options.stroke_scale)
             except (_PairError, *_PAIR_ERRORS) as error:
                 self._statistics[key] = _blame(error, style)
         return self._unwrap(self._statistics[key])
+
+    def recolored(self, rgb: np.ndarray, styles: Sequence[Path],
+                  mask: np.ndarray | None) -> np.ndarray:
+        """The content as the network sees it: with ``recolor``, in the styles' palette
+        (after :meth:`statistics` has encoded each of them)."""
+        if not self.options.recolor:
+            return rgb
+        options = self.options
+        palettes = [self._palettes[(style, options.style_size, options.crop, None)]
+                    for style in styles]
+        if len(palettes) == 1:
+            return recolor(rgb, *palettes[0])
+        if mask is not None:  # white takes the first style, black the second
+            share = mask[..., None].astype(np.float64)
+            (mean_a, std_a), (mean_b, std_b) = palettes
+            return recolor(rgb, share * mean_a + (1 - share) * mean_b,
+                           share * std_a + (1 - share) * std_b)
+        weights = np.asarray(options.weights)[:, None]
+        return recolor(rgb, (weights * [m for m, _ in palettes]).sum(0),
+                       (weights * [d for _, d in palettes]).sum(0))
 
     def _style(self, path: Path) -> np.ndarray:
         if path not in self._style_pixels:
@@ -915,8 +946,8 @@ def run_batch(model: StyleNet, plan: BatchPlan, options: StylizeOptions,
                 mask = inputs.mask(rgb.shape[:2])
                 if index < total:
                     inputs.prefetch(plan.jobs[index].content)
-                paint = functools.partial(_paint, model, rgb, statistics, mask, options,
-                                          job.content)
+                paint = functools.partial(_paint, model, inputs.recolored(rgb, job.styles, mask),
+                                          statistics, mask, options, job.content)
                 if lanes > 1 and rgb.shape[0] * rgb.shape[1] <= LANE_PIXELS:
                     tiles: list[tuple[int, int]] = []  # progress, the last told when painted
                     waiting.append((

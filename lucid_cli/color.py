@@ -13,8 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "lab_statistics",
     "lab_to_rgb",
     "match_color_histogram",
+    "recolor",
     "reinhard_color_transfer",
     "rgb_to_lab",
     "rgb_to_ycbcr",
@@ -143,18 +145,33 @@ def transfer_luminance(stylized: np.ndarray, content: np.ndarray) -> np.ndarray:
     return _out(ycbcr_to_rgb(ycc))
 
 
+def lab_statistics(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and std of an image in CIE Lab, each of shape (3,)."""
+    lab = rgb_to_lab(_check_rgb(rgb, "image")).reshape(-1, 3)
+    return lab.mean(axis=0), lab.std(axis=0)
+
+
+def recolor(content: np.ndarray, mean: np.ndarray, std: np.ndarray,
+            eps: float = 1e-6) -> np.ndarray:
+    """``content`` with its Lab channels shifted and scaled to ``mean`` and ``std``.
+
+    ``mean`` and ``std`` are (3,), or (H, W, 3) for a target that varies over the picture
+    (two palettes mixed under a mask). A (nearly) flat content channel keeps its shape
+    (scale 1) since no spread can be created from nothing.
+    """
+    c_lab = rgb_to_lab(_check_rgb(content, "content"))
+    flat = c_lab.reshape(-1, 3)
+    mu_c, sd_c = flat.mean(axis=0), flat.std(axis=0)
+    scale = np.where(sd_c > eps, np.asarray(std) / np.maximum(sd_c, eps), 1.0)
+    return _out(lab_to_rgb((c_lab - mu_c) * scale + mean))
+
+
 def reinhard_color_transfer(
     content: np.ndarray, style: np.ndarray, eps: float = 1e-6
 ) -> np.ndarray:
     """Reinhard et al. 2001: match per-channel Lab mean/std of ``content`` to ``style``'s.
 
-    Uses CIE Lab instead of the paper's l-alpha-beta space. A (nearly) flat content
-    channel keeps its shape (scale 1) since no spread can be created from nothing.
+    Uses CIE Lab instead of the paper's l-alpha-beta space (see :func:`recolor`).
     """
-    c_lab = rgb_to_lab(_check_rgb(content, "content")).reshape(-1, 3)
-    s_lab = rgb_to_lab(_check_rgb(style, "style")).reshape(-1, 3)
-    mu_c, sd_c = c_lab.mean(axis=0), c_lab.std(axis=0)
-    mu_s, sd_s = s_lab.mean(axis=0), s_lab.std(axis=0)
-    scale = np.where(sd_c > eps, sd_s / np.maximum(sd_c, eps), 1.0)
-    out = (c_lab - mu_c) * scale + mu_s
-    return _out(lab_to_rgb(out).reshape(np.shape(content)))
+    _check_rgb(content, "content")
+    return recolor(content, *lab_statistics(_check_rgb(style, "style")), eps=eps)

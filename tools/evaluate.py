@@ -23,7 +23,7 @@ Left out, with a note, when the package is not installed.
 Baselines: the content itself, and Reinhard colour transfer (Lab mean/std matching).
 
     python tools/evaluate.py --model runs/default/model.safetensors [--pairs 64] [--size 256]
-        [--alphas 1 0.6 0.3] [--stroke-scales 1 2 3]
+        [--alphas 1 0.6 0.3] [--recolor-alphas 1 0.3] [--stroke-scales 1 2 3]
 """
 
 from __future__ import annotations
@@ -160,6 +160,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--alphas", type=float, nargs="+", default=[1.0],
                         help="content-style trade-offs to measure the model at (--alpha)")
+    parser.add_argument("--recolor-alphas", type=float, nargs="+", default=[],
+                        help="also measure --recolor (the photo in the painting's colours "
+                             "first) at these --alpha values")
     parser.add_argument("--stroke-scales", type=int, nargs="+", default=[1],
                         help="also measure the model at these --stroke-scale values (alpha 1)")
     args = parser.parse_args()
@@ -182,18 +185,20 @@ def main() -> None:
 
     rows = {"content (identity)": [], "reinhard colour transfer": []}
     rows.update({model_name(alpha): [] for alpha in args.alphas})
+    rows.update({f"model, recolor, alpha {alpha:g}": [] for alpha in args.recolor_alphas})
     scales = [scale for scale in args.stroke_scales if scale > 1]
     rows.update({f"model, stroke scale {scale}": [] for scale in scales})
     for _ in range(args.pairs):
         content = square(load_rgb(contents[rng.integers(len(contents))], args.size), args.size)
         style = square(load_rgb(styles[rng.integers(len(styles))], args.size), args.size)
         statistics = style_statistics(model, style)
-        outputs = {
-            "content (identity)": content,
-            "reinhard colour transfer": reinhard_color_transfer(content, style),
-        }
+        recolored = reinhard_color_transfer(content, style)
+        outputs = {"content (identity)": content, "reinhard colour transfer": recolored}
         outputs.update({model_name(alpha): stylize(model, content, [statistics], alpha=alpha)
                         for alpha in args.alphas})
+        outputs.update({f"model, recolor, alpha {alpha:g}":
+                        stylize(model, recolored, [statistics], alpha=alpha)
+                        for alpha in args.recolor_alphas})
         outputs.update({f"model, stroke scale {scale}":
                         paint(model, content, [encode_style(model, style, scale)], scale)
                         for scale in scales})

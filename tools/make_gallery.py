@@ -20,7 +20,11 @@ sys.path.insert(0, str(ROOT))
 from lucid.models.inference import style_statistics, stylize  # noqa: E402
 from lucid.models.store import load_model  # noqa: E402
 from lucid_cli.batch import encode_style, paint  # noqa: E402
-from lucid_cli.color import match_color_histogram, transfer_luminance  # noqa: E402
+from lucid_cli.color import (  # noqa: E402
+    match_color_histogram,
+    reinhard_color_transfer,
+    transfer_luminance,
+)
 from lucid_cli.images import load_image, resize_shorter_side  # noqa: E402
 from lucid_cli.sheets import contact_sheet, to_pil  # noqa: E402
 
@@ -82,7 +86,14 @@ def main() -> None:
         for scale in (1, 2, 3)]
     for name, images in pictures.items():
         to_pil(row(images)).save(OUT / f"{name}.jpg", quality=90)
-    print(f"wrote {len(pictures) + 1} pictures to {OUT}")
+    coffee = contents["coffee"]
+    recolored = reinhard_color_transfer(coffee, styles[starry])
+    alphas = (0.25, 0.5, 0.75)
+    plain = row([stylize(model, coffee, [stats[starry]], alpha=a) for a in alphas])
+    matched = row([stylize(model, recolored, [stats[starry]], alpha=a) for a in alphas])
+    gap = np.ones((8, plain.shape[1], 3), np.float32)
+    to_pil(np.concatenate([plain, gap, matched])).save(OUT / "recolor.jpg", quality=90)
+    print(f"wrote {len(pictures) + 2} pictures to {OUT}")
 
 
 if __name__ == "__main__":

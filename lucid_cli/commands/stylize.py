@@ -73,7 +73,7 @@ _OPTION_NAMES = {
     "size": "--size", "style_size": "--style-size", "alpha": "--alpha", "weights": "--weights",
     "mask": "--mask", "preserve_color": "--preserve-color", "output": "--output",
     "format": "--format", "quality": "--quality", "workers": "--workers",
-    "stroke_scale": "--stroke-scale",
+    "stroke_scale": "--stroke-scale", "recolor": "--recolor",
 }
 
 
@@ -100,6 +100,10 @@ def stylize(
         "--crop", help="Use the centred square of the content and the style.")] = False,
     alpha: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Style strength: 1 = full style, 0 = the content.")] = 1.0,
+    recolor: Annotated[bool, typer.Option(
+        "--recolor", help="Recolour the content to the painting's colours first (Reinhard), "
+                          "so a lower --alpha keeps the photo's forms in the painting's "
+                          "palette.")] = False,
     weights: Annotated[str | None, typer.Option(
         metavar="W1,W2,...", show_default=False,
         help="Blend all styles into one output per content with these weights "
@@ -164,7 +168,8 @@ def stylize(
                 param_hint="'--half'")
         try:
             options = StylizeOptions(
-                size=size, style_size=style_size, crop=crop, alpha=alpha, weights=blend,
+                size=size, style_size=style_size, crop=crop, alpha=alpha, recolor=recolor,
+                weights=blend,
                 mask=mask, preserve_color=preserve_color.value if preserve_color else None,
                 stroke_scale=stroke_scale,
                 output=output, format=output_format.value if output_format else None,

@@ -899,3 +899,54 @@ def test_large_images_are_tiled_and_report_their_tiles(work: Path, model_file: P
     assert summary.ok and _size(summary.written[0]) == (900, 40)
     tiles = [e for e in events if isinstance(e, TileDone)]
     assert tiles and tiles[-1].done == tiles[-1].tiles > 2
+
+
+def _soft(path: Path, tint: tuple[float, float, float]) -> np.ndarray:
+    """A smooth 24x20 picture around ``tint`` (no clipping in colour transfers), saved as PNG;
+    returns it as the network will read it."""
+    y, x = np.mgrid[0:20, 0:24]
+    ramp = 0.15 * (x / 23 - 0.5) + 0.1 * (y / 19 - 0.5)
+    image = np.uint8(np.rint(np.clip(np.asarray(tint) + ramp[..., None], 0, 1) * 255))
+    Image.fromarray(image).save(path)
+    return image / np.float32(255)
+
+
+@pytest.mark.parametrize("blend", ["one", "weights", "mask"])
+def test_recolor_paints_the_photo_in_the_paintings_palette(
+        work: Path, model_file: Path, monkeypatch: pytest.MonkeyPatch, blend: str) -> None:
+    """--recolor: the network gets the photo recoloured to the painting's Lab mean and std
+    (for a blend, the styles' statistics mixed as the styles are); without it, the photo."""
+    import lucid_cli.batch as batch
+    from lucid.models.store import load_model
+    from lucid_cli.color import lab_statistics
+
+    painted = []
+    real = batch.paint
+    monkeypatch.setattr(batch, "paint", lambda model, content, *rest, **kw:
+                        painted.append(content) or real(model, content, *rest, **kw))
+    photo = _soft(work / "photo.png", (0.3, 0.5, 0.4))
+    blue = lab_statistics(_soft(work / "blue.png", (0.2, 0.3, 0.7)))
+    red = lab_statistics(_soft(work / "red.png", (0.7, 0.3, 0.2)))
+    styles = [work / "blue.png"] + ([] if blend == "one" else [work / "red.png"])
+    extra: dict = {"weights": (3, 1)} if blend == "weights" else {}
+    if blend == "mask":
+        Image.new("L", (24, 20), 255).save(work / "white.png")  # all of it the first style
+        extra = {"mask": work / "white.png"}
+    net = load_model(model_file)
+    for recolor in (False, True):
+        summary = stylize_files(net, [work / "photo.png"], styles, StylizeOptions(
+            size=0, style_size=0, recolor=recolor, output=work / f"{recolor}.png", **extra))
+        assert len(summary.written) == 1
+    np.testing.assert_allclose(painted[0], photo, atol=1e-6)
+    target = [(3 * b + r) / 4 for b, r in zip(blue, red)] if blend == "weights" else blue
+    mean, std = lab_statistics(painted[1])
+    np.testing.assert_allclose(mean, target[0], atol=0.3)
+    np.testing.assert_allclose(std, target[1], atol=0.3)
+    assert np.abs(lab_statistics(photo)[0] - target[0]).max() > 10  # it did move
+
+
+def test_recolor_and_preserve_color_contradict(work: Path, model_file: Path) -> None:
+    result = stylize(model_file, "content.jpg", "style1.png", "--recolor",
+                     "--preserve-color", "luminance")
+    assert result.exit_code == 2
+    assert "--recolor" in result.stderr and "photo's colours" in result.stderr

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from lucid_cli.color import (
+    lab_statistics,
     lab_to_rgb,
     match_color_histogram,
+    recolor,
     reinhard_color_transfer,
     rgb_to_lab,
     rgb_to_ycbcr,
@@ -138,6 +140,17 @@ def test_reinhard_identity_and_flat_content() -> None:
     np.testing.assert_allclose(out, out[0, 0].reshape(1, 1, 3) * np.ones_like(out), atol=1e-6)
     np.testing.assert_allclose(rgb_to_lab(out)[0, 0], rgb_to_lab(img).reshape(-1, 3).mean(0),
                                atol=0.05)
+
+
+def test_recolor_to_a_target_that_varies_over_the_picture() -> None:
+    """Per-pixel targets (two palettes under a mask): each part as if recoloured alone."""
+    content = _mid_image(14)
+    a, b = lab_statistics(_mid_image(15, lo=0.5, hi=0.7)), lab_statistics(_mid_image(16))
+    share = np.zeros(content.shape[:2] + (1,))
+    share[:, :16] = 1  # the left half takes palette a
+    out = recolor(content, share * a[0] + (1 - share) * b[0], share * a[1] + (1 - share) * b[1])
+    np.testing.assert_allclose(out[:, :16], recolor(content, *a)[:, :16], atol=1e-6)
+    np.testing.assert_allclose(out[:, 16:], recolor(content, *b)[:, 16:], atol=1e-6)
 
 
 def test_rejects_bad_shapes() -> None:
