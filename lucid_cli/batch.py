@@ -110,10 +110,6 @@ class StylizeOptions:
         style_size: shorter side the style is encoded at; 0 keeps its size.
         crop: take the centred square of content and style (and mask) first.
         alpha: 1 = full style, 0 = the content reconstructed.
-        recolor: recolour the content to the painting's colours first (Lab mean and std,
-            Reinhard's colour transfer; for a blend, the styles' statistics mixed by weight or
-            by mask), so that ``alpha`` < 1 brings back the photo's forms in the painting's
-            palette rather than the photo's own colours.
         weights: blend all styles into one output per content with these weights
             (normalised to sum 1); None = one output per (content, style) pair.
         mask: a greyscale image; with exactly two styles, white takes the first style and
@@ -144,13 +140,16 @@ class StylizeOptions:
             with 2 workers and 34.4 s without (best of 3 interleaved rounds), and one
             single run was slower with them (33 s against 24 s), a thread preempting one of
             BLAS's stalling the other.
+        recolor: recolour the content to the painting's colours first (Lab mean and std,
+            Reinhard's colour transfer; for a blend, the styles' statistics mixed by weight or
+            by mask), so that ``alpha`` < 1 brings back the photo's forms in the painting's
+            palette rather than the photo's own colours.
     """
 
     size: int = 512
     style_size: int = 512
     crop: bool = False
     alpha: float = 1.0
-    recolor: bool = False
     weights: tuple[float, ...] | None = None
     mask: Path | None = None
     preserve_color: str | None = None
@@ -162,6 +161,7 @@ class StylizeOptions:
     overwrite: bool = False
     recursive: bool = False
     workers: int | None = None
+    recolor: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.output, str):  # a Path would have dropped a trailing separator
@@ -636,7 +636,7 @@ class _Inputs:
         self._content: Future | None = None
         self._style_pixels: dict[Path, np.ndarray | BaseException] = {}
         self._statistics: dict[tuple, list[StyleStatistics] | BaseException] = {}
-        self._palettes: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._palettes: dict[Path, tuple[np.ndarray, np.ndarray]] = {}
         self._mask: np.ndarray | BaseException | None = None
 
     def prefetch(self, path: Path) -> None:
@@ -670,32 +670,17 @@ class _Inputs:
                 if recolour:
                     pixels = match_color_histogram(pixels, content_rgb)
                 if self.options.recolor:
-                    self._palettes[key] = lab_statistics(pixels)
+                    self._palettes[style] = lab_statistics(pixels)
                 self._statistics[key] = encode_style(self.model, pixels,
                                                      self.options.stroke_scale)
             except (_PairError, *_PAIR_ERRORS) as error:
                 self._statistics[key] = _blame(error, style)
         return self._unwrap(self._statistics[key])
 
-    def recolored(self, rgb: np.ndarray, styles: Sequence[Path],
-                  mask: np.ndarray | None) -> np.ndarray:
-        """The content as the network sees it: with ``recolor``, in the styles' palette
-        (after :meth:`statistics` has encoded each of them)."""
-        if not self.options.recolor:
-            return rgb
-        options = self.options
-        palettes = [self._palettes[(style, options.style_size, options.crop, None)]
-                    for style in styles]
-        if len(palettes) == 1:
-            return recolor(rgb, *palettes[0])
-        if mask is not None:  # white takes the first style, black the second
-            share = mask[..., None].astype(np.float64)
-            (mean_a, std_a), (mean_b, std_b) = palettes
-            return recolor(rgb, share * mean_a + (1 - share) * mean_b,
-                           share * std_a + (1 - share) * std_b)
-        weights = np.asarray(options.weights)[:, None]
-        return recolor(rgb, (weights * [m for m, _ in palettes]).sum(0),
-                       (weights * [d for _, d in palettes]).sum(0))
+    def palettes(self, styles: Sequence[Path]) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """With ``recolor``, each style's Lab mean and std (read when :meth:`statistics`
+        encoded it); else None."""
+        return [self._palettes[style] for style in styles] if self.options.recolor else None
 
     def _style(self, path: Path) -> np.ndarray:
         if path not in self._style_pixels:
@@ -808,11 +793,35 @@ def paint(model: StyleNet, content: np.ndarray, styles: Sequence[list[StyleStati
     return picture
 
 
-def _paint(model: StyleNet, rgb: np.ndarray, statistics: list[list[StyleStatistics]],
-           mask: np.ndarray | None, options: StylizeOptions, content: Path,
+def _recolored(rgb: np.ndarray, opacity: np.ndarray | None,
+               palettes: list[tuple[np.ndarray, np.ndarray]], options: StylizeOptions,
+               mask: np.ndarray | None) -> np.ndarray:
+    """The content in the styles' palette (``recolor``): one style's, two mixed under the
+    mask (white takes the first), or several mixed by ``weights``; transparent pixels do not
+    count towards the content's own colours."""
+    if len(palettes) == 1:
+        target = palettes[0]
+    elif mask is not None:
+        share = mask[..., None].astype(np.float64)
+        (mean_a, std_a), (mean_b, std_b) = palettes
+        target = (share * mean_a + (1 - share) * mean_b, share * std_a + (1 - share) * std_b)
+    else:
+        weights = np.asarray(options.weights)[:, None]
+        target = ((weights * [m for m, _ in palettes]).sum(0),
+                  (weights * [d for _, d in palettes]).sum(0))
+    return recolor(rgb, *target, weights=opacity)
+
+
+def _paint(model: StyleNet, rgb: np.ndarray, opacity: np.ndarray | None,
+           statistics: list[list[StyleStatistics]],
+           palettes: list[tuple[np.ndarray, np.ndarray]] | None, mask: np.ndarray | None,
+           options: StylizeOptions, content: Path,
            on_tile: Callable[[int, int], None] | None = None) -> np.ndarray | _PairError:
-    """The stylized picture, or the failure (blamed on the content) to report."""
+    """The stylized picture, or the failure (blamed on the content) to report; with
+    ``palettes`` (``recolor``) the content is recoloured to them first."""
     try:
+        if palettes is not None:
+            rgb = _recolored(rgb, opacity, palettes, options, mask)
         picture = paint(model, rgb, statistics, options.stroke_scale, options.weights,
                         options.alpha, mask, on_tile)
     except _PAIR_ERRORS as error:
@@ -946,8 +955,9 @@ def run_batch(model: StyleNet, plan: BatchPlan, options: StylizeOptions,
                 mask = inputs.mask(rgb.shape[:2])
                 if index < total:
                     inputs.prefetch(plan.jobs[index].content)
-                paint = functools.partial(_paint, model, inputs.recolored(rgb, job.styles, mask),
-                                          statistics, mask, options, job.content)
+                paint = functools.partial(_paint, model, rgb, alpha, statistics,
+                                          inputs.palettes(job.styles), mask, options,
+                                          job.content)
                 if lanes > 1 and rgb.shape[0] * rgb.shape[1] <= LANE_PIXELS:
                     tiles: list[tuple[int, int]] = []  # progress, the last told when painted
                     waiting.append((

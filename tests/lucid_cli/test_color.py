@@ -153,6 +153,21 @@ def test_recolor_to_a_target_that_varies_over_the_picture() -> None:
     np.testing.assert_allclose(out[:, 16:], recolor(content, *b)[:, 16:], atol=1e-6)
 
 
+def test_recolor_counts_pixels_by_their_weights() -> None:
+    """Transparent pixels (weight 0) stored as black do not shift the visible ones."""
+    visible = _mid_image(17, h=24, w=16)
+    padded = np.concatenate([visible, np.zeros_like(visible)], axis=1)
+    opacity = np.concatenate([np.ones((24, 16)), np.zeros((24, 16))], axis=1)
+    target = lab_statistics(_mid_image(18, lo=0.5, hi=0.7))
+    np.testing.assert_allclose(recolor(padded, *target, weights=opacity)[:, :16],
+                               recolor(visible, *target), atol=1e-6)
+    assert np.abs(recolor(padded, *target)[:, :16] - recolor(visible, *target)).max() > 0.05
+    np.testing.assert_allclose(lab_statistics(padded, opacity), lab_statistics(visible),
+                               atol=1e-9)
+    with pytest.raises(ValueError, match="mean must have shape"):
+        recolor(visible, np.zeros(2), np.ones(3))
+
+
 def test_rejects_bad_shapes() -> None:
     with pytest.raises(ValueError):
         match_color_histogram(np.zeros((4, 4)), np.zeros((4, 4, 3)))
