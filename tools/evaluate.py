@@ -163,11 +163,14 @@ def main() -> None:
     parser.add_argument("--recolor-alphas", type=float, nargs="+", default=[],
                         help="also measure --recolor (the photo in the painting's colours "
                              "first) at these --alpha values")
+    parser.add_argument("--grains", type=float, nargs="+", default=[],
+                        help="also measure --grain (noise added to the photo first) at these "
+                             "values (alpha 1)")
     parser.add_argument("--stroke-scales", type=int, nargs="+", default=[1],
                         help="also measure the model at these --stroke-scale values (alpha 1)")
     args = parser.parse_args()
 
-    from lucid.models.inference import style_statistics, stylize
+    from lucid.models.inference import add_grain, style_statistics, stylize
     from lucid.models.store import load_model
     from lucid_cli.batch import encode_style, paint
 
@@ -186,6 +189,7 @@ def main() -> None:
     rows = {"content (identity)": [], "reinhard colour transfer": []}
     rows.update({model_name(alpha): [] for alpha in args.alphas})
     rows.update({f"model, recolor, alpha {alpha:g}": [] for alpha in args.recolor_alphas})
+    rows.update({f"model, grain {grain:g}": [] for grain in args.grains})
     scales = [scale for scale in args.stroke_scales if scale > 1]
     rows.update({f"model, stroke scale {scale}": [] for scale in scales})
     for _ in range(args.pairs):
@@ -199,6 +203,9 @@ def main() -> None:
         outputs.update({f"model, recolor, alpha {alpha:g}":
                         stylize(model, recolored, [statistics], alpha=alpha)
                         for alpha in args.recolor_alphas})
+        outputs.update({f"model, grain {grain:g}":
+                        stylize(model, add_grain(content, grain), [statistics])
+                        for grain in args.grains})
         outputs.update({f"model, stroke scale {scale}":
                         paint(model, content, [encode_style(model, style, scale)], scale)
                         for scale in scales})

@@ -17,7 +17,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lucid.models.inference import style_statistics, stylize  # noqa: E402
+from lucid.models.inference import add_grain, style_statistics, stylize  # noqa: E402
 from lucid.models.store import load_model  # noqa: E402
 from lucid_cli.batch import encode_style, paint  # noqa: E402
 from lucid_cli.color import (  # noqa: E402
@@ -84,6 +84,9 @@ def main() -> None:
     pictures["stroke_scale"] = [
         paint(model, astronaut, [encode_style(model, styles[starry], scale)], scale)
         for scale in (1, 2, 3)]
+    rocket, scream = contents["rocket"], stats["the_scream"]
+    pictures["grain"] = [rocket, stylize(model, rocket, [scream]),
+                         stylize(model, add_grain(rocket, 0.02), [scream])]
     for name, images in pictures.items():
         to_pil(row(images)).save(OUT / f"{name}.jpg", quality=90)
     coffee = contents["coffee"]

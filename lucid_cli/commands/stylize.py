@@ -26,6 +26,7 @@ from rich.table import Table
 from lucid_cli.app import app
 from lucid_cli.batch import (
     DEFAULT_OUTPUT_DIR,
+    MAX_GRAIN,
     MAX_STROKE_SCALE,
     BatchPlan,
     BatchSummary,
@@ -73,7 +74,7 @@ _OPTION_NAMES = {
     "size": "--size", "style_size": "--style-size", "alpha": "--alpha", "weights": "--weights",
     "mask": "--mask", "preserve_color": "--preserve-color", "output": "--output",
     "format": "--format", "quality": "--quality", "workers": "--workers",
-    "stroke_scale": "--stroke-scale", "recolor": "--recolor",
+    "stroke_scale": "--stroke-scale", "recolor": "--recolor", "grain": "--grain",
 }
 
 
@@ -104,6 +105,10 @@ def stylize(
         "--recolor", help="Recolour the content to the painting's colours first (Reinhard), "
                           "so a lower --alpha keeps the photo's forms in the painting's "
                           "palette.")] = False,
+    grain: Annotated[float, typer.Option(
+        min=0.0, max=MAX_GRAIN,
+        help="Add this much grain to the photo first (0.02 is plenty), so that flat areas "
+             "such as a white background or a clear sky are painted with strokes too.")] = 0.0,
     weights: Annotated[str | None, typer.Option(
         metavar="W1,W2,...", show_default=False,
         help="Blend all styles into one output per content with these weights "
@@ -169,7 +174,7 @@ def stylize(
         try:
             options = StylizeOptions(
                 size=size, style_size=style_size, crop=crop, alpha=alpha, recolor=recolor,
-                weights=blend,
+                grain=grain, weights=blend,
                 mask=mask, preserve_color=preserve_color.value if preserve_color else None,
                 stroke_scale=stroke_scale,
                 output=output, format=output_format.value if output_format else None,

@@ -977,3 +977,33 @@ def test_a_failure_while_recolouring_fails_that_pair_only(
     assert [path.name for path, _ in summary.failed] == ["content.jpg"]
     assert "out of memory" in summary.failed[0][1]
     assert len(summary.written) == 1
+
+
+def test_grain_is_added_to_the_photo_alike_every_time(
+        work: Path, model_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--grain: the network paints the photo plus seeded grain of that std (the same grain
+    for a second run); 0 paints the photo itself."""
+    import lucid_cli.batch as batch
+    from lucid.models.store import load_model
+
+    painted = []
+    real = batch.paint
+    monkeypatch.setattr(batch, "paint", lambda model, content, *rest, **kw:
+                        painted.append(content) or real(model, content, *rest, **kw))
+    photo = _soft(work / "photo.png", (0.4, 0.5, 0.45))
+    net = load_model(model_file)
+    for run, grain in enumerate((0.0, 0.02, 0.02)):
+        stylize_files(net, [work / "photo.png"], [work / "style1.png"], StylizeOptions(
+            size=0, style_size=0, grain=grain, output=work / f"{run}.png"))
+    np.testing.assert_array_equal(painted[0], photo)
+    difference = painted[1] - photo
+    assert 0.015 < difference.std() < 0.025
+    np.testing.assert_allclose(difference[..., 0], difference[..., 2], atol=1e-6)  # grey grain
+    np.testing.assert_array_equal(painted[1], painted[2])
+
+
+@pytest.mark.parametrize("grain", ["-0.1", "0.5"])
+def test_grain_out_of_range_is_a_usage_error(work: Path, model_file: Path, grain: str) -> None:
+    result = stylize(model_file, "content.jpg", "style1.png", "--grain", grain)
+    assert result.exit_code == 2
+    assert "--grain" in result.stderr
