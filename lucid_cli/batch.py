@@ -827,7 +827,8 @@ def _paint(model: StyleNet, rgb: np.ndarray, opacity: np.ndarray | None,
            options: StylizeOptions, content: Path,
            on_tile: Callable[[int, int], None] | None = None) -> np.ndarray | _PairError:
     """The stylized picture, or the failure (blamed on the content) to report; with
-    ``palettes`` (``recolor``) the content is recoloured to them first."""
+    ``palettes`` (``recolor``) the content is recoloured to them first, then given the
+    options' ``grain``."""
     from lucid.models.inference import add_grain
 
     try:
