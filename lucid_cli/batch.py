@@ -776,14 +776,15 @@ def _check_stroke_scale(stroke_scale: int) -> None:
 def paint(model: StyleNet, content: np.ndarray, styles: Sequence[list[StyleStatistics]],
           stroke_scale: int = 1, weights: Sequence[float] | None = None, alpha: float = 1.0,
           mask: np.ndarray | None = None,
-          on_tile: Callable[[int, int], None] | None = None) -> np.ndarray:
+          on_tile: Callable[[int, int], None] | None = None, grain: float = 0.0) -> np.ndarray:
     """``content`` repainted in one pass, or (``stroke_scale`` > 1, see
     :class:`StylizeOptions`) first at 1/stroke_scale of its size and then, enlarged, at full
     size. ``styles`` holds each style's :func:`encode_style` for the same ``stroke_scale``;
     ``weights``, ``alpha`` and ``mask`` are ``lucid.models.inference.stylize``'s, for every
-    pass; ``on_tile`` follows the last.
+    pass; ``on_tile`` follows the last; ``grain`` (see :class:`StylizeOptions`) is added to
+    each pass's input at the size that pass paints, so larger strokes get grain as strong.
     """
-    from lucid.models.inference import stylize
+    from lucid.models.inference import add_grain, stylize
 
     _check_stroke_scale(stroke_scale)
     scales = _pass_scales(stroke_scale)
@@ -793,7 +794,8 @@ def paint(model: StyleNet, content: np.ndarray, styles: Sequence[list[StyleStati
     picture = content
     for step, scale in enumerate(scales):
         last = step == len(scales) - 1
-        picture = stylize(model, _shrink(picture, scale), [s[step] for s in styles],
+        picture = stylize(model, add_grain(_shrink(picture, scale), grain),
+                          [s[step] for s in styles],
                           weights=weights, alpha=alpha,
                           mask=None if mask is None else _shrink(mask, scale),
                           on_tile=on_tile if last else None)
@@ -827,16 +829,12 @@ def _paint(model: StyleNet, rgb: np.ndarray, opacity: np.ndarray | None,
            options: StylizeOptions, content: Path,
            on_tile: Callable[[int, int], None] | None = None) -> np.ndarray | _PairError:
     """The stylized picture, or the failure (blamed on the content) to report; with
-    ``palettes`` (``recolor``) the content is recoloured to them first, then given the
-    options' ``grain``."""
-    from lucid.models.inference import add_grain
-
+    ``palettes`` (``recolor``) the content is recoloured to them first."""
     try:
         if palettes is not None:
             rgb = _recolored(rgb, opacity, palettes, options, mask)
-        rgb = add_grain(rgb, options.grain)
         picture = paint(model, rgb, statistics, options.stroke_scale, options.weights,
-                        options.alpha, mask, on_tile)
+                        options.alpha, mask, on_tile, options.grain)
     except _PAIR_ERRORS as error:
         return _blame(error, content)
     if not np.isfinite(picture).all():  # saved, it would be a black picture and no word

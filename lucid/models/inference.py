@@ -43,12 +43,19 @@ def add_grain(image: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
     A fully convolutional network maps a flat region to constant features and those to a
     flat paint: a white wall or a clear sky stays untextured, and the strokes gather in a
     band round the edges (a pale or dark rim). A little grain (0.02) gives flat regions
-    features for the decoder to paint as brush strokes, and barely changes the rest.
+    features for the decoder to paint as brush strokes, and barely changes the rest. On
+    pure white or black half of each grain is clipped off (std 0.0117 for 0.02 on white).
+    Added in bands of rows into one float32 copy: an 8K picture costs one more picture.
     """
     if sigma <= 0:
         return image
-    noise = np.random.default_rng(seed).normal(0.0, sigma, image.shape[:2]).astype(np.float32)
-    return np.clip(image + noise[..., None], 0.0, 1.0)
+    rng = np.random.default_rng(seed)
+    out = image.astype(np.float32, copy=True)
+    band = max(1, (1 << 20) // max(1, image.shape[1]))  # about 4 MB of noise at a time
+    for top in range(0, image.shape[0], band):
+        rows = out[top : top + band]
+        rows += rng.normal(0.0, sigma, rows.shape[:2]).astype(np.float32)[..., None]
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 BORDER_STRIDES = 8  # reflected margin around the content, in encoder strides

@@ -979,27 +979,59 @@ def test_a_failure_while_recolouring_fails_that_pair_only(
     assert len(summary.written) == 1
 
 
+def _spy_on_network_input(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:
+    """The pictures each painting pass hands the network, in order."""
+    import lucid.models.inference as inference
+
+    seen: list[np.ndarray] = []
+    real = inference.stylize
+    monkeypatch.setattr(inference, "stylize", lambda model, content, *rest, **kw:
+                        seen.append(content) or real(model, content, *rest, **kw))
+    return seen
+
+
 def test_grain_is_added_to_the_photo_alike_every_time(
         work: Path, model_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--grain: the network paints the photo plus seeded grain of that std (the same grain
-    for a second run); 0 paints the photo itself."""
-    import lucid_cli.batch as batch
+    for a second run); 0 paints the photo itself; the CLI passes the option on."""
     from lucid.models.store import load_model
 
-    painted = []
-    real = batch.paint
-    monkeypatch.setattr(batch, "paint", lambda model, content, *rest, **kw:
-                        painted.append(content) or real(model, content, *rest, **kw))
+    seen = _spy_on_network_input(monkeypatch)
     photo = _soft(work / "photo.png", (0.4, 0.5, 0.45))
     net = load_model(model_file)
-    for run, grain in enumerate((0.0, 0.02, 0.02)):
+    for run, grain in enumerate((0.0, 0.02)):
         stylize_files(net, [work / "photo.png"], [work / "style1.png"], StylizeOptions(
             size=0, style_size=0, grain=grain, output=work / f"{run}.png"))
-    np.testing.assert_array_equal(painted[0], photo)
-    difference = painted[1] - photo
+    result = stylize(model_file, "photo.png", "style1.png", "--size", "0", "--grain", "0.02",
+                     "-o", "cli.png")
+    assert result.exit_code == 0, result.stderr
+    np.testing.assert_array_equal(seen[0], photo)
+    difference = seen[1] - photo
     assert 0.015 < difference.std() < 0.025
     np.testing.assert_allclose(difference[..., 0], difference[..., 2], atol=1e-6)  # grey grain
-    np.testing.assert_array_equal(painted[1], painted[2])
+    np.testing.assert_array_equal(seen[1], seen[2])
+
+
+def test_grain_is_as_strong_in_each_pass_of_larger_strokes(
+        work: Path, model_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--stroke-scale 2: the half-size first pass gets its grain after shrinking, not
+    averaged away by it."""
+    from lucid.models.store import load_model
+    from lucid_cli.images import resize_to
+
+    seen = _spy_on_network_input(monkeypatch)
+    Image.new("RGB", (48, 40), (120, 130, 125)).save(work / "flat.png")
+    stylize_files(load_model(model_file), [work / "flat.png"], [work / "style1.png"],
+                  StylizeOptions(size=0, style_size=0, grain=0.02, stroke_scale=2,
+                                 output=work / "out.png"))
+    flat = np.asarray(Image.open(work / "flat.png"), np.float32) / 255
+    assert [picture.shape[:2] for picture in seen] == [(20, 24), (40, 48)]
+    assert 0.015 < (seen[0] - resize_to(flat, (20, 24))).std() < 0.025
+
+
+def test_grain_out_of_range_is_refused() -> None:
+    with pytest.raises(OptionError, match="grain"):
+        StylizeOptions(grain=0.5)
 
 
 @pytest.mark.parametrize("grain", ["-0.1", "0.5"])
