@@ -2,10 +2,11 @@
 
 Each size runs in a fresh subprocess (so peaks do not mix) through the same Python API the
 CLI uses, with the allocator setting the CLI makes (freed blocks kept for reuse): load a
-synthetic photo as float32, stylize in tiles, convert to 8-bit. Prints a table
-and writes ``benchmarks/results/memory.md``.
+synthetic photo as float32, stylize in tiles, convert to 8-bit. With a grain (``--grains``,
+``lucid stylize --grain``) the grained copy is painted while the photo stays alive, as in the
+CLI. Prints a table and writes ``benchmarks/results/memory.md``.
 
-    python benchmarks/bench_memory.py [--sizes 3840x2160 7680x4320] [--model default]
+    python benchmarks/bench_memory.py [--sizes 3840x2160 7680x4320] [--grains 0 0.02]
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numpy as np
 sys.path.insert(0, {root!r})
 import lucid
 lucid.backend.reuse_freed_memory()
-from lucid.models.inference import style_statistics, stylize
+from lucid.models.inference import add_grain, style_statistics, stylize
 from lucid.models.store import load_model
 width, height = {width}, {height}
 model = load_model({model!r})
@@ -39,7 +40,8 @@ del x, y
 style = np.random.default_rng(0).random((512, 512, 3), dtype=np.float32)
 start = time.perf_counter()
 tiles = []
-out = stylize(model, photo, [style_statistics(model, style)],
+grained = add_grain(photo, {grain})
+out = stylize(model, grained, [style_statistics(model, style)],
               on_tile=lambda done, total: tiles.append(total))
 image = (out * 255 + 0.5).astype(np.uint8)
 seconds = time.perf_counter() - start
@@ -51,12 +53,16 @@ print(json.dumps({{"peak": peak, "seconds": seconds, "tiles": tiles[-1] if tiles
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", nargs="+", default=["3840x2160", "7680x4320"])
+    parser.add_argument("--grains", nargs="+", type=float, default=[0.0])
     parser.add_argument("--model", default="default")
     args = parser.parse_args()
     rows = []
-    for size in args.sizes:
+    for size, grain in ((size, grain) for size in args.sizes for grain in args.grains):
         width, height = map(int, size.split("x"))
-        code = CHILD.format(root=str(ROOT), width=width, height=height, model=args.model)
+        code = CHILD.format(root=str(ROOT), width=width, height=height, model=args.model,
+                            grain=grain)
+        if grain:
+            size = f"{size}, --grain {grain:g}"
         started = time.perf_counter()
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 check=True)
