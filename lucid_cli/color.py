@@ -149,8 +149,8 @@ def _weighted_moments(lab: np.ndarray, weights: np.ndarray | None
                       ) -> tuple[np.ndarray, np.ndarray]:
     flat = lab.reshape(-1, 3)
     w = None if weights is None else np.asarray(weights, np.float64).reshape(-1)
-    if w is None or w.sum() <= 0:
-        return flat.mean(axis=0), flat.std(axis=0)
+    if w is not None and w.sum() <= 0:
+        w = None  # nothing visible: every pixel counts alike
     mean = np.average(flat, axis=0, weights=w)
     return mean, np.sqrt(np.average((flat - mean) ** 2, axis=0, weights=w))
 

@@ -911,19 +911,26 @@ def _soft(path: Path, tint: tuple[float, float, float]) -> np.ndarray:
     return image / np.float32(255)
 
 
+def _spy_on_network_input(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:
+    """The pictures each painting pass hands the network, in order."""
+    import lucid.models.inference as inference
+
+    seen: list[np.ndarray] = []
+    real = inference.stylize
+    monkeypatch.setattr(inference, "stylize", lambda model, content, *rest, **kw:
+                        seen.append(content) or real(model, content, *rest, **kw))
+    return seen
+
+
 @pytest.mark.parametrize("blend", ["one", "weights", "mask"])
 def test_recolor_paints_the_photo_in_the_paintings_palette(
         work: Path, model_file: Path, monkeypatch: pytest.MonkeyPatch, blend: str) -> None:
     """--recolor: the network gets the photo recoloured to the painting's Lab mean and std
     (for a blend, the styles' statistics mixed as the styles are); without it, the photo."""
-    import lucid_cli.batch as batch
     from lucid.models.store import load_model
     from lucid_cli.color import lab_statistics, recolor
 
-    painted = []
-    real = batch.paint
-    monkeypatch.setattr(batch, "paint", lambda model, content, *rest, **kw:
-                        painted.append(content) or real(model, content, *rest, **kw))
+    painted = _spy_on_network_input(monkeypatch)
     photo = _soft(work / "photo.png", (0.3, 0.5, 0.4))
     blue = lab_statistics(_soft(work / "blue.png", (0.2, 0.3, 0.7)))
     red = lab_statistics(_soft(work / "red.png", (0.7, 0.3, 0.2)))
@@ -977,17 +984,6 @@ def test_a_failure_while_recolouring_fails_that_pair_only(
     assert [path.name for path, _ in summary.failed] == ["content.jpg"]
     assert "out of memory" in summary.failed[0][1]
     assert len(summary.written) == 1
-
-
-def _spy_on_network_input(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:
-    """The pictures each painting pass hands the network, in order."""
-    import lucid.models.inference as inference
-
-    seen: list[np.ndarray] = []
-    real = inference.stylize
-    monkeypatch.setattr(inference, "stylize", lambda model, content, *rest, **kw:
-                        seen.append(content) or real(model, content, *rest, **kw))
-    return seen
 
 
 def test_grain_is_added_to_the_photo_alike_every_time(
