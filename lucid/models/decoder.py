@@ -7,6 +7,9 @@ reflection padding (ReLU unless told otherwise) and 2x nearest upsampling, as in
 many channels, at the resolution the decoder has reached there), given the style's statistics
 like the main input, enters through a 1x1 convolution added to the running features; a tap
 coarser than the decoder there (a deeper level) is upsampled to it after its convolution.
+``["residual", 2]`` adds a residual block of two 3x3 convolutions (that dilation) at the
+resolution the decoder has reached there: more reach, and so room for larger brush marks,
+where pixels are few.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ class Skip(nn.Module):
         >>> import lucid
         >>> skip = Skip("block4_expand", 6, 4)
         >>> x = lucid.rand(1, 4, 5, 5)
-        >>> bool((skip(x, lucid.rand(1, 6, 5, 5)) == x).all())
+        >>> bool((skip(x, lucid.rand(1, 6, 5, 5)).detach().numpy() == x.numpy()).all())
         True
     """
 
@@ -56,6 +59,37 @@ class Skip(nn.Module):
         return x + added
 
 
+class Residual(nn.Module):
+    """``x + conv(relu(conv(x)))``: two 3x3 convolutions with ``dilation``, reflection-padded,
+    keeping the channels. The second starts at zero (weight and bias), so a block grafted
+    onto a trained decoder leaves its output unchanged until training uses it.
+
+    Shape:
+        - Input: (N, C, H, W)
+        - Output: (N, C, H, W)
+
+    Example:
+        >>> import lucid
+        >>> block = Residual(4, dilation=2)
+        >>> x = lucid.rand(1, 4, 6, 6)
+        >>> bool((block(x).detach().numpy() == x.numpy()).all())
+        True
+    """
+
+    def __init__(self, channels: int, dilation: int = 1, padding_mode: str = "reflect") -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation,
+                               padding_mode=padding_mode)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation,
+                               padding_mode=padding_mode)
+        self.relu = nn.ReLU()
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.conv2(self.relu(self.conv1(x)))
+
+
 class Decoder(nn.Module):
     """A feed-forward decoder built from a layer list.
 
@@ -75,10 +109,13 @@ class Decoder(nn.Module):
                  padding_mode: str = "reflect") -> None:
         super().__init__()
         self.layers = nn.Sequential()
-        # skips live beside the layers, not among them: grafting one onto a trained decoder
-        # keeps every existing parameter's name and order (and so its optimiser state)
+        # skips and residual blocks live beside the layers, not among them: grafting one onto
+        # a trained decoder keeps every existing parameter's name and order (and so its
+        # optimiser state)
         self.skips = nn.ModuleDict()
-        self._skip_at: dict[int, list[str]] = {}  # before layer i, add these skips' taps
+        self.residuals = nn.ModuleDict()
+        # before layer i, these in order: ("skip", tap) adds a skip, ("residual", name) a block
+        self._before: dict[int, list[tuple[str, str]]] = {}
         channels = in_channels
         for spec in layers:
             kind = spec[0]
@@ -100,11 +137,15 @@ class Decoder(nn.Module):
                 if tap in self.skips:
                     raise ValueError(f"decoder skip {tap!r} given twice")
                 self.skips[tap] = Skip(tap, int(spec[2]), channels)
-                self._skip_at.setdefault(len(self.layers), []).append(tap)
+                self._before.setdefault(len(self.layers), []).append(("skip", tap))
+            elif kind == "residual":
+                name = str(len(self.residuals))
+                self.residuals[name] = Residual(channels, int(spec[1]), padding_mode)
+                self._before.setdefault(len(self.layers), []).append(("residual", name))
             else:
                 raise ValueError(f"unknown decoder layer {kind!r}")
-        if len(self.layers) in self._skip_at:
-            raise ValueError("a decoder skip must come before a layer")
+        if len(self.layers) in self._before:
+            raise ValueError("a decoder skip or residual block must come before a layer")
         self.out_channels = channels
         self.skip_taps = list(self.skips)
 
@@ -114,7 +155,11 @@ class Decoder(nn.Module):
         that, what lies there (or how the picture is padded) cannot change it."""
         scale = 2 ** sum(isinstance(layer, nn.Upsample) for layer in self.layers)
         reach = 0
-        for layer in self.layers:
+        for index, layer in enumerate(self.layers):
+            for kind, name in self._before.get(index, ()):
+                if kind == "residual":
+                    block = self.residuals[name]
+                    reach += 2 * block.conv1.dilation[0] * scale
             if isinstance(layer, nn.Upsample):
                 scale //= 2
             elif isinstance(layer, nn.Conv2d):
@@ -124,8 +169,8 @@ class Decoder(nn.Module):
     def forward(self, features: Tensor, skips: Mapping[str, Tensor] | None = None) -> Tensor:
         x = features
         for index, layer in enumerate(self.layers):
-            for tap in self._skip_at.get(index, ()):
-                x = self.skips[tap](x, skips[tap])
+            for kind, name in self._before.get(index, ()):
+                x = self.skips[name](x, skips[name]) if kind == "skip" else self.residuals[name](x)
             x = layer(x)
         return x
 

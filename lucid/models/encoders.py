@@ -99,6 +99,7 @@ class EfficientNetLiteEncoder(nn.Module):
         - Output: a dict of taps; ``blockN_expand`` has the stride of block N's input.
 
     Example:
+        >>> import lucid
         >>> encoder = EfficientNetLiteEncoder(taps=["stem", "block1_expand"])
         >>> taps = encoder(lucid.rand(1, 3, 32, 32))
         >>> taps["stem"].shape, taps["block1_expand"].shape
@@ -162,6 +163,7 @@ class VGGEncoder(nn.Module):
           ``relu4_1`` (512, /8)
 
     Example:
+        >>> import lucid
         >>> taps = VGGEncoder()(lucid.rand(1, 3, 16, 16))
         >>> taps["relu4_1"].shape
         (1, 512, 2, 2)

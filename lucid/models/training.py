@@ -351,13 +351,14 @@ class Trainer:
 
     def graft(self, config: dict[str, Any], run_dir: str | Path,
               encoder_weights: str | Path | None = None) -> Trainer:
-        """This run, carried on in ``run_dir`` with a decoder that has skips added.
+        """This run, carried on in ``run_dir`` with a decoder that has skips or residual
+        blocks added.
 
         Everything the two architectures share comes over: weights, their optimiser state
         (matched by name), the schedule, both random generators, the iteration count. The skips
-        start at zero, so the grafted network paints exactly as this one until training gives
-        them weights. A skip from a deeper tap than the encoder reaches needs the deeper trunk:
-        ``encoder_weights``, a trunk file (``tools/convert_lite2.py --deepest``).
+        and blocks start at zero, so the grafted network paints exactly as this one until
+        training gives them weights. A skip from a deeper tap than the encoder reaches needs
+        the deeper trunk: ``encoder_weights``, a trunk file (``tools/convert_lite2.py --deepest``).
         """
         if self.critic is not None:
             raise ValueError("a run that fine-tunes its encoder cannot be grafted")
@@ -368,10 +369,13 @@ class Trainer:
         old_names = [name for name, _ in self.model.decoder.named_parameters()]
         new_names = [name for name, _ in grafted.model.decoder.named_parameters()]
         result = grafted.model.load_state_dict(self.model.state_dict(), strict=False)
-        new_weights = ("decoder.skips.", "encoder.") if encoder_weights else ("decoder.skips.",)
+        new_weights = ("decoder.skips.", "decoder.residuals.")
+        if encoder_weights:
+            new_weights += ("encoder.",)
         if (result.unexpected_keys or not set(old_names) <= set(new_names)
                 or not all(k.startswith(new_weights) for k in result.missing_keys)):
-            raise ValueError("the new decoder must keep the old one's layers and add skips")
+            raise ValueError("the new decoder must keep the old one's layers and add skips "
+                             "or residual blocks")
         state = self.optimizer.state_dict()
         index = {name: i for i, name in enumerate(new_names)}
         state["state"] = {index[old_names[int(i)]]: values for i, values in state["state"].items()}

@@ -212,6 +212,27 @@ def test_decoder_reach() -> None:
     assert decoder.reach == 7
 
 
+def test_residual_blocks_widen_the_reach_as_counted() -> None:
+    """A residual block of two 3x3 convolutions with dilation 2 at half the output's
+    resolution adds 2 x 2 x 2 pixels: an input cell changes exactly the output pixels within
+    ``reach`` of its own, none further."""
+    from lucid.models.decoder import Decoder
+
+    lucid.manual_seed(0)
+    decoder = Decoder(4, [["conv", 4], ["residual", 2], ["up"], ["conv", 3, "none"]])
+    assert decoder.reach == 2 + 8 + 1
+    lucid.nn.init.normal_(decoder.residuals["0"].conv2.weight)
+    x = lucid.rand(1, 4, 20, 20)
+    bumped = x.numpy().copy()
+    bumped[0, :, 10, 10] += 1.0
+    with lucid.no_grad():
+        change = np.abs(decoder(lucid.tensor(bumped)).numpy() - decoder(x).numpy()).max(axis=(0, 1))
+    rows = np.flatnonzero(change.max(axis=1) > 1e-6)
+    assert (rows.min(), rows.max()) == (20 - decoder.reach, 21 + decoder.reach)
+    with pytest.raises(ValueError, match="before a layer"):
+        Decoder(4, [["conv", 4], ["residual", 1]])
+
+
 def test_content_and_style_encoded_on_two_threads_paint_the_same(monkeypatch) -> None:
     import lucid.models.stylenet as stylenet
 

@@ -195,6 +195,30 @@ def test_a_graft_adds_skips_and_carries_the_run_on(folders, tmp_path: Path) -> N
     assert Trainer.resume(tmp_path / "skip").model.adain_taps == ["block2_expand", "stem"]
 
 
+def test_a_graft_adds_residual_blocks(folders, tmp_path: Path) -> None:
+    """Residual blocks grafted onto a run start as the identity (same losses), then learn,
+    and the run resumes with them."""
+    import lucid
+    from lucid.models.training import adain_losses
+
+    source = Trainer(options(folders, tmp_path / "plain", iterations=3,
+                             config=tiny_config(skip=True)))
+    source.run()
+    config = tiny_config(skip=True)
+    config["decoder"]["layers"].insert(1, ["residual", 2])
+    grafted = source.graft(config, tmp_path / "residual")
+    batch = lucid.rand(2, 3, 32, 32), lucid.rand(2, 3, 32, 32)
+    with lucid.no_grad():
+        for before, after in zip(adain_losses(source.model, *batch),
+                                 adain_losses(grafted.model, *batch), strict=True):
+            assert before.item() == pytest.approx(after.item(), rel=1e-6)
+    grafted.options.iterations = 5
+    grafted.run()
+    assert np.abs(grafted.model.decoder.residuals["0"].conv2.weight.detach().numpy()).max() > 0
+    resumed = Trainer.resume(tmp_path / "residual")
+    assert resumed.iteration == 5 and resumed.model.decoder.reach == grafted.model.decoder.reach
+
+
 def test_a_graft_reaches_a_deeper_level(folders, tmp_path: Path) -> None:
     """A skip from deeper than the run's encoder: the deeper trunk comes from a trunk file,
     the shared trunk stays the run's own, the picture is unchanged at the graft, the new level
