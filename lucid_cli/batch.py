@@ -19,7 +19,7 @@ import functools
 import hashlib
 import os
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -383,6 +383,12 @@ def output_name(content: Path, styles: Sequence[Path], suffix: str) -> str:
     return _fit_stem(content.stem, tail) + tail
 
 
+def _inputs_tag(content: Path, styles: Sequence[Path]) -> str:
+    """8 hex digits that name one job's inputs (their resolved paths)."""
+    key = b"\0".join(os.fsencode(_resolved(path)) for path in (content, *styles))
+    return hashlib.sha1(key).hexdigest()[:8]
+
+
 def _suffix_for(content: Path, options: StylizeOptions) -> str:
     if options.format is not None:
         return f".{options.format}"
@@ -450,26 +456,26 @@ def plan_batch(contents: Sequence[Path], styles: Sequence[Path],
     if not output_is_file and folder.exists() and not folder.is_dir():
         raise OptionError("output", f"{folder} is a file, not a folder")
 
+    targets = [output if output_is_file else
+               folder / item.subdir / output_name(item.path, job_styles,
+                                                  _suffix_for(item.path, options))
+               for item, job_styles in pairs]
+    # jobs that would share a name (x.jpg and x.png; a/x.jpg and b/x.jpg; two wave.jpg
+    # styles) must not overwrite each other: each gets a tag of its own inputs, the same
+    # whatever else the batch holds, so a re-run after a new photo arrived paints it
+    # instead of skipping it as done
+    shared = Counter(_resolved(target) for target in targets)
     jobs = []
-    taken: set[Path] = set()
-    for item, job_styles in pairs:
-        if output_is_file:
-            target = output
-        else:
-            name = output_name(item.path, job_styles, _suffix_for(item.path, options))
-            target = folder / item.subdir / name
-            # two contents with one name (a/x.jpg, b/x.jpg) must not overwrite each other
-            n = 1
-            while _resolved(target) in taken:
-                n += 1
-                tail = f"-{n}{Path(name).suffix}"
-                target = target.with_name(_fit_stem(Path(name).stem, tail) + tail)
-        taken.add(_resolved(target))
+    for (item, job_styles), target in zip(pairs, targets, strict=True):
+        if not output_is_file and shared[_resolved(target)] > 1:
+            tail = f"-{_inputs_tag(item.path, job_styles)}{target.suffix}"
+            target = target.with_name(_fit_stem(target.stem, tail) + tail)
         jobs.append(Job(item.path, job_styles, target))
     # a file this batch writes is not one of its contents: a folder that holds the outputs of
     # an earlier run (-o into the content folder, output/ under a recursive one) must not
     # have them painted again, so that the re-run skips what exists and does nothing else
     # (a job whose output is its own content stays: the run refuses it, naming the file)
+    taken = {_resolved(job.output) for job in jobs}
     jobs = [job for job in jobs if _resolved(job.content) not in taken
             or _resolved(job.content) == _resolved(job.output)]
     return BatchPlan(tuple(jobs), tuple(problems), output_is_file)

@@ -333,6 +333,32 @@ def test_long_names_that_collide_still_fit(work: Path) -> None:
     assert len(set(names)) == 2 and all(len(name.encode()) <= 255 for name in names)
 
 
+def test_outputs_that_would_share_a_name_are_named_by_their_own_inputs(
+        work: Path, model_file: Path) -> None:
+    """x.jpg and x.png both want x_stylized_style1.png: each gets a tag of its own inputs,
+    whatever else the folder holds, so a re-run after x.png arrived paints it (x.jpg again
+    too, under its tag) rather than skipping it as done."""
+    from lucid_cli.batch import plan_batch
+
+    _image(work / "photos" / "x.jpg", CONTENT_WH, 1)
+    assert stylize(model_file, "photos", "style1.png", "-o", "out/", "--format", "png"
+                   ).exit_code == 0
+    _image(work / "photos" / "x.png", CONTENT_WH, 2)
+    result = stylize(model_file, "photos", "style1.png", "-o", "out/", "--format", "png")
+    assert result.exit_code == 0, result.stderr
+    assert "existing output(s) skipped" not in result.stdout
+    options = StylizeOptions(format="png", output=work / "out")
+    named = {job.content.name: job.output.name
+             for job in plan_batch([work / "photos"], [work / "style1.png"], options).jobs}
+    assert len(set(named.values())) == 2
+    assert {p.name for p in (work / "out").iterdir()} == {"x_stylized_style1.png",
+                                                         *named.values()}
+    _image(work / "photos" / "x.bmp", CONTENT_WH, 3)
+    again = {job.content.name: job.output.name
+             for job in plan_batch([work / "photos"], [work / "style1.png"], options).jobs}
+    assert {k: again[k] for k in named} == named and len(set(again.values())) == 3
+
+
 def test_output_name_keeps_names_that_fit() -> None:
     from lucid_cli.batch import output_name
 
