@@ -49,7 +49,8 @@ def reported(debug: bool = False) -> Iterator[None]:
     try:
         yield
     except (CLIError, ImageError, ModelError, PthError, WeightsFileError, FileExistsError,
-            FileNotFoundError, PermissionError, ValueError) as error:
+            FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError,
+            ValueError) as error:
         if debug:
             raise
         fail(str(error))

@@ -20,9 +20,12 @@ from lucid_cli.sheets import contact_sheet, loss_curve
 SHEET_PAIRS = 4  # held-out contents x held-out styles on every checkpoint's sheet
 
 
-def render_sheet(trainer: Trainer, size: int = 192) -> Path:
+def render_sheet(trainer: Trainer, size: int = 192) -> Path | None:
     """Stylize fixed held-out pairs with the weights a model file would get now (their moving
-    average, when the run keeps one) and save a contact sheet."""
+    average, when the run keeps one) and save a contact sheet; None when nothing is held out
+    (``--holdout 0``, or folders too small to spare an image)."""
+    if not trainer.content_held or not trainer.style_held:
+        return None
     contents = [_square(load_rgb(p, size), size) for p in trainer.content_held[:SHEET_PAIRS]]
     styles = [_square(load_rgb(p, size), size) for p in trainer.style_held[:SHEET_PAIRS]]
     model = trainer.averaged_model()
@@ -104,7 +107,7 @@ def run_training(trainer: Trainer, console: Console, quiet: bool = False) -> Non
         console=console, disable=quiet,
     )
 
-    def on_checkpoint(t: Trainer) -> Path:
+    def on_checkpoint(t: Trainer) -> Path | None:
         log.plot()
         return render_sheet(t)
 
@@ -113,7 +116,7 @@ def run_training(trainer: Trainer, console: Console, quiet: bool = False) -> Non
 
 
 def _train_with_progress(trainer: Trainer, progress: Progress, log: TrainLog,
-                         on_checkpoint: Callable[[Trainer], Path]) -> None:
+                         on_checkpoint: Callable[[Trainer], Path | None]) -> None:
     options = trainer.options
     with progress:
         task = progress.add_task("train", total=options.iterations, completed=trainer.iteration,

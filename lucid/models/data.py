@@ -6,17 +6,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
+class TrainingImageError(ValueError):
+    """Training images that cannot be read; the message names each (the first few)."""
+
+
 def list_images(folder: str | Path) -> list[Path]:
-    """Image files directly in ``folder``, sorted by name (so splits are reproducible)."""
+    """Image files directly in ``folder``, sorted by name (so splits are reproducible); hidden
+    files (macOS's ``._photo.jpg`` companions) and folders are not images."""
     folder = Path(folder)
-    if not folder.is_dir():
+    if not folder.exists():
         raise FileNotFoundError(f"{folder}: no such folder")
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder}: a file, not a folder")
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+                  and not p.name.startswith(".") and not p.is_dir())
 
 
 def split_holdout(paths: Sequence[Path], fraction: float) -> tuple[list[Path], list[Path]]:
@@ -30,15 +38,52 @@ def split_holdout(paths: Sequence[Path], fraction: float) -> tuple[list[Path], l
 
 
 def load_rgb(path: Path, min_side: int) -> np.ndarray:
-    """An image as uint8 (H, W, 3), upscaled if needed so both sides reach ``min_side``."""
-    with Image.open(path) as image:
-        image = image.convert("RGB")
-        short = min(image.size)
-        if short < min_side:
-            scale = min_side / short
-            image = image.resize((max(min_side, round(image.width * scale)),
-                                  max(min_side, round(image.height * scale))), Image.BICUBIC)
-        return np.asarray(image, dtype=np.uint8)
+    """An image as uint8 (H, W, 3), upscaled if needed so both sides reach ``min_side``.
+
+    Raises :class:`TrainingImageError` naming the file when it cannot be read.
+    """
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+            short = min(image.size)
+            if short < 1:
+                raise ValueError("an image with no pixels")
+            if short < min_side:
+                scale = min_side / short
+                image = image.resize((max(min_side, round(image.width * scale)),
+                                      max(min_side, round(image.height * scale))),
+                                     Image.BICUBIC)
+            return np.asarray(image, dtype=np.uint8)
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise TrainingImageError(f"{path}: {_reason(error)}") from error
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, UnidentifiedImageError):
+        return "not an image Pillow can read"
+    if isinstance(error, Image.DecompressionBombError):
+        return "too many pixels"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    text = str(error)
+    return "truncated or corrupt image data" if "truncated" in text or "broken" in text \
+        else text
+
+
+def load_all(paths: Sequence[Path], min_side: int) -> list[np.ndarray]:
+    """:func:`load_rgb` of every path; a :class:`TrainingImageError` names every file that
+    cannot be read (the first three, and how many in all), not just the first."""
+    images, failures = [], []
+    for path in paths:
+        try:
+            images.append(load_rgb(path, min_side))
+        except TrainingImageError as error:
+            failures.append(str(error))
+    if failures:
+        more = f"; {len(failures) - 3} more" if len(failures) > 3 else ""
+        raise TrainingImageError(f"{len(failures)} training image(s) cannot be read: "
+                                 + "; ".join(failures[:3]) + more)
+    return images
 
 
 class ImagePool:
@@ -58,7 +103,7 @@ class ImagePool:
 
     @classmethod
     def from_paths(cls, paths: Sequence[Path], crop_size: int) -> ImagePool:
-        return cls([load_rgb(p, crop_size) for p in paths], crop_size)
+        return cls(load_all(paths, crop_size), crop_size)
 
     def batch(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """``size`` random crops with random horizontal flips, float32 (N, 3, S, S) in [0, 1]."""

@@ -26,7 +26,7 @@ import lucid
 import lucid.nn.functional as F
 from lucid import Tensor, nn, serialization
 from lucid.backend import Device, DeviceLike, as_device
-from lucid.models.data import ImagePool, list_images, split_holdout
+from lucid.models.data import IMAGE_SUFFIXES, ImagePool, list_images, split_holdout
 from lucid.models.encoders import lite_blocks
 from lucid.models.store import PACKAGE_WEIGHTS, save_model
 from lucid.models.stylenet import StyleNet
@@ -237,10 +237,10 @@ class Trainer:
         self.elapsed = 0.0
         self.workers = default_workers(self.device)
         if images is None:
-            content_train, self.content_held = split_holdout(list_images(options.content_dir),
-                                                             options.holdout)
-            style_train, self.style_held = split_holdout(list_images(options.style_dir),
-                                                         options.holdout)
+            content_train, self.content_held = split_holdout(
+                _images_in(options.content_dir), options.holdout)
+            style_train, self.style_held = split_holdout(
+                _images_in(options.style_dir), options.holdout)
             self._paths = (content_train, style_train)
         else:
             self._paths, self.content_held, self.style_held = images, [], []
@@ -499,6 +499,14 @@ class Trainer:
         sheet = on_checkpoint(self) if on_checkpoint else None
         if callback:
             callback(CheckpointReport(self.iteration, path, sheet))
+
+
+def _images_in(folder: str) -> list[Path]:
+    """:func:`list_images`, refusing a folder with none."""
+    paths = list_images(folder)
+    if not paths:
+        raise ValueError(f"{folder}: no training images ({', '.join(IMAGE_SUFFIXES)})")
+    return paths
 
 
 def _load_trunk(encoder: nn.Module, path: Path) -> None:

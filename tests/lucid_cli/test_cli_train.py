@@ -92,3 +92,44 @@ def test_a_run_carried_on_with_its_encoder_fine_tuned(data, tmp_path: Path) -> N
 
     frozen_again = train("--resume", "--iterations", "3", "--encoder-lr", "0", *common)
     assert frozen_again.exit_code == 2 and "already" in frozen_again.output
+
+
+def test_unreadable_training_images_are_named_in_one_line(data, tmp_path: Path) -> None:
+    """Every file that cannot be read is named before any step; folders and hidden files
+    (macOS's ``._x.jpg``) named like images are not counted as images."""
+    content, style = data
+    (content / "empty.jpg").write_bytes(b"")
+    (content / "cut.png").write_bytes((content / "0.png").read_bytes()[:60])
+    (content / "folder.jpg").mkdir()
+    (content / "._0.jpg").write_bytes(b"\0\5\26\7 AppleDouble")
+    model = tmp_path / "model.safetensors"
+    result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "1",
+                   "--run-dir", str(tmp_path / "run"), "-o", str(model), "--device", "cpu", "-q")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "2 training image(s) cannot be read" in lines[0]
+    assert "empty.jpg: not an image" in lines[0] and "cut.png: truncated" in lines[0]
+    assert not model.exists()
+
+
+def test_a_run_with_nothing_held_out_trains_without_sheets(data, tmp_path: Path) -> None:
+    content, style = data
+    run, model = tmp_path / "run", tmp_path / "model.safetensors"
+    result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "2",
+                   "--batch-size", "2", "--crop-size", "32", "--checkpoint-every", "1",
+                   "--holdout", "0", "--run-dir", str(run), "-o", str(model), "--device", "cpu",
+                   "-q")
+    assert result.exit_code == 0, result.output
+    assert model.exists() and not (run / "samples").exists()
+
+
+def test_training_folders_that_are_not_folders_of_images(data, tmp_path: Path) -> None:
+    content, style = data
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for folder, says in ((content / "0.png", "a file, not a folder"),
+                         (empty, "no training images")):
+        result = train("--content-dir", str(content), "--style-dir", str(folder),
+                       "--run-dir", str(tmp_path / "run"), "--device", "cpu", "-q")
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert f"{folder}: {says}" in result.output.strip()
