@@ -21,7 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 __all__ = [
     "ImageError",
@@ -104,18 +104,51 @@ def _os_error_reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
+def _decode_error_reason(exc: Exception) -> str:
+    """Why Pillow could not decode a file, in the user's words."""
+    text = str(exc)
+    if "Ghostscript" in text:
+        return "EPS pictures need Ghostscript, which is not installed"
+    if "MAX_TEXT_CHUNK" in text or "MAX_TEXT_MEMORY" in text:
+        return (f"more than {MAX_TEXT_BYTES // 2**20} MB of text metadata; "
+                "save the picture again without it")
+    return "truncated or corrupt image data"
+
+
+MAX_TEXT_BYTES = 64 * 2**20  # PNG text metadata read with a picture (Photoshop's XMP can be MBs)
+
+
+_limits_lock = threading.Lock()
+_limits_users = 0  # decodes under way (the batch decodes on several threads)
+_limits_saved: tuple[int | None, int, int] | None = None
+
+
 @contextlib.contextmanager
-def _pixel_limit():
-    """Raise Pillow's bomb limit for the duration of a decode, turning warnings into errors."""
-    old = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+def _pixel_limit() -> Iterator[None]:
+    """Pillow's bomb limits raised while any decode is under way (pixels; PNG text metadata,
+    1 MB by default) and restored when the last one ends: shared by every decoding thread,
+    so one thread's end cannot lower them under another's decode.
+
+    Above the pixel limit Pillow only warns (its error comes at twice the limit); from the
+    first decode on, that warning is an error in this process (warnings' own context
+    managers are not thread-safe, and the warning means a refusal here anyway)."""
+    global _limits_users, _limits_saved
+    with _limits_lock:
+        if _limits_users == 0:
+            _limits_saved = (Image.MAX_IMAGE_PIXELS, PngImagePlugin.MAX_TEXT_CHUNK,
+                             PngImagePlugin.MAX_TEXT_MEMORY)
+            Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+            PngImagePlugin.MAX_TEXT_CHUNK = PngImagePlugin.MAX_TEXT_MEMORY = MAX_TEXT_BYTES
+            warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+        _limits_users += 1
     try:
-        with warnings.catch_warnings():
-            # Above the limit Pillow only warns (the hard error comes at 2x); refuse both.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            yield
+        yield
     finally:
-        Image.MAX_IMAGE_PIXELS = old
+        with _limits_lock:
+            _limits_users -= 1
+            if _limits_users == 0 and _limits_saved is not None:
+                (Image.MAX_IMAGE_PIXELS, PngImagePlugin.MAX_TEXT_CHUNK,
+                 PngImagePlugin.MAX_TEXT_MEMORY) = _limits_saved
 
 
 def _to_float(img: Image.Image) -> np.ndarray:
@@ -237,6 +270,8 @@ def load_image(path: str | os.PathLike[str], shorter_side: int = 0) -> LoadedIma
                 img = Image.open(p)
             except UnidentifiedImageError as exc:
                 raise ImageError(name, "not an image file (cannot identify image)") from exc
+            except (ValueError, EOFError, SyntaxError, struct.error) as exc:
+                raise ImageError(name, _decode_error_reason(exc)) from exc
             with img:
                 try:
                     img.seek(0)  # first frame of animated GIF/WebP/TIFF
@@ -246,7 +281,7 @@ def load_image(path: str | os.PathLike[str], shorter_side: int = 0) -> LoadedIma
                         img.draft(img.mode, (-(-width // factor), -(-height // factor)))
                     img.load()  # force full decode: truncation surfaces here, not later
                 except (OSError, ValueError, EOFError, SyntaxError, struct.error) as exc:
-                    raise ImageError(name, "truncated or corrupt image data") from exc
+                    raise ImageError(name, _decode_error_reason(exc)) from exc
                 icc = img.info.get("icc_profile")
                 source = _reduced(img, _reduction(img.size, shorter_side))  # after the draft
                 try:

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+import lucid
 from lucid import serialization
 from lucid.models.stylenet import StyleNet
 
@@ -202,7 +205,18 @@ def load_model(name_or_path: str | os.PathLike[str] | None = None) -> StyleNet:
     except RuntimeError as error:
         raise ModelError(f"{path}: weights do not match its architecture "
                          f"({_mismatch(model, weights)})") from error
+    broken = [key for key, value in weights.items() if not np.isfinite(value).all()]
+    if broken:
+        raise ModelError(f"{path}: {len(broken)} weight tensor(s) hold NaN or infinite values "
+                         f"(first: {broken[0]})")
     model.eval()
+    try:  # a config that builds but cannot paint fails here, naming the model file, not at
+        # the first image, naming the image
+        side = 4 * model.stride
+        with lucid.no_grad():
+            model(lucid.zeros(1, 3, side, side), lucid.zeros(1, 3, side, side))
+    except _CONFIG_ERRORS as error:
+        raise _invalid_config(path, error) from error
     model.source = path
     return model
 

@@ -63,6 +63,8 @@ class StyleNet(nn.Module):
         self.adain_taps: list[str] = [self.adain_tap, *self.decoder.skip_taps]
         self.style_taps: list[str] = list(config["encoder"]["taps"])
         self.stride: int = int(config["encoder"]["stride"])
+        if self.stride < 1:
+            raise ValueError(f"the encoder's stride must be at least 1, got {self.stride}")
         self.unbiased_content_std = config.get("adain", {}).get("content_std") == "unbiased"
 
     def content_features(self, image: Tensor) -> Features:

@@ -279,6 +279,43 @@ def test_missing_file(tmp_path: Path) -> None:
         load_image(tmp_path / "nope.jpg")
 
 
+def test_megabytes_of_text_metadata_do_not_hide_the_picture(tmp_path: Path) -> None:
+    """Pillow reads 1 MB of PNG text by default; Photoshop's XMP history can be more."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("XML:com.adobe.xmp", "<rdf:li>history</rdf:li>" * 2**17, zip=True)  # 3 MB
+    path = tmp_path / "xmp.png"
+    Image.new("RGB", (W, H), (10, 20, 30)).save(path, pnginfo=info)
+    assert load_image(path).rgb.shape == (H, W, 3)
+
+
+def test_an_eps_without_ghostscript_says_so(tmp_path: Path) -> None:
+    import shutil
+
+    if shutil.which("gs"):
+        pytest.skip("Ghostscript is installed: EPS pictures load")
+    path = tmp_path / "box.eps"
+    path.write_text("%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n"
+                    "0 0 moveto 10 10 lineto stroke\n%%EOF\n")
+    with pytest.raises(ImageError, match="box.eps: EPS pictures need Ghostscript"):
+        load_image(path)
+
+
+def test_limits_stay_raised_while_any_thread_decodes() -> None:
+    """One decode ending must not lower the limits under another still running."""
+    from lucid_cli.images import MAX_IMAGE_PIXELS, _pixel_limit
+
+    before = Image.MAX_IMAGE_PIXELS
+    first, second = _pixel_limit(), _pixel_limit()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert Image.MAX_IMAGE_PIXELS == MAX_IMAGE_PIXELS
+    second.__exit__(None, None, None)
+    assert Image.MAX_IMAGE_PIXELS == before
+
+
 def test_directory(tmp_path: Path) -> None:
     (tmp_path / "dir").mkdir()
     with pytest.raises(ImageError, match="dir: is a directory$"):

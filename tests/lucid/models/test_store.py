@@ -108,6 +108,33 @@ def test_an_invalid_config_is_named(tmp_path: Path, config: Any, reason: str) ->
     assert reason in str(caught.value)
 
 
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"stride": 0}, "stride must be at least 1, got 0"),
+    ({"adain_tap": "nope"}, "unknown EfficientNet-Lite tap 'nope'"),
+], ids=["stride", "tap"])
+def test_a_config_that_builds_but_cannot_paint_is_named(tmp_path: Path, change: dict[str, Any],
+                                                        reason: str) -> None:
+    """Found when the model loads, naming the model file, not at the first image."""
+    config = {**tiny_config(), "encoder": {**tiny_config()["encoder"], **change}}
+    weights = {k: v.numpy() for k, v in StyleNet(tiny_config()).state_dict().items()}
+    path = write(tmp_path / "bad.safetensors", config, weights)
+    with pytest.raises(ModelError) as caught:
+        load_model(path)
+    assert str(caught.value).startswith(f"{path}: invalid architecture config (")
+    assert reason in str(caught.value)
+
+
+def test_weights_that_are_not_finite_are_refused(tmp_path: Path) -> None:
+    weights = {k: v.numpy() for k, v in StyleNet(tiny_config()).state_dict().items()}
+    last = list(weights)[-1]
+    weights[last] = weights[last].copy()
+    weights[last].flat[0] = float("nan")
+    path = write(tmp_path / "nan.safetensors", tiny_config(), weights)
+    with pytest.raises(ModelError, match=rf"nan.safetensors: 1 weight tensor\(s\) hold NaN or "
+                                         rf"infinite values \(first: {last}\)$"):
+        load_model(path)
+
+
 def test_weights_that_do_not_match_are_summed_up(tmp_path: Path) -> None:
     weights = {key: value.numpy() for key, value in StyleNet(tiny_config()).state_dict().items()}
     first, second = list(weights)[:2]
