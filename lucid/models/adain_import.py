@@ -100,19 +100,25 @@ def _conv_names(module: nn.Module, prefix: str) -> list[str]:
             if isinstance(child, nn.Conv2d)]
 
 
-def _looks_like(state: dict[str, np.ndarray], key: str, shape: tuple[int, ...]) -> bool:
-    value = state.get(key)
-    return value is not None and tuple(value.shape) == shape
+def _looks_like(state: dict[str, np.ndarray], convs: Sequence[ConvSpec]) -> bool:
+    """Most of ``convs`` are in ``state`` with their shapes: the file is that network."""
+    found = sum(_shape(state.get(f"{index}.weight")) == (out, cin, k, k)
+                for index, (out, cin, k) in convs)
+    return found * 2 > len(convs)
+
+
+def _shape(value: Any) -> tuple[int, ...] | None:
+    return None if value is None else tuple(value.shape)
 
 
 def _check_kind(state: dict[str, np.ndarray], what: str, expected: str) -> None:
     """Name the common mix-up (the two files swapped) instead of listing missing keys."""
-    is_decoder = _looks_like(state, "1.weight", (256, 512, 3, 3))
-    is_vgg = _looks_like(state, "0.weight", (3, 3, 1, 1))
-    if expected == "vgg" and is_decoder and not is_vgg:
+    is_decoder = _looks_like(state, _decoder_convs())
+    is_vgg = _looks_like(state, VGG_CONVS)
+    if expected == "vgg" and is_decoder:
         raise ValueError(f"{what}: this is pytorch-AdaIN's decoder.pth, not vgg_normalised.pth "
                          "(are the two files swapped?)")
-    if expected == "decoder" and is_vgg and not is_decoder:
+    if expected == "decoder" and is_vgg:
         raise ValueError(f"{what}: this is pytorch-AdaIN's vgg_normalised.pth, not decoder.pth "
                          "(are the two files swapped?)")
 

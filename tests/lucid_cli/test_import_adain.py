@@ -222,6 +222,8 @@ def test_convert_maps_every_weight_and_ignores_vgg_past_relu4_1() -> None:
 @pytest.mark.parametrize(("damage", "message"), [
     (lambda vgg, dec: (dec, dec), "vgg: this is pytorch-AdaIN's decoder.pth, not vgg_normalised"),
     (lambda vgg, dec: (vgg, vgg), "decoder: this is pytorch-AdaIN's vgg_normalised.pth, not"),
+    (lambda vgg, dec: ({"0.weight": vgg["0.weight"]}, {"0.weight": vgg["0.weight"]}),
+     "vgg: not pytorch-AdaIN's layout: missing 19 of 20 weights"),  # not taken as swapped
     (lambda vgg, dec: ({k: v for k, v in vgg.items() if k != "12.bias"}, dec),
      "vgg: not pytorch-AdaIN's layout: missing 1 of 20 weights (12.bias)"),
     (lambda vgg, dec: (vgg, {**dec, "28.weight": np.zeros((3, 64, 5, 5), "f4")}),
