@@ -475,7 +475,8 @@ def plan_batch(contents: Sequence[Path], styles: Sequence[Path],
     # an earlier run (-o into the content folder, output/ under a recursive one) must not
     # have them painted again, so that the re-run skips what exists and does nothing else
     # (a job whose output is its own content stays: the run refuses it, naming the file)
-    taken = {_resolved(job.output) for job in jobs}
+    # (the names without tags too: an earlier run may have written one before a collision)
+    taken = {_resolved(target) for target in targets} | {_resolved(job.output) for job in jobs}
     jobs = [job for job in jobs if _resolved(job.content) not in taken
             or _resolved(job.content) == _resolved(job.output)]
     return BatchPlan(tuple(jobs), tuple(problems), output_is_file)

@@ -104,6 +104,9 @@ def _os_error_reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
+MAX_TEXT_BYTES = 64 * 2**20  # PNG text metadata read with a picture (Photoshop's XMP can be MBs)
+
+
 def _decode_error_reason(exc: Exception) -> str:
     """Why Pillow could not decode a file, in the user's words."""
     text = str(exc)
@@ -115,17 +118,14 @@ def _decode_error_reason(exc: Exception) -> str:
     return "truncated or corrupt image data"
 
 
-MAX_TEXT_BYTES = 64 * 2**20  # PNG text metadata read with a picture (Photoshop's XMP can be MBs)
-
-
 _limits_lock = threading.Lock()
 _limits_users = 0  # decodes under way (the batch decodes on several threads)
-_limits_saved: tuple[int | None, int, int] | None = None
+_limits_saved: tuple[int | None, int] | None = None
 
 
 @contextlib.contextmanager
 def _pixel_limit() -> Iterator[None]:
-    """Pillow's bomb limits raised while any decode is under way (pixels; PNG text metadata,
+    """Pillow's bomb limits raised while any decode is under way (pixels; one PNG text chunk,
     1 MB by default) and restored when the last one ends: shared by every decoding thread,
     so one thread's end cannot lower them under another's decode.
 
@@ -133,22 +133,23 @@ def _pixel_limit() -> Iterator[None]:
     first decode on, that warning is an error in this process (warnings' own context
     managers are not thread-safe, and the warning means a refusal here anyway)."""
     global _limits_users, _limits_saved
-    with _limits_lock:
-        if _limits_users == 0:
-            _limits_saved = (Image.MAX_IMAGE_PIXELS, PngImagePlugin.MAX_TEXT_CHUNK,
-                             PngImagePlugin.MAX_TEXT_MEMORY)
-            Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-            PngImagePlugin.MAX_TEXT_CHUNK = PngImagePlugin.MAX_TEXT_MEMORY = MAX_TEXT_BYTES
-            warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
-        _limits_users += 1
+    entered = False
     try:
+        with _limits_lock:
+            if _limits_users == 0:
+                _limits_saved = (Image.MAX_IMAGE_PIXELS, PngImagePlugin.MAX_TEXT_CHUNK)
+                Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+                PngImagePlugin.MAX_TEXT_CHUNK = MAX_TEXT_BYTES
+                warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+            _limits_users += 1
+            entered = True
         yield
     finally:
         with _limits_lock:
-            _limits_users -= 1
-            if _limits_users == 0 and _limits_saved is not None:
-                (Image.MAX_IMAGE_PIXELS, PngImagePlugin.MAX_TEXT_CHUNK,
-                 PngImagePlugin.MAX_TEXT_MEMORY) = _limits_saved
+            if entered:
+                _limits_users -= 1
+                if _limits_users == 0 and _limits_saved is not None:
+                    Image.MAX_IMAGE_PIXELS, PngImagePlugin.MAX_TEXT_CHUNK = _limits_saved
 
 
 def _to_float(img: Image.Image) -> np.ndarray:

@@ -25,6 +25,7 @@ import copy
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -79,14 +80,24 @@ def main() -> None:
 
 
 def graft_residuals(parser: argparse.ArgumentParser, args: argparse.Namespace, source: Trainer,
-                    config: dict) -> None:
+                    config: dict[str, Any]) -> None:
+    """Residual blocks with ``args.residual``'s dilations at the end of level ``args.at``,
+    checked on a batch of the run's crop size before the new run is written."""
+    if min(args.residual) < 1:
+        parser.error("--residual dilations must be at least 1")
     layers = config["decoder"]["layers"]
     ups = [i for i, spec in enumerate(layers) if spec[0] == "up"]
     if not 0 <= args.at < len(ups):
         parser.error(f"--at must be 0 to {len(ups) - 1} for residual blocks")
     position = ups[args.at]
     layers[position:position] = [["residual", dilation] for dilation in args.residual]
-    grafted = source.graft(config, args.target)
+    try:
+        grafted = source.graft(config, args.target)
+        side = source.options.crop_size
+        with lucid.no_grad():
+            grafted.model(lucid.rand(1, 3, side, side), lucid.rand(1, 3, side, side))
+    except ValueError as error:
+        parser.error(f"residual blocks at level {args.at}: {error}")
     _finish(args, grafted, f"residual blocks (dilations {args.residual}) at the end of level "
                            f"{args.at}, reach {grafted.model.decoder.reach} px")
 

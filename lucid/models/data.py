@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,7 +45,8 @@ def load_rgb(path: Path, min_side: int) -> np.ndarray:
     Raises :class:`TrainingImageError` naming the file when it cannot be read.
     """
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings(), Image.open(path) as image:
+            warnings.simplefilter("ignore")  # "Corrupt EXIF data" and the like: not errors
             image = image.convert("RGB")
             short = min(image.size)
             if short < 1:
@@ -54,7 +57,8 @@ def load_rgb(path: Path, min_side: int) -> np.ndarray:
                                       max(min_side, round(image.height * scale))),
                                      Image.BICUBIC)
             return np.asarray(image, dtype=np.uint8)
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
+    except (OSError, ValueError, EOFError, SyntaxError, struct.error,
+            Image.DecompressionBombError) as error:
         raise TrainingImageError(f"{path}: {_reason(error)}") from error
 
 
@@ -100,10 +104,6 @@ class ImagePool:
             raise ValueError("no training images")
         self.images = list(images)
         self.crop_size = crop_size
-
-    @classmethod
-    def from_paths(cls, paths: Sequence[Path], crop_size: int) -> ImagePool:
-        return cls(load_all(paths, crop_size), crop_size)
 
     def batch(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """``size`` random crops with random horizontal flips, float32 (N, 3, S, S) in [0, 1]."""

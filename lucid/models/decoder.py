@@ -60,9 +60,10 @@ class Skip(nn.Module):
 
 
 class Residual(nn.Module):
-    """``x + conv(relu(conv(x)))``: two 3x3 convolutions with ``dilation``, reflection-padded,
-    keeping the channels. The second starts at zero (weight and bias), so a block grafted
-    onto a trained decoder leaves its output unchanged until training uses it.
+    """``x + conv(relu(conv(x)))``: two 3x3 convolutions with ``dilation``, padded as the
+    decoder is (reflection by default), keeping the channels. The second starts at zero
+    (weight and bias), so a block grafted onto a trained decoder leaves its output unchanged
+    until training uses it.
 
     Shape:
         - Input: (N, C, H, W)
@@ -139,8 +140,12 @@ class Decoder(nn.Module):
                 self.skips[tap] = Skip(tap, int(spec[2]), channels)
                 self._before.setdefault(len(self.layers), []).append(("skip", tap))
             elif kind == "residual":
+                dilation = int(spec[1])
+                if dilation < 1:
+                    raise ValueError(f"a residual block's dilation must be at least 1, "
+                                     f"got {dilation}")
                 name = str(len(self.residuals))
-                self.residuals[name] = Residual(channels, int(spec[1]), padding_mode)
+                self.residuals[name] = Residual(channels, dilation, padding_mode)
                 self._before.setdefault(len(self.layers), []).append(("residual", name))
             else:
                 raise ValueError(f"unknown decoder layer {kind!r}")
@@ -148,6 +153,19 @@ class Decoder(nn.Module):
             raise ValueError("a decoder skip or residual block must come before a layer")
         self.out_channels = channels
         self.skip_taps = list(self.skips)
+
+    def placements(self) -> dict[str, tuple[int, int]]:
+        """Each residual block's name: the index of the layer it comes before, its dilation
+        (blocks are named in order, so a block grafted before an existing one would take its
+        name, and weights fit a block of any dilation)."""
+        return {name: (index, self.residuals[name].conv1.dilation[0])
+                for index, added in self._before.items()
+                for kind, name in added if kind == "residual"}
+
+    @property
+    def largest_dilation(self) -> int:
+        """The largest dilation of the residual blocks (1 without any)."""
+        return max((block.conv1.dilation[0] for block in self.residuals.values()), default=1)
 
     @property
     def reach(self) -> int:

@@ -212,9 +212,11 @@ def load_model(name_or_path: str | os.PathLike[str] | None = None) -> StyleNet:
     model.eval()
     try:  # a config that builds but cannot paint fails here, naming the model file, not at
         # the first image, naming the image
-        side = 4 * model.stride
+        side = model.stride * max(4, 2 * model.decoder.largest_dilation + 1)
         with lucid.no_grad():
-            model(lucid.zeros(1, 3, side, side), lucid.zeros(1, 3, side, side))
+            shape = model(lucid.zeros(1, 3, side, side), lucid.zeros(1, 3, side, side)).shape
+        if tuple(shape) != (1, 3, side, side):
+            raise ValueError(f"it paints a {side}x{side} picture as {tuple(shape)[1:]}")
     except _CONFIG_ERRORS as error:
         raise _invalid_config(path, error) from error
     model.source = path

@@ -26,7 +26,13 @@ import lucid
 import lucid.nn.functional as F
 from lucid import Tensor, nn, serialization
 from lucid.backend import Device, DeviceLike, as_device
-from lucid.models.data import IMAGE_SUFFIXES, ImagePool, list_images, split_holdout
+from lucid.models.data import (
+    IMAGE_SUFFIXES,
+    ImagePool,
+    list_images,
+    load_all,
+    split_holdout,
+)
 from lucid.models.encoders import lite_blocks
 from lucid.models.store import PACKAGE_WEIGHTS, save_model
 from lucid.models.stylenet import StyleNet
@@ -284,10 +290,16 @@ class Trainer:
         return model
 
     def _load_data(self) -> None:
+        """Decode the training images, and check the held-out ones (the sample sheets') too:
+        any file that cannot be read is named now, before the first step."""
         if self.content_pool is None:
             content_train, style_train = self._paths
-            self.content_pool = ImagePool.from_paths(content_train, self.options.crop_size)
-            self.style_pool = ImagePool.from_paths(style_train, self.options.crop_size)
+            images = load_all([*content_train, *style_train, *self.content_held,
+                               *self.style_held], self.options.crop_size)
+            split = len(content_train)
+            self.content_pool = ImagePool(images[:split], self.options.crop_size)
+            self.style_pool = ImagePool(images[split : split + len(style_train)],
+                                        self.options.crop_size)
 
     # ---- checkpoints ------------------------------------------------------------------------
     @property
@@ -368,6 +380,10 @@ class Trainer:
         grafted = self._successor(options, load_encoder=encoder_weights is not None)
         old_names = [name for name, _ in self.model.decoder.named_parameters()]
         new_names = [name for name, _ in grafted.model.decoder.named_parameters()]
+        old_places = self.model.decoder.placements()
+        new_places = grafted.model.decoder.placements()
+        if any(new_places.get(name) != at for name, at in old_places.items()):
+            raise ValueError("residual blocks can only be added after the existing ones")
         result = grafted.model.load_state_dict(self.model.state_dict(), strict=False)
         new_weights = ("decoder.skips.", "decoder.residuals.")
         if encoder_weights:

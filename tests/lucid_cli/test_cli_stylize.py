@@ -358,6 +358,17 @@ def test_outputs_that_would_share_a_name_are_named_by_their_own_inputs(
              for job in plan_batch([work / "photos"], [work / "style1.png"], options).jobs}
     assert {k: again[k] for k in named} == named and len(set(again.values())) == 3
 
+    # outputs written into the content folder are not painted again, with or without a tag
+    inside = StylizeOptions(format="png", output=work / "photos")
+    (work / "photos" / "x.bmp").unlink()
+    (work / "photos" / "x.png").rename(work / "x.png")
+    assert stylize(model_file, "photos", "style1.png", "-o", "photos/", "--format", "png"
+                   ).exit_code == 0
+    (work / "x.png").rename(work / "photos" / "x.png")
+    painted = [job.content.name
+               for job in plan_batch([work / "photos"], [work / "style1.png"], inside).jobs]
+    assert sorted(painted) == ["x.jpg", "x.png"]
+
 
 def test_output_name_keeps_names_that_fit() -> None:
     from lucid_cli.batch import output_name

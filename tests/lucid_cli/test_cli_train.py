@@ -95,8 +95,8 @@ def test_a_run_carried_on_with_its_encoder_fine_tuned(data, tmp_path: Path) -> N
 
 
 def test_unreadable_training_images_are_named_in_one_line(data, tmp_path: Path) -> None:
-    """Every file that cannot be read is named before any step; folders and hidden files
-    (macOS's ``._x.jpg``) named like images are not counted as images."""
+    """Every file that cannot be read, held out or not, is named before any step; folders and
+    hidden files (macOS's ``._x.jpg``) named like images are not counted as images."""
     content, style = data
     (content / "empty.jpg").write_bytes(b"")
     (content / "cut.png").write_bytes((content / "0.png").read_bytes()[:60])
@@ -104,6 +104,7 @@ def test_unreadable_training_images_are_named_in_one_line(data, tmp_path: Path) 
     (content / "._0.jpg").write_bytes(b"\0\5\26\7 AppleDouble")
     model = tmp_path / "model.safetensors"
     result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "1",
+                   "--holdout", "0.5",  # every other file held out: empty.jpg is, cut.png not
                    "--run-dir", str(tmp_path / "run"), "-o", str(model), "--device", "cpu", "-q")
     assert result.exit_code == 1 and "Traceback" not in result.output
     lines = result.output.strip().splitlines()

@@ -304,16 +304,19 @@ def test_an_eps_without_ghostscript_says_so(tmp_path: Path) -> None:
 
 def test_limits_stay_raised_while_any_thread_decodes() -> None:
     """One decode ending must not lower the limits under another still running."""
-    from lucid_cli.images import MAX_IMAGE_PIXELS, _pixel_limit
+    from PIL import PngImagePlugin
 
-    before = Image.MAX_IMAGE_PIXELS
+    from lucid_cli.images import MAX_IMAGE_PIXELS, MAX_TEXT_BYTES, _pixel_limit
+
+    before = Image.MAX_IMAGE_PIXELS, PngImagePlugin.MAX_TEXT_CHUNK
     first, second = _pixel_limit(), _pixel_limit()
     first.__enter__()
     second.__enter__()
     first.__exit__(None, None, None)
-    assert Image.MAX_IMAGE_PIXELS == MAX_IMAGE_PIXELS
+    assert (Image.MAX_IMAGE_PIXELS, PngImagePlugin.MAX_TEXT_CHUNK) == (MAX_IMAGE_PIXELS,
+                                                                        MAX_TEXT_BYTES)
     second.__exit__(None, None, None)
-    assert Image.MAX_IMAGE_PIXELS == before
+    assert (Image.MAX_IMAGE_PIXELS, PngImagePlugin.MAX_TEXT_CHUNK) == before
 
 
 def test_directory(tmp_path: Path) -> None:

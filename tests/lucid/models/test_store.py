@@ -124,6 +124,25 @@ def test_a_config_that_builds_but_cannot_paint_is_named(tmp_path: Path, change: 
     assert reason in str(caught.value)
 
 
+def test_a_decoder_that_paints_another_size_is_refused(tmp_path: Path) -> None:
+    config = tiny_config()
+    config["decoder"]["layers"] = [["conv", 16], ["up"], ["up"], ["conv", 3, "none"]]
+    weights = {k: v.numpy() for k, v in StyleNet(config).state_dict().items()}
+    path = write(tmp_path / "big.safetensors", config, weights)
+    with pytest.raises(ModelError, match=r"invalid architecture config \(it paints a 8x8 "
+                                         r"picture as \(3, 16, 16\)\)$"):
+        load_model(path)
+
+
+def test_a_widely_dilated_residual_block_loads(tmp_path: Path) -> None:
+    """The load-time check paints a square large enough for the decoder's dilations."""
+    config = tiny_config()
+    config["decoder"]["layers"].insert(1, ["residual", 4])
+    model = StyleNet(config)
+    save_model(model, tmp_path / "dilated.safetensors")
+    assert load_model(tmp_path / "dilated.safetensors").decoder.largest_dilation == 4
+
+
 def test_weights_that_are_not_finite_are_refused(tmp_path: Path) -> None:
     weights = {k: v.numpy() for k, v in StyleNet(tiny_config()).state_dict().items()}
     last = list(weights)[-1]

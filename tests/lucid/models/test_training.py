@@ -217,6 +217,10 @@ def test_a_graft_adds_residual_blocks(folders, tmp_path: Path) -> None:
     assert np.abs(grafted.model.decoder.residuals["0"].conv2.weight.detach().numpy()).max() > 0
     resumed = Trainer.resume(tmp_path / "residual")
     assert resumed.iteration == 5 and resumed.model.decoder.reach == grafted.model.decoder.reach
+    before = tiny_config(skip=True)  # a second block ahead of the first would take its name
+    before["decoder"]["layers"][1:1] = [["residual", 1], ["residual", 2]]
+    with pytest.raises(ValueError, match="only be added after the existing ones"):
+        resumed.graft(before, tmp_path / "ahead")
 
 
 def test_a_graft_reaches_a_deeper_level(folders, tmp_path: Path) -> None:
