@@ -83,8 +83,6 @@ def graft_residuals(parser: argparse.ArgumentParser, args: argparse.Namespace, s
                     config: dict[str, Any]) -> None:
     """Residual blocks with ``args.residual``'s dilations at the end of level ``args.at``,
     checked on a batch of the run's crop size before the new run is written."""
-    if min(args.residual) < 1:
-        parser.error("--residual dilations must be at least 1")
     layers = config["decoder"]["layers"]
     ups = [i for i, spec in enumerate(layers) if spec[0] == "up"]
     if not 0 <= args.at < len(ups):

@@ -165,7 +165,7 @@ class Decoder(nn.Module):
     @property
     def largest_dilation(self) -> int:
         """The largest dilation of the residual blocks (1 without any)."""
-        return max((block.conv1.dilation[0] for block in self.residuals.values()), default=1)
+        return max((dilation for _, dilation in self.placements().values()), default=1)
 
     @property
     def reach(self) -> int:
