@@ -14,14 +14,15 @@ import secrets
 import signal
 import struct
 import threading
-import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
-from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from lucid.imagefile import MAX_IMAGE_PIXELS, decoding_limits, os_error_reason, read_error_reason
 
 __all__ = [
     "ImageError",
@@ -56,11 +57,6 @@ SUPPORTED_OUTPUT_FORMATS: Mapping[str, str] = MappingProxyType({
 # Formats whose files can carry an alpha channel; alpha is silently dropped for the rest.
 _ALPHA_FORMATS = frozenset({"PNG", "WEBP", "TIFF"})
 
-#: Pixel budget for decoding. Pillow's default (~89 Mpx) rejects ordinary large photos;
-#: this allows e.g. 14000 x 14000 while still refusing decompression bombs.
-MAX_IMAGE_PIXELS = 200_000_000
-
-
 class ImageError(Exception):
     """A file could not be read or written as an image.
 
@@ -92,64 +88,6 @@ class LoadedImage:
 
 
 # --------------------------------------------------------------------------- loading
-
-
-def _os_error_reason(exc: OSError) -> str:
-    if isinstance(exc, FileNotFoundError) or exc.errno == errno.ENOENT:
-        return "no such file"
-    if isinstance(exc, IsADirectoryError) or exc.errno == errno.EISDIR:
-        return "is a directory"
-    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    return exc.strerror or str(exc) or type(exc).__name__
-
-
-MAX_TEXT_BYTES = 64 * 2**20  # PNG text metadata read with a picture (Photoshop's XMP can be MBs)
-
-
-def _decode_error_reason(exc: Exception) -> str:
-    """Why Pillow could not decode a file, in the user's words."""
-    text = str(exc)
-    if "Ghostscript" in text:
-        return "EPS pictures need Ghostscript, which is not installed"
-    if "MAX_TEXT_CHUNK" in text or "MAX_TEXT_MEMORY" in text:
-        return (f"more than {MAX_TEXT_BYTES // 2**20} MB of text metadata; "
-                "save the picture again without it")
-    return "truncated or corrupt image data"
-
-
-_limits_lock = threading.Lock()
-_limits_users = 0  # decodes under way (the batch decodes on several threads)
-_limits_saved: tuple[int | None, int] | None = None
-
-
-@contextlib.contextmanager
-def _pixel_limit() -> Iterator[None]:
-    """Pillow's bomb limits raised while any decode is under way (pixels; one PNG text chunk,
-    1 MB by default) and restored when the last one ends: shared by every decoding thread,
-    so one thread's end cannot lower them under another's decode.
-
-    Above the pixel limit Pillow only warns (its error comes at twice the limit); from the
-    first decode on, that warning is an error in this process (warnings' own context
-    managers are not thread-safe, and the warning means a refusal here anyway)."""
-    global _limits_users, _limits_saved
-    entered = False
-    try:
-        with _limits_lock:
-            if _limits_users == 0:
-                _limits_saved = (Image.MAX_IMAGE_PIXELS, PngImagePlugin.MAX_TEXT_CHUNK)
-                Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-                PngImagePlugin.MAX_TEXT_CHUNK = MAX_TEXT_BYTES
-                warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
-            _limits_users += 1
-            entered = True
-        yield
-    finally:
-        with _limits_lock:
-            if entered:
-                _limits_users -= 1
-                if _limits_users == 0 and _limits_saved is not None:
-                    Image.MAX_IMAGE_PIXELS, PngImagePlugin.MAX_TEXT_CHUNK = _limits_saved
 
 
 def _to_float(img: Image.Image) -> np.ndarray:
@@ -263,16 +201,15 @@ def load_image(path: str | os.PathLike[str], shorter_side: int = 0) -> LoadedIma
         if p.stat().st_size == 0:
             raise ImageError(name, "file is empty")
     except OSError as exc:
-        raise ImageError(name, _os_error_reason(exc)) from exc
+        raise ImageError(name, os_error_reason(exc)) from exc
 
     try:
-        with _pixel_limit():
+        with decoding_limits():
             try:
                 img = Image.open(p)
-            except UnidentifiedImageError as exc:
-                raise ImageError(name, "not an image file (cannot identify image)") from exc
-            except (ValueError, EOFError, SyntaxError, struct.error) as exc:
-                raise ImageError(name, _decode_error_reason(exc)) from exc
+            except (UnidentifiedImageError, ValueError, EOFError, SyntaxError,
+                    struct.error) as exc:
+                raise ImageError(name, read_error_reason(exc)) from exc
             with img:
                 try:
                     img.seek(0)  # first frame of animated GIF/WebP/TIFF
@@ -282,7 +219,7 @@ def load_image(path: str | os.PathLike[str], shorter_side: int = 0) -> LoadedIma
                         img.draft(img.mode, (-(-width // factor), -(-height // factor)))
                     img.load()  # force full decode: truncation surfaces here, not later
                 except (OSError, ValueError, EOFError, SyntaxError, struct.error) as exc:
-                    raise ImageError(name, _decode_error_reason(exc)) from exc
+                    raise ImageError(name, read_error_reason(exc)) from exc
                 icc = img.info.get("icc_profile")
                 source = _reduced(img, _reduction(img.size, shorter_side))  # after the draft
                 try:
@@ -291,14 +228,10 @@ def load_image(path: str | os.PathLike[str], shorter_side: int = 0) -> LoadedIma
                 except Exception:  # noqa: BLE001 - malformed EXIF: keep the stored orientation
                     oriented, turned = source.copy(), False
                 full_size = (width, height) if turned else (height, width)  # upright
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(
-            name, f"image too large (more than {MAX_IMAGE_PIXELS:,} pixels)"
-        ) from exc
     except ImageError:
         raise
-    except OSError as exc:
-        raise ImageError(name, _os_error_reason(exc)) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning, OSError) as exc:
+        raise ImageError(name, read_error_reason(exc)) from exc
 
     color, alpha = _split_alpha(oriented)
     icc_converted = False
@@ -503,7 +436,7 @@ def save_image(
         raise ImageError(name, "parent is not a directory") from exc
     except OSError as exc:
         raise ImageError(name, f"cannot create directory {os.fspath(parent)}: "
-                               f"{_os_error_reason(exc)}") from exc
+                               f"{os_error_reason(exc)}") from exc
 
     u8 = _to_uint8(rgb)
     if alpha is not None and fmt in _ALPHA_FORMATS:
@@ -523,7 +456,7 @@ def save_image(
         try:
             fd, tmp = _create_temp(target)
         except OSError as exc:
-            reason = _os_error_reason(exc)
+            reason = os_error_reason(exc)
             if reason == "no such file":
                 reason = "no such directory"
             raise ImageError(name, reason) from exc
@@ -540,6 +473,6 @@ def save_image(
                 raise FileExistsError(f"{name}: file already exists (pass overwrite=True to "
                                       "replace it)") from exc
             if isinstance(exc, OSError):
-                raise ImageError(name, _os_error_reason(exc)) from exc
+                raise ImageError(name, os_error_reason(exc)) from exc
             raise
     return target

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -52,8 +53,6 @@ def _square(image: np.ndarray, size: int) -> np.ndarray:
     h, w = image.shape[:2]
     top, left = (h - min(h, w)) // 2, (w - min(h, w)) // 2
     crop = image[top : top + min(h, w), left : left + min(h, w)]
-    from PIL import Image
-
     return np.asarray(Image.fromarray(crop).resize((size, size), Image.LANCZOS),
                       dtype=np.float32) / 255.0
 

@@ -72,7 +72,7 @@ def main() -> None:
     side = 4 * encoder["stride"]
     try:  # a tap finer than the decoder where it joins fails here, not at the first step
         with lucid.no_grad():
-            grafted.model(lucid.rand(1, 3, side, side), lucid.rand(1, 3, side, side))
+            grafted.model(lucid.zeros(1, 3, side, side), lucid.zeros(1, 3, side, side))
     except ValueError as error:
         parser.error(f"{args.tap} cannot join the decoder at --at {args.at}: {error}")
     where = "before the first layer" if args.at == 0 else f"after upsampling {args.at}"
@@ -93,7 +93,7 @@ def graft_residuals(parser: argparse.ArgumentParser, args: argparse.Namespace, s
         grafted = source.graft(config, args.target)
         side = source.options.crop_size
         with lucid.no_grad():
-            grafted.model(lucid.rand(1, 3, side, side), lucid.rand(1, 3, side, side))
+            grafted.model(lucid.zeros(1, 3, side, side), lucid.zeros(1, 3, side, side))
     except ValueError as error:
         parser.error(f"residual blocks at level {args.at}: {error}")
     _finish(args, grafted, f"residual blocks (dilations {args.residual}) at the end of level "

@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+
+from lucid.imagefile import decoding_limits, read_error_reason
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -42,15 +44,16 @@ def split_holdout(paths: Sequence[Path], fraction: float) -> tuple[list[Path], l
 def load_rgb(path: Path, min_side: int) -> np.ndarray:
     """An image as uint8 (H, W, 3), upscaled if needed so both sides reach ``min_side``.
 
-    Raises :class:`TrainingImageError` naming the file when it cannot be read.
+    Raises :class:`TrainingImageError` naming the file when it cannot be read, in the command
+    line's words (:func:`lucid.imagefile.read_error_reason`).
     """
     try:
-        with warnings.catch_warnings(), Image.open(path) as image:
-            warnings.simplefilter("ignore")  # "Corrupt EXIF data" and the like: not errors
+        with decoding_limits(), warnings.catch_warnings(), Image.open(path) as image:
+            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data": not an error
             image = image.convert("RGB")
             short = min(image.size)
             if short < 1:
-                raise ValueError("an image with no pixels")
+                raise TrainingImageError(f"{path}: image has no pixels")
             if short < min_side:
                 scale = min_side / short
                 image = image.resize((max(min_side, round(image.width * scale)),
@@ -58,20 +61,10 @@ def load_rgb(path: Path, min_side: int) -> np.ndarray:
                                      Image.BICUBIC)
             return np.asarray(image, dtype=np.uint8)
     except (OSError, ValueError, EOFError, SyntaxError, struct.error,
-            Image.DecompressionBombError) as error:
-        raise TrainingImageError(f"{path}: {_reason(error)}") from error
-
-
-def _reason(error: Exception) -> str:
-    if isinstance(error, UnidentifiedImageError):
-        return "not an image Pillow can read"
-    if isinstance(error, Image.DecompressionBombError):
-        return "too many pixels"
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror.lower()
-    text = str(error)
-    return "truncated or corrupt image data" if "truncated" in text or "broken" in text \
-        else text
+            Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        if isinstance(error, TrainingImageError):
+            raise
+        raise TrainingImageError(f"{path}: {read_error_reason(error)}") from error
 
 
 def load_all(paths: Sequence[Path], min_side: int) -> list[np.ndarray]:

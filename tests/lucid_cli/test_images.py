@@ -306,10 +306,10 @@ def test_limits_stay_raised_while_any_thread_decodes() -> None:
     """One decode ending must not lower the limits under another still running."""
     from PIL import PngImagePlugin
 
-    from lucid_cli.images import MAX_IMAGE_PIXELS, MAX_TEXT_BYTES, _pixel_limit
+    from lucid.imagefile import MAX_IMAGE_PIXELS, MAX_TEXT_BYTES, decoding_limits
 
     before = Image.MAX_IMAGE_PIXELS, PngImagePlugin.MAX_TEXT_CHUNK
-    first, second = _pixel_limit(), _pixel_limit()
+    first, second = decoding_limits(), decoding_limits()
     first.__enter__()
     second.__enter__()
     first.__exit__(None, None, None)
@@ -327,15 +327,15 @@ def test_directory(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("limit", [400, 100])  # 600 px: over the warning / the hard limit
 def test_decompression_bomb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
-    import lucid_cli.images as images_mod
+    import lucid.imagefile
 
     path = _save(Image.new("RGB", (W, H)), tmp_path / "big.png")
     before = Image.MAX_IMAGE_PIXELS
-    monkeypatch.setattr(images_mod, "MAX_IMAGE_PIXELS", limit)
+    monkeypatch.setattr(lucid.imagefile, "MAX_IMAGE_PIXELS", limit)
     with pytest.raises(ImageError, match="big.png: image too large"):
         load_image(path)
     assert Image.MAX_IMAGE_PIXELS == before  # global setting restored
-    monkeypatch.setattr(images_mod, "MAX_IMAGE_PIXELS", 10_000)
+    monkeypatch.setattr(lucid.imagefile, "MAX_IMAGE_PIXELS", 10_000)
     assert load_image(path).rgb.shape == (H, W, 3)
 
 
