@@ -23,6 +23,8 @@ from lucid_cli.sheets import contact_sheet  # noqa: E402
 
 
 def held_out(folder: str, holdout: float, count: int, offset: int) -> list[Path]:
+    if count < 1:
+        return []
     _, held = split_holdout(list_images(folder), holdout)
     stride = max(1, len(held) // count)
     return held[offset::stride][:count]
