@@ -14,26 +14,19 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from lucid import serialization
 from lucid.models.data import list_images, split_holdout
-from lucid.models.training import CheckpointReport, StepReport, Trainer, TrainOptions
-
-
-def run_options(run_dir: Path) -> TrainOptions:
-    _, metadata = serialization.load_with_metadata(run_dir / Trainer.CHECKPOINT)
-    return TrainOptions(**json.loads(metadata["train.options"]))
+from lucid.models.training import CheckpointReport, StepReport, Trainer
 
 
 def pack(run_dir: Path, out: Path, counts: dict[str, int], seed: int, quality: int) -> None:
     """A random subset of the run's training split, as WebP files, in ``out/{content,style}``."""
-    options = run_options(run_dir)
+    options = Trainer.stored_options(run_dir)
     rng = np.random.default_rng(seed)
     for kind, folder in (("content", options.content_dir), ("style", options.style_dir)):
         train, _ = split_holdout(list_images(folder), options.holdout)

@@ -329,12 +329,34 @@ class Trainer:
         })
         return self.checkpoint_path
 
+    #: What a run may change when it resumes: its length, the loss weights, the crops, how
+    #: often it checkpoints and logs, the weights' average. The rest (the data and its split,
+    #: the seed, the learning-rate schedule, the encoder) is what the run is.
+    RESUMABLE = frozenset({"iterations", "batch_size", "crop_size", "content_weight",
+                           "style_weight", "checkpoint_every", "log_every", "ema_decay"})
+
+    @classmethod
+    def stored_options(cls, run_dir: str | Path) -> TrainOptions:
+        """The options of the run checkpointed in ``run_dir`` (its weights are not read)."""
+        metadata = serialization.load_metadata(Path(run_dir) / cls.CHECKPOINT)
+        return TrainOptions(**json.loads(metadata["train.options"]))
+
     @classmethod
     def resume(cls, run_dir: str | Path, device: DeviceLike = "cpu",
                images: tuple[list[Path], list[Path]] | None = None,
                **overrides: Any) -> Trainer:
-        """A trainer in the exact state of the checkpoint in ``run_dir``, on ``device``."""
+        """A trainer in the exact state of the checkpoint in ``run_dir``, on ``device``,
+        carried on with ``overrides`` of its options: any of :attr:`RESUMABLE`; others only
+        at the run's own values (a ``ValueError`` names the rest)."""
         path = Path(run_dir) / cls.CHECKPOINT
+        stored = asdict(cls.stored_options(run_dir))
+        fixed = sorted(name for name, value in overrides.items()
+                       if name not in cls.RESUMABLE and value != stored.get(name, value))
+        if fixed:
+            raise ValueError(f"{run_dir}: a resumed run keeps its own "
+                             + ", ".join(f"{name} ({stored[name]})" for name in fixed)
+                             + "; train a new run to change "
+                             + ("it" if len(fixed) == 1 else "them"))
         arrays, metadata = serialization.load_with_metadata(path)
         options = TrainOptions(**{**json.loads(metadata["train.options"]), **overrides})
         options.run_dir = str(run_dir)

@@ -14,6 +14,7 @@ from lucid_cli.errors import console, fail, reported
 
 @app.command()
 def train(
+    ctx: typer.Context,
     content_dir: Annotated[Path, typer.Option(help="Folder of content photos.")] = None,
     style_dir: Annotated[Path, typer.Option(help="Folder of style paintings.")] = None,
     output: Annotated[Path, typer.Option("-o", "--output",
@@ -21,7 +22,10 @@ def train(
         "model.safetensors"),
     run_dir: Annotated[Path, typer.Option(help="Checkpoints, log, sample sheets.")] = Path(
         "runs/default"),
-    resume: Annotated[bool, typer.Option(help="Continue from the run's last checkpoint.")] = False,
+    resume: Annotated[bool, typer.Option(
+        help="Continue from the run's last checkpoint, with any of --iterations, --batch-size, "
+             "--crop-size, --content-weight, --style-weight, --checkpoint-every, --log-every "
+             "and --ema-decay changed.")] = False,
     iterations: Annotated[int, typer.Option(min=1, help="Total optimisation steps.")] = 20000,
     batch_size: Annotated[int, typer.Option(min=1)] = 8,
     crop_size: Annotated[int, typer.Option(min=32, help="Random crop side in pixels.")] = 128,
@@ -62,8 +66,7 @@ def train(
         if resume:
             if not (run_dir / Trainer.CHECKPOINT).exists():
                 fail(f"{run_dir}: no checkpoint to resume from")
-            changes = {} if ema_decay is None else {"ema_decay": ema_decay}
-            trainer = Trainer.resume(run_dir, where, iterations=iterations, **changes)
+            trainer = Trainer.resume(run_dir, where, **_given_on_resume(ctx, run_dir))
             if encoder_lr is not None and encoder_lr != trainer.options.encoder_lr:
                 if trainer.critic is not None:
                     fail(f"{run_dir}: fine-tunes its encoder at {trainer.options.encoder_lr} "
@@ -95,3 +98,29 @@ def train(
         trainer.export_model(output)
         if not quiet:
             console.print(f"wrote {output}")
+
+
+# options of ``lucid train`` that are TrainOptions' fields of the same name
+_RUN_OPTIONS = ("content_dir", "style_dir", "iterations", "batch_size", "crop_size", "lr",
+                "lr_decay", "content_weight", "style_weight", "checkpoint_every", "log_every",
+                "ema_decay", "holdout", "seed", "encoder_weights")
+
+
+def _given_on_resume(ctx: typer.Context, run_dir: Path) -> dict[str, object]:
+    """The run options typed on this command line, to carry the run on with
+    (``Trainer.resume`` refuses those a run cannot change); ``--iterations`` always, its
+    default included. A folder or file typed as another path to the run's own is the run's."""
+    from lucid.models.training import Trainer
+
+    stored = Trainer.stored_options(run_dir)
+    given: dict[str, object] = {"iterations": ctx.params["iterations"]}
+    for name in _RUN_OPTIONS:
+        value = ctx.params[name]
+        source = ctx.get_parameter_source(name)  # click's ParameterSource, vendored by Typer
+        if source is None or source.name != "COMMANDLINE":
+            continue
+        if isinstance(value, Path):
+            own = Path(getattr(stored, name))
+            value = str(own) if own.resolve() == value.resolve() else str(value)
+        given[name] = value
+    return given

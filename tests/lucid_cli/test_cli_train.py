@@ -134,3 +134,35 @@ def test_training_folders_that_are_not_folders_of_images(data, tmp_path: Path) -
                        "--run-dir", str(tmp_path / "run"), "--device", "cpu", "-q")
         assert result.exit_code == 1 and "Traceback" not in result.output
         assert f"{folder}: {says}" in result.output.strip()
+
+
+def test_a_resumed_run_takes_the_options_it_can_change_and_refuses_the_rest(
+        data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--content-weight, --crop-size and the like carry the run on with new values (they were
+    silently ignored once); the seed, the learning rate or the data are what the run is."""
+    from lucid.models.training import Trainer
+
+    content, style = data
+    run, model = tmp_path / "run", tmp_path / "model.safetensors"
+    common = ["--run-dir", str(run), "-o", str(model), "--device", "cpu", "-q"]
+    result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "1",
+                   "--batch-size", "2", "--crop-size", "32", "--holdout", "0.25", *common)
+    assert result.exit_code == 0, result.output
+
+    changed = train("--resume", "--iterations", "2", "--content-weight", "2.5",
+                    "--crop-size", "40", "--batch-size", "4", *common)
+    assert changed.exit_code == 0, changed.output
+    options = Trainer.stored_options(run)
+    assert (options.iterations, options.content_weight, options.crop_size,
+            options.batch_size) == (2, 2.5, 40, 4)
+
+    refused = train("--resume", "--iterations", "3", "--lr", "1e-3", "--seed", "5", *common)
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "keeps its own lr (0.0001), seed (0)" in " ".join(refused.output.split())
+    assert Trainer.stored_options(run).iterations == 2  # nothing trained
+
+    monkeypatch.chdir(content.parent)  # the run's own folder, typed as a relative path
+    same = train("--resume", "--iterations", "3", "--content-dir", content.name, "--seed", "0",
+                 *common)
+    assert same.exit_code == 0, same.output
+    assert Trainer.stored_options(run).content_dir == str(content)
