@@ -32,6 +32,17 @@ def train(*args: str):  # noqa: ANN201 - a click Result
     return CliRunner().invoke(app, ["train", *args])
 
 
+def one_step_run(data: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path, list[str]]:
+    """A run trained one step: its folder, its model file and the options naming them."""
+    content, style = data
+    run, model = tmp_path / "run", tmp_path / "model.safetensors"
+    common = ["--run-dir", str(run), "-o", str(model), "--device", "cpu", "-q"]
+    result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "1",
+                   "--batch-size", "2", "--crop-size", "32", "--holdout", "0.25", *common)
+    assert result.exit_code == 0, result.output
+    return run, model, common
+
+
 def test_train_writes_a_model_a_log_sheets_and_resumes(data, tmp_path: Path) -> None:
     content, style = data
     run, model = tmp_path / "run", tmp_path / "model.safetensors"
@@ -75,12 +86,7 @@ def test_train_refuses_what_it_cannot_do(data, tmp_path: Path) -> None:
 
 
 def test_a_run_carried_on_with_its_encoder_fine_tuned(data, tmp_path: Path) -> None:
-    content, style = data
-    run, model = tmp_path / "run", tmp_path / "model.safetensors"
-    common = ["--run-dir", str(run), "-o", str(model), "--device", "cpu", "-q"]
-    result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "1",
-                   "--batch-size", "2", "--crop-size", "32", "--holdout", "0.25", *common)
-    assert result.exit_code == 0, result.output
+    run, model, common = one_step_run(data, tmp_path)
     assert "fine-tuned" not in read_info(model).provenance["encoder"]
     trunk = load_model(model).encoder.state_dict()
 
@@ -142,12 +148,7 @@ def test_a_resumed_run_takes_the_options_it_can_change_and_refuses_the_rest(
     silently ignored once); the seed, the learning rate or the data are what the run is."""
     from lucid.models.training import Trainer
 
-    content, style = data
-    run, model = tmp_path / "run", tmp_path / "model.safetensors"
-    common = ["--run-dir", str(run), "-o", str(model), "--device", "cpu", "-q"]
-    result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "1",
-                   "--batch-size", "2", "--crop-size", "32", "--holdout", "0.25", *common)
-    assert result.exit_code == 0, result.output
+    run, model, common = one_step_run(data, tmp_path)
 
     changed = train("--resume", "--iterations", "2", "--content-weight", "2.5",
                     "--crop-size", "40", "--batch-size", "4", *common)
@@ -161,6 +162,7 @@ def test_a_resumed_run_takes_the_options_it_can_change_and_refuses_the_rest(
     assert "keeps its own lr (0.0001), seed (0)" in " ".join(refused.output.split())
     assert Trainer.stored_options(run).iterations == 2  # nothing trained
 
+    content = data[0]
     monkeypatch.chdir(content.parent)  # the run's own folder, typed as a relative path
     same = train("--resume", "--iterations", "3", "--content-dir", content.name, "--seed", "0",
                  *common)
