@@ -451,6 +451,11 @@ def save_image(
                    "optimize": True}
     elif fmt == "WEBP":
         options = {"quality": quality}
+    # Encoded in memory, then written by Python's file object, which retries a short write and
+    # raises when the disk is full: Pillow's encoders writing to a file descriptor themselves
+    # took a short write (the disk full) as done, leaving a truncated JPEG or TIFF.
+    encoded = io.BytesIO()
+    pil.save(encoded, format=fmt, **options)
 
     with _interrupts_deferred():
         try:
@@ -462,7 +467,7 @@ def save_image(
             raise ImageError(name, reason) from exc
         try:
             with os.fdopen(fd, "wb") as fh:
-                pil.save(fh, format=fmt, **options)
+                fh.write(encoded.getbuffer())
                 fh.flush()
                 os.fsync(fh.fileno())
             _move_into_place(tmp, target, overwrite)

@@ -425,7 +425,7 @@ def test_failed_write_removes_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     def boom(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Image.Image, "save", boom)
+    monkeypatch.setattr(os, "fsync", boom)  # the temp file written, not yet in place
     with pytest.raises(ImageError, match="o.png: No space left on device"):
         save_image(tmp_path / "o.png", np.zeros((4, 4, 3), np.float32))
     assert list(tmp_path.iterdir()) == []
@@ -486,13 +486,13 @@ def test_an_interrupt_during_a_save_waits_for_it(tmp_path: Path,
                                                  sig: int) -> None:
     """An interrupt that arrives while a file is being written acts once it is in place:
     no stray temp file, no half-written picture (SIGTERM handled as the CLI does)."""
-    save = Image.Image.save
+    fsync = os.fsync
 
-    def interrupted(self, fp, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def interrupted(fd: int) -> None:  # the temp file written, not yet in place
         os.kill(os.getpid(), sig)
-        return save(self, fp, *args, **kwargs)
+        fsync(fd)
 
-    monkeypatch.setattr(Image.Image, "save", interrupted)
+    monkeypatch.setattr(os, "fsync", interrupted)
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt):
@@ -605,3 +605,36 @@ def test_center_crop_square() -> None:
     tall[10:20] = 1.0
     out = center_crop_square(tall)
     assert out.shape == (10, 10, 3) and out.min() == 1.0
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE")
+@pytest.mark.parametrize("suffix", [".jpg", ".tif", ".png"])
+def test_a_full_disk_fails_the_write_and_leaves_nothing(tmp_path: Path, suffix: str) -> None:
+    """A full disk makes write(2) write less than asked: Pillow's encoders writing straight to
+    a file descriptor took that as done, and a truncated JPEG or TIFF was moved into place
+    as written. A file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored) writes short the same way."""
+    import subprocess
+    import sys
+    import textwrap
+
+    target = tmp_path / f"out{suffix}"
+    script = textwrap.dedent(f"""
+        import resource, signal
+        import numpy as np
+        from lucid_cli.images import ImageError, save_image
+        noise = np.random.default_rng(0).random((48, 48, 3))  # 7-15 KB, in one write
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        try:
+            save_image({str(target)!r}, noise)
+        except ImageError as error:
+            print("refused:", error)
+        else:
+            print("written")
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(f"refused: {target}: "), run.stdout
+    assert "\n" not in run.stdout.strip()
+    assert list(tmp_path.iterdir()) == []  # no file, no temp file
