@@ -55,14 +55,20 @@ def decoding_limits() -> Iterator[None]:
 
 
 def os_error_reason(exc: OSError) -> str:
-    """What went wrong reaching a file (``"no such file"``, ``"permission denied"``, ...)."""
+    """What went wrong reaching a file (``"no such file"``, ``"permission denied"``, ...).
+
+    Example:
+        >>> os_error_reason(OSError(36, "File name too long"))
+        'file name too long'
+    """
     if isinstance(exc, FileNotFoundError) or exc.errno == errno.ENOENT:
         return "no such file"
     if isinstance(exc, IsADirectoryError) or exc.errno == errno.EISDIR:
         return "is a directory"
     if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
         return "permission denied"
-    return exc.strerror or str(exc) or type(exc).__name__
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return reason[:1].lower() + reason[1:]  # "file name too long", as the reasons above
 
 
 def read_error_reason(exc: Exception) -> str:

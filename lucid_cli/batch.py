@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lucid.imagefile import os_error_reason
 from lucid_cli.color import lab_statistics, match_color_histogram, recolor, transfer_luminance
 from lucid_cli.images import (
     MAX_IMAGE_PIXELS,
@@ -274,6 +275,15 @@ def expand_inputs(paths: Sequence[Path], recursive: bool = False
     return _unique(found)[0], problems
 
 
+def _is_folder(path: Path) -> bool:
+    """``path.is_dir()``, False where the path cannot even be looked up (a name too long):
+    then it is a file that fails on its own, with its name, and the batch goes on."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def _list_inputs(paths: Sequence[Path], recursive: bool
                  ) -> tuple[list[InputFile], list[tuple[Path, str]]]:
     """:func:`expand_inputs` before a file found twice is dropped."""
@@ -281,7 +291,7 @@ def _list_inputs(paths: Sequence[Path], recursive: bool
     problems: list[tuple[Path, str]] = []
     for path in paths:
         path = Path(path)
-        if not path.is_dir():
+        if not _is_folder(path):
             found.append(InputFile(path))  # missing files fail later, with the file's name
             continue
         before = len(found)
@@ -295,7 +305,7 @@ def _list_inputs(paths: Sequence[Path], recursive: bool
                     found.append(InputFile(Path(root) / name, subdir))
         for error in errors:
             where = Path(error.filename) if error.filename else path
-            problems.append((where, f"cannot read folder: {error.strerror or error}"))
+            problems.append((where, f"cannot read folder: {os_error_reason(error)}"))
         if len(found) == before and not errors:
             kind = "images (also in sub-folders)" if recursive else \
                 "images (use --recursive for sub-folders)"
@@ -590,10 +600,10 @@ def _blame(error: BaseException, fallback: Path) -> _PairError:
     if isinstance(error, ImageError):
         return _PairError(Path(error.path), error.reason, error)
     if isinstance(error, MemoryError):
-        return _PairError(fallback, "out of memory; try a smaller --size", error)
+        return _PairError(fallback, "out of memory; try a smaller --size or --style-size",
+                          error)
     if isinstance(error, OSError) and error.filename:
-        return _PairError(Path(os.fsdecode(error.filename)),
-                          error.strerror or type(error).__name__, error)
+        return _PairError(Path(os.fsdecode(error.filename)), os_error_reason(error), error)
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
     return _PairError(fallback, message, error)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 from collections.abc import Iterator
 from typing import NoReturn
@@ -48,16 +49,25 @@ def reported(debug: bool = False) -> Iterator[None]:
 
     try:
         yield
-    except (CLIError, ImageError, ModelError, PthError, WeightsFileError, FileExistsError,
-            FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError,
+    except (CLIError, ImageError, ModelError, PthError, WeightsFileError, OSError,
             ValueError) as error:
         if debug:
             raise
-        fail(str(error))
+        fail(_message(error))
     except KeyboardInterrupt:
         if debug:
             raise
         fail("interrupted", code=130)
+
+
+def _message(error: Exception) -> str:
+    """``path: reason`` for the file system's errors ("file name too long"), else the
+    error's own one line."""
+    if isinstance(error, OSError) and error.filename is not None:
+        from lucid.imagefile import os_error_reason
+
+        return f"{os.fsdecode(error.filename)}: {os_error_reason(error)}"
+    return str(error)
 
 
 @contextlib.contextmanager

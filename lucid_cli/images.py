@@ -12,6 +12,7 @@ import io
 import os
 import secrets
 import signal
+import stat
 import struct
 import threading
 from collections.abc import Iterator, Mapping
@@ -195,10 +196,11 @@ def load_image(path: str | os.PathLike[str], shorter_side: int = 0) -> LoadedIma
     """
     p = Path(path)
     name = os.fspath(path)
-    if p.is_dir():
-        raise ImageError(name, "is a directory")
     try:
-        if p.stat().st_size == 0:
+        status = p.stat()
+        if stat.S_ISDIR(status.st_mode):
+            raise ImageError(name, "is a directory")
+        if status.st_size == 0:
             raise ImageError(name, "file is empty")
     except OSError as exc:
         raise ImageError(name, os_error_reason(exc)) from exc

@@ -7,6 +7,7 @@ package; other names are looked up as ``<name>.safetensors`` in the user's model
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import numpy as np
 
 import lucid
 from lucid import serialization
+from lucid.imagefile import os_error_reason
 from lucid.models.stylenet import StyleNet
 
 PACKAGE_WEIGHTS = Path(__file__).parent / "weights"
@@ -134,9 +136,9 @@ def _metadata(path: Path) -> dict[str, str]:
 
 
 def _os_error(path: Path, error: OSError) -> ModelError:
-    if isinstance(error, IsADirectoryError) or path.is_dir():
+    if isinstance(error, IsADirectoryError) or error.errno == errno.EISDIR:
         return ModelError(f"{path}: is a directory, not a model file")
-    return ModelError(f"{path}: cannot be read ({error.strerror or error})")
+    return ModelError(f"{path}: cannot be read ({os_error_reason(error)})")
 
 
 def _json_object(path: Path, text: str, what: str) -> dict[str, Any]:

@@ -80,11 +80,13 @@ _OPTION_NAMES = {
 
 @app.command(no_args_is_help=True)
 def stylize(
+    # readable=False: Typer's own check would stop the whole batch with a usage error; an
+    # unreadable file fails on its own, named in one line, and the batch goes on
     content: Annotated[Path, typer.Argument(
-        metavar="CONTENT", show_default=False,
+        metavar="CONTENT", show_default=False, readable=False,
         help="The photo to repaint, or a folder of photos (several contents: use a folder).")],
     styles: Annotated[list[Path], typer.Argument(
-        metavar="STYLE", show_default=False,
+        metavar="STYLE", show_default=False, readable=False,
         help="One or more paintings (files or folders). Each content is painted with each "
              "style, unless --weights or --mask blend them into one picture.")],
     # a str, not a Path: a Path drops the trailing '/' that makes "out.png/" a folder
@@ -122,7 +124,7 @@ def stylize(
         help="Brush strokes this many times larger: paint at 1/N size first, then repaint "
              "the enlarged result at full size (small details suffer from 3 on).")] = 1,
     mask: Annotated[Path | None, typer.Option(
-        metavar="MASK", show_default=False,
+        metavar="MASK", show_default=False, readable=False,
         help="Greyscale image; with exactly two styles, white takes the first style and "
              "black the second.")] = None,
     model: Annotated[str, typer.Option(

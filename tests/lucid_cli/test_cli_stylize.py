@@ -601,6 +601,20 @@ def test_an_odd_file_name_keeps_its_error_on_one_line(work: Path, model_file: Pa
     assert result.exit_code == 1 and "no\\nsuch" in _one_error_line(result, "such")
 
 
+def test_a_name_too_long_is_one_line_and_the_batch_goes_on(work: Path, model_file: Path) -> None:
+    """A name longer than the file system allows (255 bytes a part here) cannot even be
+    looked up: the lookup's error was a traceback, for a style, an output or a model."""
+    long = "x" * 300
+    result = stylize(model_file, "content.jpg", f"{long}.jpg", "style1.png", "-o", "out")
+    assert result.exit_code == 1
+    assert "file name too long" in _one_error_line(result, long)
+    assert [p.name for p in (work / "out").iterdir()] == ["content_stylized_style1.jpg"]
+    for option, value in (("-o", f"{long}.png"), ("-o", f"{long}/"), ("--model", long)):
+        result = stylize(model_file, "content.jpg", "style1.png", option, value)
+        assert result.exit_code == 1
+        assert "file name too long" in _one_error_line(result, long), (option, value)
+
+
 def test_debug_shows_the_traceback(work: Path, model_file: Path) -> None:
     (work / "bad.jpg").write_text("nope")
     result = stylize(model_file, "bad.jpg", "style1.png", "--debug")
@@ -620,6 +634,20 @@ def test_unreadable_folder(work: Path, model_file: Path) -> None:
     assert result.exit_code == 1
     _one_error_line(result, "locked")
     _no_traceback(result)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads everything")
+def test_an_unreadable_style_named_on_the_command_line_fails_alone(work: Path,
+                                                                   model_file: Path) -> None:
+    """Typer's own readability check stopped the whole batch with a usage error."""
+    (work / "style2.jpg").chmod(0)
+    try:
+        result = stylize(model_file, "content.jpg", "style1.png", "style2.jpg", "-o", "out")
+    finally:
+        (work / "style2.jpg").chmod(0o644)
+    assert result.exit_code == 1
+    assert "permission denied" in _one_error_line(result, "style2.jpg")
+    assert [p.name for p in (work / "out").iterdir()] == ["content_stylized_style1.jpg"]
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes everywhere")

@@ -426,7 +426,7 @@ def test_failed_write_removes_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", boom)  # the temp file written, not yet in place
-    with pytest.raises(ImageError, match="o.png: No space left on device"):
+    with pytest.raises(ImageError, match="o.png: no space left on device"):
         save_image(tmp_path / "o.png", np.zeros((4, 4, 3), np.float32))
     assert list(tmp_path.iterdir()) == []
 
