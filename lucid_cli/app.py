@@ -39,10 +39,5 @@ def root(
     lucid.backend.reuse_freed_memory()
 
 
-def main() -> None:
-    """Console-script entry point."""
-    app()
-
-
 # importing the command modules registers their commands on ``app``
 from lucid_cli.commands import import_adain, info, models, stylize, train  # noqa: E402, F401

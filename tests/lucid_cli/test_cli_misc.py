@@ -133,3 +133,23 @@ def test_stylize_with_an_odd_model_gives_one_line(home: Path, tmp_path: Path, mo
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
     assert "Traceback" not in result.stderr
+
+
+def test_a_ctrl_c_while_the_command_starts_is_one_line() -> None:
+    """An interrupt during the start-up imports (Rich, numpy: a few tenths of a second) was a
+    traceback from inside them; it ends as a later one does."""
+    script = (
+        "import builtins, sys\n"
+        "real = builtins.__import__\n"
+        "def interrupted(name, *args, **kwargs):\n"
+        "    if name.startswith('rich'):\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = interrupted\n"
+        "from lucid_cli.__main__ import main\n"
+        "sys.argv = ['lucid', 'info']\n"
+        "main()\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60)
+    assert (run.returncode, run.stderr, run.stdout) == (130, "error: interrupted\n", "")
