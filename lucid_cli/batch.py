@@ -850,13 +850,16 @@ def _paint(model: StyleNet, rgb: np.ndarray, opacity: np.ndarray | None,
     try:
         if palettes is not None:
             rgb = _recolored(rgb, opacity, palettes, options, mask)
-        picture = paint(model, rgb, statistics, options.stroke_scale, options.weights,
-                        options.alpha, mask, on_tile, options.grain)
+        with np.errstate(over="ignore", invalid="ignore"):  # judged below, not warned of
+            picture = paint(model, rgb, statistics, options.stroke_scale, options.weights,
+                            options.alpha, mask, on_tile, options.grain)
     except _PAIR_ERRORS as error:
         return _blame(error, content)
     if not np.isfinite(picture).all():  # saved, it would be a black picture and no word
+        source = getattr(model, "source", None)  # the file load_model read it from
         return _PairError(content, "the network painted NaN or infinite values (is the model "
-                                   "file sound?)", FloatingPointError("non-finite output"))
+                                   f"file{f' {source}' if source else ''} sound?)",
+                          FloatingPointError("non-finite output"))
     return picture
 
 

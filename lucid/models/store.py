@@ -212,15 +212,18 @@ def load_model(name_or_path: str | os.PathLike[str] | None = None) -> StyleNet:
         raise ModelError(f"{path}: {len(broken)} weight tensor(s) hold NaN or infinite values "
                          f"(first: {broken[0]})")
     model.eval()
-    try:  # a config that builds but cannot paint fails here, naming the model file, not at
-        # the first image, naming the image
+    try:  # a config that builds but cannot paint, or weights too large to paint with, fail
+        # here, naming the model file, not at the first image, naming the image
         side = model.stride * max(4, 2 * model.decoder.largest_dilation + 1)
-        with lucid.no_grad():
-            shape = model(lucid.zeros(1, 3, side, side), lucid.zeros(1, 3, side, side)).shape
-        if tuple(shape) != (1, 3, side, side):
-            raise ValueError(f"it paints a {side}x{side} picture as {tuple(shape)[1:]}")
+        noise = np.random.default_rng(0).random((2, 1, 3, side, side), dtype=np.float32)
+        with lucid.no_grad(), np.errstate(all="ignore"):
+            painted = model(lucid.tensor(noise[0]), lucid.tensor(noise[1])).numpy()
+        if painted.shape != (1, 3, side, side):
+            raise ValueError(f"it paints a {side}x{side} picture as {painted.shape[1:]}")
     except _CONFIG_ERRORS as error:
         raise _invalid_config(path, error) from error
+    if not np.isfinite(painted).all():
+        raise ModelError(f"{path}: paints NaN or infinite values (weights out of range)")
     model.source = path
     return model
 

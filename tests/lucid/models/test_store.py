@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,18 @@ def test_weights_that_are_not_finite_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=rf"nan.safetensors: 1 weight tensor\(s\) hold NaN or "
                                          rf"infinite values \(first: {last}\)$"):
         load_model(path)
+
+
+def test_weights_too_large_to_paint_with_are_refused(tmp_path: Path) -> None:
+    """Finite weights scaled by 1e30 overflow in the first picture: refused when the model
+    loads, quietly (numpy's overflow warnings were eight lines), naming the model file."""
+    weights = {k: v.numpy() * (1e30 if k.startswith("decoder") else 1)
+               for k, v in StyleNet(tiny_config()).state_dict().items()}
+    path = write(tmp_path / "huge.safetensors", tiny_config(), weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ModelError, match=r"huge.safetensors: paints NaN or infinite values"):
+            load_model(path)
 
 
 def test_weights_that_do_not_match_are_summed_up(tmp_path: Path) -> None:
