@@ -239,7 +239,8 @@ class _Reporter:
         if isinstance(event, PairStarted):
             if progress is not None:
                 names = " + ".join(s.name for s in event.styles)
-                progress.update(self.task, description=escape(f"{event.content.name} x {names}"))
+                pair = one_line(f"{event.content.name} x {names}")
+                progress.update(self.task, description=escape(pair))
             return
         if isinstance(event, TileDone):
             if progress is not None and event.tiles > 1:  # one-tile images need no second bar
@@ -254,11 +255,11 @@ class _Reporter:
             self.error(event.path, event.message, event.error)
         elif self.verbose and progress is not None:
             if isinstance(event, PairDone):
-                progress.console.print(f"wrote {escape(str(event.output))} "
+                progress.console.print(f"wrote {escape(one_line(str(event.output)))} "
                                        f"({event.seconds:.1f} s)", highlight=False)
             elif isinstance(event, PairSkipped):
-                progress.console.print(f"skipped {escape(str(event.output))}: "
-                                       f"{escape(event.reason)}", highlight=False)
+                progress.console.print(escape(one_line(f"skipped {event.output}: {event.reason}")),
+                                       highlight=False)
         if progress is not None:
             progress.advance(self.task)
 
@@ -293,7 +294,7 @@ def _print_summary(summary: BatchSummary, plan: BatchPlan, options: StylizeOptio
         where = plan.jobs[0].output if plan.output_is_file else \
             (options.output or DEFAULT_OUTPUT_DIR)
         kind = "file" if plan.output_is_file else "folder"
-        console.print(f"output {kind}: {escape(str(where))}", highlight=False)
+        console.print(f"output {kind}: {escape(one_line(str(where)))}", highlight=False)
     if summary.skipped:
         console.print(f"{len(summary.skipped)} existing output(s) skipped; "
                       "--overwrite replaces them", highlight=False)

@@ -599,6 +599,11 @@ def test_an_odd_file_name_keeps_its_error_on_one_line(work: Path, model_file: Pa
     assert "new\\nline.jpg" in _one_error_line(result, "line.jpg")
     result = stylize(model_file, "content.jpg", "style1.png", "--model", "no\nsuch")
     assert result.exit_code == 1 and "no\\nsuch" in _one_error_line(result, "such")
+    _image(work / "odd\nphoto.jpg", CONTENT_WH, 1)
+    result = stylize(model_file, "odd\nphoto.jpg", "style1.png", "-o", "new\nfolder", "-v")
+    assert result.exit_code == 0, result.stderr
+    assert "wrote new\\nfolder/odd\\nphoto_stylized_style1.jpg" in result.stdout
+    assert "output folder: new\\nfolder\n" in result.stdout
 
 
 def test_a_name_too_long_is_one_line_and_the_batch_goes_on(work: Path, model_file: Path) -> None:
