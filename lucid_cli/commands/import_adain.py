@@ -22,8 +22,9 @@ def import_adain(
         show_default=False)],
     output: Annotated[Path, typer.Option(
         "-o", "--output", help="Model file to write (safetensors).")] = Path("adain.safetensors"),
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace an existing output file.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """Convert the published PyTorch AdaIN weights (naoto0804/pytorch-AdaIN) to a model file.
 

@@ -55,7 +55,7 @@ def train(
         min=1, help="Shards per batch, one thread each (CPU; default: one per core's BLAS "
                     "thread).")] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """Train a style-transfer decoder (AdaIN objective) on folders of photos and paintings."""
     from lucid.models.training import Trainer, TrainOptions, trunk_config
