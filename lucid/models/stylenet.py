@@ -36,6 +36,10 @@ StyleStatistics = dict[str, tuple[Tensor, Tensor]]
 """A style's per-channel (mean, std), each (N, C, 1, 1), at each AdaIN layer, keyed by tap."""
 
 
+#: The version of the config's layout; a model file with another ``"format"`` is refused.
+CONFIG_FORMAT = 1
+
+
 class StyleNet(nn.Module):
     """Encoder -> AdaIN -> decoder (Huang and Belongie, ICCV 2017).
 
@@ -55,6 +59,9 @@ class StyleNet(nn.Module):
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__()
+        if config.get("format", CONFIG_FORMAT) != CONFIG_FORMAT:
+            raise ValueError(f"format {config['format']!r}: this lucid reads format "
+                             f"{CONFIG_FORMAT} (a newer lucid may read it)")
         self.config = config
         self.encoder = build_encoder(config["encoder"])
         self.encoder.requires_grad_(False)

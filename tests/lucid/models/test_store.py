@@ -100,6 +100,7 @@ def test_a_directory_is_no_model(folder: Path, tmp_path: Path,
      "unknown encoder type 'nope'"),
     ({**tiny_config(), "decoder": {**tiny_config()["decoder"], "in_channels": 10**15}},
      "("),  # a network too large to build: numpy's MemoryError
+    ({**tiny_config(), "format": 2}, "format 2: this lucid reads format 1"),
 ])
 def test_an_invalid_config_is_named(tmp_path: Path, config: Any, reason: str) -> None:
     path = write(tmp_path / "bad.safetensors", config)
