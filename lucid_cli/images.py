@@ -165,14 +165,27 @@ def _reduction(size: tuple[int, int], shorter_side: int) -> int:
 # Pillow modes whose ``reduce`` averages like values (not palette indices, not 1-bit)
 _REDUCIBLE_MODES = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr",
                               "I", "F"})
+# modes Pillow cannot reduce, and the mode each is averaged in instead
+_AVERAGED_AS = {"1": "L", "P": "RGB", "PA": "RGBA", "I;16": "I", "I;16L": "I", "I;16B": "I",
+                "I;16N": "I"}
 
 
 def _reduced(img: Image.Image, factor: int) -> Image.Image:
     """``img`` reduced by ``factor`` (box average), its metadata (EXIF) kept; itself for a
-    factor below 2 or a mode that cannot be averaged. Bands are reduced one by one: Pillow
-    reduces a picture with alpha premultiplied, which blackens the colour under
-    transparent pixels (the full-size path keeps it)."""
-    if factor < 2 or img.mode not in _REDUCIBLE_MODES:
+    factor below 2 or a mode that cannot be averaged. 1-bit, palette and 16-bit pictures are
+    widened first (a palette with a transparent entry to RGBA), so that a 24 KB 1-bit PNG
+    of 14000 x 14000 does not become 2.4 GB of floats for a 64 px picture. Bands are reduced
+    one by one: Pillow reduces a picture with alpha premultiplied, which blackens the colour
+    under transparent pixels (the full-size path keeps it)."""
+    if factor < 2:
+        return img
+    if img.mode in _AVERAGED_AS:
+        mode = "RGBA" if img.mode == "P" and "transparency" in img.info else \
+            _AVERAGED_AS[img.mode]
+        info = img.info.copy()
+        img = img.convert(mode)
+        img.info = info
+    if img.mode not in _REDUCIBLE_MODES:
         return img
     if "A" not in img.getbands():
         return img.reduce(factor)
@@ -191,8 +204,8 @@ def load_image(path: str | os.PathLike[str], shorter_side: int = 0) -> LoadedIma
     that long: a picture at least 4 times that is then decoded at a reduced scale (JPEG)
     and reduced by a whole factor (box average) before it becomes floats, its shorter side
     kept at least twice ``shorter_side`` so the caller's resize still does the rest;
-    ``full_size`` tells the size in the file. Palette, 1-bit and 16-bit pictures are not
-    reduced. (A 14000x14000 PNG for a 64 px picture took 7.3 GB as floats.)
+    ``full_size`` tells the size in the file. (A 14000x14000 PNG for a 64 px picture took
+    7.3 GB as floats.)
     """
     p = Path(path)
     name = os.fspath(path)

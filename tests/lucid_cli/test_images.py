@@ -184,6 +184,45 @@ def test_a_picture_far_larger_than_needed_is_reduced_while_decoding(
     assert load_image(path, shorter_side=200).full_size is None  # 600 < 4 x 200: as is
 
 
+def _odd_mode_picture(mode: str) -> Image.Image:
+    """600 x 1000 in ``mode``: left half dark, right half light (a palette's light entry is
+    transparent)."""
+    half = np.zeros((600, 1000), np.uint8)
+    half[:, 500:] = 1
+    if mode == "1":
+        return Image.fromarray(half * 255).convert("1")
+    if mode == "I;16":
+        return Image.fromarray(half.astype(np.uint16) * 60000)
+    img = Image.fromarray(half, "P")
+    img.putpalette([10, 20, 30, 250, 240, 230])
+    img.info["transparency"] = 1
+    return img
+
+
+@pytest.mark.parametrize("mode", ["1", "P", "I;16"])
+def test_one_bit_palette_and_16_bit_pictures_are_reduced_too(tmp_path: Path, mode: str) -> None:
+    """They were decoded at full size: a 24 KB 1-bit PNG of 14000 x 14000 took 4.9 GB for
+    a 64 px picture. Reduced, they are the same picture as the full-size path's."""
+    import tracemalloc
+
+    path = tmp_path / "odd.png"
+    _odd_mode_picture(mode).save(path)
+    full = load_image(path)
+    tracemalloc.start()
+    small = load_image(path, shorter_side=40)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert small.full_size == (600, 1000) and 80 <= min(small.size) < 320
+    assert peak < full.rgb.nbytes / 5
+    # the same picture (the halves' hard edge resamples a little differently: 0.05)
+    np.testing.assert_allclose(resize_to(small.rgb, (40, 67)), resize_to(full.rgb, (40, 67)),
+                               atol=0.05)
+    assert (small.alpha is None) == (full.alpha is None) == (mode != "P")
+    if mode == "P":
+        np.testing.assert_allclose(resize_to(small.alpha, (40, 67)),
+                                   resize_to(full.alpha, (40, 67)), atol=0.05)
+
+
 def test_reduction_keeps_the_colour_under_transparent_pixels(tmp_path: Path) -> None:
     """Pillow reduces RGBA premultiplied (black under alpha 0); bands are reduced alone, as
     the full-size path resizes them."""
