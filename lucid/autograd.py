@@ -24,9 +24,29 @@ def is_grad_enabled() -> bool:
     return getattr(_state, "enabled", True)
 
 
-def set_grad_enabled(mode: bool) -> None:
-    """Switch graph recording on or off for this thread."""
-    _state.enabled = bool(mode)
+class set_grad_enabled:  # noqa: N801 - PyTorch's name
+    """Switch graph recording on or off for this thread: at once when called, and back to what
+    it was when a ``with`` block around it ends, as in PyTorch.
+
+    Example:
+        >>> import lucid
+        >>> x = lucid.ones(2, requires_grad=True)
+        >>> with lucid.set_grad_enabled(False):
+        ...     (x * 2).requires_grad
+        False
+        >>> (x * 2).requires_grad
+        True
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.previous = is_grad_enabled()
+        _state.enabled = bool(mode)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        _state.enabled = self.previous
 
 
 @contextlib.contextmanager

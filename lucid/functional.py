@@ -165,7 +165,9 @@ def _check_join(tensors: Sequence[Tensor], name: str) -> list[Tensor]:
     if not tensors:
         raise ValueError(f"{name}: expected a non-empty list of tensors")
     check_same_device(tensors, name)
-    dtype = tensors[0].dtype
+    # PyTorch's promotion: a floating tensor decides (the widest float); else the widest type
+    floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
+    dtype = np.result_type(*(floats or [t.dtype for t in tensors]))
     return [t if t.dtype == dtype else t.to(dtype) for t in tensors]
 
 

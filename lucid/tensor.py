@@ -186,7 +186,9 @@ class Tensor:
         return _Clone.apply(self)
 
     def contiguous(self) -> Tensor:
-        return self
+        """Itself when its data is laid out in row-major order, else a copy that is (so that
+        writing into it leaves the tensor it was a view of alone), as in PyTorch."""
+        return self if self.data.flags.c_contiguous else _Clone.apply(self)
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
@@ -444,14 +446,19 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ---- math -------------------------------------------------------------------------------
+    def _floating(self) -> Tensor:
+        """Itself, or an integer or bool tensor in the default float dtype: PyTorch's
+        floating functions (exp, sqrt, sigmoid, ...) take integers to float32."""
+        return self if self.dtype.kind in "fc" else self.to(get_default_dtype())
+
     def exp(self) -> Tensor:
-        return ew.Exp.apply(self)
+        return ew.Exp.apply(self._floating())
 
     def log(self) -> Tensor:
-        return ew.Log.apply(self)
+        return ew.Log.apply(self._floating())
 
     def sqrt(self) -> Tensor:
-        return ew.Sqrt.apply(self)
+        return ew.Sqrt.apply(self._floating())
 
     def abs(self) -> Tensor:
         return ew.Abs.apply(self)
@@ -460,14 +467,17 @@ class Tensor:
         return ew.Relu.apply(self)
 
     def sigmoid(self) -> Tensor:
-        return ew.Sigmoid.apply(self)
+        return ew.Sigmoid.apply(self._floating())
 
     def tanh(self) -> Tensor:
-        return ew.Tanh.apply(self)
+        return ew.Tanh.apply(self._floating())
 
     def clamp(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
         if min is None and max is None:
             raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):  # bounds that take gradients
+            out = self if min is None else self.maximum(min)
+            return out if max is None else out.minimum(max)
         return ew.Clamp.apply(self, min=min, max=max)
 
     clip = clamp
@@ -507,7 +517,8 @@ class Tensor:
 
     def std(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
             keepdim: bool = False, *, correction: int | None = None) -> Tensor:
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        variance = self.var(dim, unbiased, keepdim, correction=correction)
+        return ew.Sqrt.apply(variance, zero_at_zero=True)
 
     def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         return reduction.Amax.apply(self, axes=normalize_dims(dim, self.ndim), keepdim=keepdim)
@@ -524,6 +535,9 @@ class Tensor:
     def _arg(self, name: str, dim: int | None, keepdim: bool) -> Tensor:
         if dim is None:  # an index into the flattened tensor
             return Tensor._wrap(xp_of(self.data).asarray(getattr(self.data, name)()))
+        if self.ndim == 0:  # dim 0 or -1 of a 0-d tensor: its only element, as in PyTorch
+            normalize_dims(dim, 0)
+            return self.reshape(1)._arg(name, 0, False)
         (axis,) = normalize_dims(dim, self.ndim)
         out = getattr(self.data, name)(axis=axis)
         return Tensor._wrap(xp_of(out).expand_dims(out, axis) if keepdim else out)
@@ -542,6 +556,9 @@ class Tensor:
         return self.amin() if dim is None else self._extreme(dim, keepdim, largest=False)
 
     def _extreme(self, dim: int, keepdim: bool, largest: bool) -> ValuesIndices:
+        if self.ndim == 0:  # as in _arg
+            normalize_dims(dim, 0)
+            return self.reshape(1)._extreme(0, False, largest)
         indices = self.argmax(dim) if largest else self.argmin(dim)
         (axis,) = normalize_dims(dim, self.ndim)
         values = reduction.TakeAlong.apply(self, indices=indices.data, axis=axis, keepdim=keepdim)

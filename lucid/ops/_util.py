@@ -35,6 +35,8 @@ def normalize_dims(dim: int | tuple[int, ...] | list[int] | None, ndim: int) -> 
                 f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {d})"
             )
         out.append(d % max(ndim, 1))
+    if ndim == 0:  # dim 0 or -1 of a 0-d tensor, as PyTorch allows: nothing to reduce
+        return ()
     return tuple(sorted(set(out)))
 
 

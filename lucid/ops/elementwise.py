@@ -104,13 +104,21 @@ class Log(Function):
 
 
 class Sqrt(Function):
-    def forward(self, a: Any) -> Any:
+    """``sqrt``; with ``zero_at_zero`` its gradient at 0 is 0, not infinite (a standard
+    deviation's: PyTorch's std gives a constant input a zero gradient, not NaN)."""
+
+    def forward(self, a: Any, zero_at_zero: bool = False) -> Any:
         y = xp_of(a).sqrt(a)
         self.save_for_backward(y)
+        self.zero_at_zero = zero_at_zero
         return y
 
     def backward(self, gy: Any) -> Any:
-        return gy / (2 * self.saved_tensors[0])
+        (y,) = self.saved_tensors
+        if not self.zero_at_zero:
+            return gy / (2 * y)
+        xp = xp_of(y)
+        return xp.where(y == 0, 0, gy / xp.where(y == 0, 1, 2 * y)).astype(gy.dtype, copy=False)
 
 
 class Abs(Function):
@@ -123,22 +131,24 @@ class Abs(Function):
 
 
 class Clamp(Function):
-    """``clamp(min, max)``; the gradient passes where min <= x <= max, as in PyTorch."""
+    """``clamp(min, max)``; the gradient passes where min <= x <= max, as in PyTorch's clamp,
+    or, with ``edges=False``, only strictly inside, as in its hardtanh and relu6."""
 
-    def forward(self, a: Any, min: float | None = None, max: float | None = None) -> Any:
+    def forward(self, a: Any, min: float | None = None, max: float | None = None,
+                edges: bool = True) -> Any:
         xp = xp_of(a)
         self.save_for_backward(a)
-        self.bounds = (min, max)
+        self.bounds = (min, max, edges)
         return xp.clip(a, min, max)
 
     def backward(self, gy: Any) -> Any:
         (a,) = self.saved_tensors
-        low, high = self.bounds
+        low, high, edges = self.bounds
         mask = True
         if low is not None:
-            mask = a >= low
+            mask = a >= low if edges else a > low
         if high is not None:
-            mask = mask & (a <= high)
+            mask = mask & (a <= high if edges else a < high)
         return gy * mask
 
 

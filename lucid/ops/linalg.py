@@ -18,6 +18,8 @@ class MatMul(Function):
     def backward(self, gy: Any) -> tuple[Any, Any]:
         a, b = self.saved_tensors
         xp = xp_of(gy)
+        if a.ndim == 1 and b.ndim == 1:  # a dot product: a 0-d gradient
+            return gy * b, gy * a
         # promote 1-D operands the way matmul did, then drop the added axes again
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b

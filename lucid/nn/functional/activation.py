@@ -13,16 +13,17 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
-    """``min(max(x, 0), 6)``. ``inplace`` is ignored."""
-    return input.clamp(0.0, 6.0)
+    """``min(max(x, 0), 6)``; no gradient at 0 and 6, as in PyTorch. ``inplace`` is ignored."""
+    return hardtanh(input, 0.0, 6.0)
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
-    """``x`` clamped to ``[min_val, max_val]``. ``inplace`` is ignored."""
+    """``x`` clamped to ``[min_val, max_val]``; the gradient passes strictly inside only (none
+    at the bounds), as in PyTorch. ``inplace`` is ignored."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    return input.clamp(min_val, max_val)
+    return ew.Clamp.apply(input, min=min_val, max=max_val, edges=False)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -31,11 +32,11 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    return ew.Sigmoid.apply(input)
+    return input.sigmoid()
 
 
 def tanh(input: Tensor) -> Tensor:
-    return ew.Tanh.apply(input)
+    return input.tanh()
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -1,0 +1,113 @@
+"""Where lucid once differed from PyTorch without saying so (found by a differential audit):
+each case against PyTorch's documented behaviour, and against torch itself where installed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lucid
+import lucid.nn.functional as F
+
+
+def test_set_grad_enabled_as_a_context_manager_restores_the_mode() -> None:
+    """It raised TypeError in a ``with`` and left recording off for the rest of the thread."""
+    x = lucid.ones(2, requires_grad=True)
+    with lucid.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad
+    with lucid.no_grad(), lucid.set_grad_enabled(True):
+        assert (x * 2).requires_grad
+    assert lucid.is_grad_enabled()
+    lucid.set_grad_enabled(False)  # called plainly: at once, until switched back
+    try:
+        assert not (x * 2).requires_grad
+    finally:
+        lucid.set_grad_enabled(True)
+
+
+def test_cat_and_stack_promote_like_pytorch() -> None:
+    """They cast everything to the first tensor's dtype: an int first truncated the floats."""
+    ints, floats = lucid.tensor([1, 2]), lucid.tensor([0.5, 1.5])
+    joined = lucid.cat([ints, floats])
+    assert joined.dtype == np.float32 and joined.tolist() == [1, 2, 0.5, 1.5]
+    assert lucid.cat([floats, floats.to(lucid.float64)]).dtype == np.float64
+    assert lucid.stack([ints, lucid.tensor([True, False])]).dtype == np.int64
+
+
+def test_the_std_of_a_constant_has_a_zero_gradient() -> None:
+    x = lucid.tensor([[3.0, 3.0], [1.0, 3.0]], dtype=lucid.float64, requires_grad=True)
+    x.std(1).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0, 0], [-0.5**0.5, 0.5**0.5]])
+
+
+def test_hardtanh_and_relu6_pass_no_gradient_at_their_bounds() -> None:
+    x = lucid.tensor([0.0, 3.0, 6.0, -1.0, 7.0], requires_grad=True)
+    F.relu6(x).sum().backward()
+    assert x.grad.tolist() == [0, 1, 0, 0, 0]
+    y = lucid.tensor([-1.0, 0.0, 1.0], requires_grad=True)
+    F.hardtanh(y).sum().backward()
+    assert y.grad.tolist() == [0, 1, 0]
+    z = lucid.tensor([0.0, 6.0], requires_grad=True)
+    z.clamp(0, 6).sum().backward()  # clamp itself passes it at the bounds, as PyTorch's
+    assert z.grad.tolist() == [1, 1]
+
+
+def test_clamp_takes_tensor_bounds_and_gives_them_gradients() -> None:
+    x = lucid.tensor([1.0, 5.0], requires_grad=True)
+    low = lucid.tensor([2.0, 2.0], requires_grad=True)
+    out = x.clamp(min=low, max=lucid.tensor([4.0, 4.0]))
+    out.sum().backward()
+    assert out.tolist() == [2, 4] and x.grad.tolist() == [0, 0] and low.grad.tolist() == [1, 0]
+
+
+def test_floating_functions_take_integers_to_float32() -> None:
+    ints = lucid.tensor([1, 2, 3])
+    for out in (ints.sigmoid(), ints.sqrt(), ints.exp(), ints.log(), ints.tanh(), F.sigmoid(ints)):
+        assert out.dtype == np.float32
+    np.testing.assert_allclose(ints.sigmoid().numpy(), 1 / (1 + np.exp(-np.arange(1, 4))),
+                               rtol=1e-6)
+
+
+def test_contiguous_copies_a_transposed_view() -> None:
+    a = lucid.tensor([[1.0, 2.0], [3.0, 4.0]])
+    b = a.t().contiguous()
+    b.add_(1)
+    assert a.tolist() == [[1, 2], [3, 4]] and b.tolist() == [[2, 4], [3, 5]]
+    assert a.contiguous() is a
+
+
+def test_a_dot_product_backpropagates() -> None:
+    a = lucid.tensor([1.0, 2.0], requires_grad=True)
+    b = lucid.tensor([3.0, 4.0], requires_grad=True)
+    (a @ b).backward()
+    assert a.grad.tolist() == [3, 4] and b.grad.tolist() == [1, 2]
+
+
+def test_a_0d_tensor_takes_dim_0_and_minus_1() -> None:
+    x = lucid.tensor(3.0, requires_grad=True)
+    assert x.sum(0).item() == 3 and x.mean(-1).item() == 3
+    values, indices = x.max(0)
+    assert values.item() == 3 and indices.item() == 0 and x.argmin(-1).item() == 0
+    values.backward()
+    assert x.grad.item() == 1
+    with pytest.raises(IndexError, match="dimension out of range"):
+        x.sum(1)
+
+
+def test_the_cases_above_against_torch() -> None:
+    torch = pytest.importorskip("torch")
+    data = np.array([[0.0, 3.0, 6.0], [2.0, 2.0, 2.0]])
+    for name, fn in {
+        "std": lambda m, x: m.std(x, 1),
+        "relu6": lambda m, x: (F if m is lucid else torch.nn.functional).relu6(x),
+        "hardtanh": lambda m, x: (F if m is lucid else torch.nn.functional).hardtanh(x),
+    }.items():
+        ours = lucid.tensor(data, requires_grad=True)
+        theirs = torch.tensor(data, requires_grad=True)
+        fn(lucid, ours).sum().backward()
+        fn(torch, theirs).sum().backward()
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), err_msg=name)
+    ints = torch.tensor([1, 2])
+    assert str(torch.cat([ints, torch.tensor([0.5])]).dtype) == "torch.float32"
+    assert str(ints.sigmoid().dtype) == "torch.float32"
