@@ -100,6 +100,10 @@ class Function:
 
     inputs: tuple[Tensor, ...]
     saved_tensors: tuple[Any, ...] = ()
+    #: whether ``backward`` uses the inputs' values (False for sums, reshapes, joins: the
+    #: gradient does not depend on them); those inputs must not be written in place between
+    #: the forward pass and the backward one (``Tensor._version``)
+    reads_inputs = True
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved_tensors = arrays
@@ -120,9 +124,40 @@ class Function:
         output = Tensor._wrap(fn.forward(*(t.data for t in inputs), **params))
         if is_grad_enabled() and any(t.requires_grad for t in inputs):
             fn.inputs = inputs
+            # as the inputs were: an in-place op may later give one a new place in the graph
+            fn.needs = tuple(t.requires_grad for t in inputs)
+            fn.input_fns = tuple(t._grad_fn for t in inputs)
+            fn.versions = tuple(t._version for t in inputs)
             output.requires_grad = True
             output._grad_fn = fn
         return output
+
+
+def _edges(fn: Function) -> list[Tensor | None]:
+    """Where ``fn``'s input gradients go: each input that needed one when ``fn`` ran, as it
+    was then. An input an in-place op has since put after another op in the graph hands its
+    earlier self over to a stand-in (``Tensor._replaced``), so that the gradient from ``fn``
+    does not pass through the later op."""
+    edges: list[Tensor | None] = []
+    for tensor, needs, recorded in zip(fn.inputs, fn.needs, fn.input_fns, strict=True):
+        if needs and tensor._grad_fn is not recorded:
+            tensor = tensor._replaced[id(recorded)]
+        edges.append(tensor if needs else None)
+    return edges
+
+
+def _check_versions(fn: Function) -> None:
+    """PyTorch's check: an input whose values ``fn.backward`` uses must not have been
+    written in place since ``fn`` ran (its saved copy would be stale)."""
+    if not fn.reads_inputs:
+        return
+    for tensor, version in zip(fn.inputs, fn.versions, strict=True):
+        if tensor._version != version:
+            raise RuntimeError(
+                f"one of the tensors needed for the gradient of {type(fn).__name__} has been "
+                f"modified by an in-place operation (version {tensor._version}, expected "
+                f"{version}); use an out-of-place op (x = x * 2, not x.mul_(2)) or clone() it"
+            )
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:
@@ -139,9 +174,9 @@ def _topological_order(root: Tensor) -> list[Tensor]:
             continue
         visited.add(id(tensor))
         stack.append((tensor, True))
-        if tensor._grad_fn is not None:
-            for parent in tensor._grad_fn.__dict__.get("inputs", ()):
-                if parent.requires_grad and id(parent) not in visited:
+        if tensor._grad_fn is not None and "inputs" in tensor._grad_fn.__dict__:
+            for parent in _edges(tensor._grad_fn):
+                if parent is not None and id(parent) not in visited:
                     stack.append((parent, False))
     order.reverse()
     return order
@@ -238,11 +273,12 @@ def _propagate(root: Tensor, grad: Any, retain_graph: bool, on_leaf: Callable[[T
                     "trying to backward through the graph a second time; "
                     "call backward(retain_graph=True) the first time if you need to"
                 )
+            _check_versions(fn)
             input_grads = fn.backward(g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
-            for parent, parent_grad in zip(fn.inputs, input_grads, strict=True):
-                if parent_grad is None or not parent.requires_grad:
+            for parent, parent_grad in zip(_edges(fn), input_grads, strict=True):
+                if parent_grad is None or parent is None:
                     continue
                 key = id(parent)
                 grads[key] = parent_grad if key not in grads else grads[key] + parent_grad

@@ -7,7 +7,7 @@ never look at which, they ask ``backend.get_array_module``.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -70,6 +70,10 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # make numpy defer to Tensor's reflected operators
+    _version = 0  # writes into ``data`` in place (autograd checks the inputs it will read)
+    #: an in-place op in a recorded graph leaves the tensor's earlier self to a stand-in, by
+    #: the id of the function that made it: the gradients of earlier consumers go there
+    _replaced: dict[int, Tensor] | None = None
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.data = data
@@ -357,54 +361,82 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return self.abs()
 
-    # in-place forms: allowed where no recorded graph could be corrupted by them
-    def _inplace(self, result: Tensor) -> Tensor:
-        if autograd.is_grad_enabled() and result.requires_grad:
-            if self.is_leaf and self.requires_grad:
-                raise RuntimeError(
-                    "a leaf tensor that requires grad is being used in an in-place operation; "
-                    "wrap it in lucid.no_grad()"
-                )
-            return result  # a non-leaf in a graph: fall back to the out-of-place result
+    # in-place forms
+    def _inplace(self, op: Callable[[Tensor], Tensor]) -> Tensor:
+        """``self`` becomes ``op(self)``, as PyTorch's in-place ops.
+
+        Without a graph to record, the result is written into ``data`` (views see it). In a
+        recorded graph the tensor takes the result's place in the graph, and its earlier self
+        stays with the ops that used it (``_replaced``), so their gradients are unchanged; the
+        result gets a new array there, so that the arrays those ops saved stay as they were
+        (a difference from PyTorch: a view taken before does not see the change).
+        """
+        if not autograd.is_grad_enabled():
+            return self._write(op(self))
+        if self.is_leaf and self.requires_grad:
+            raise RuntimeError(
+                "a leaf tensor that requires grad is being used in an in-place operation; "
+                "wrap it in lucid.no_grad()"
+            )
+        if isinstance(self._grad_fn, _VIEW_OPS) and self.data.base is not None:
+            raise RuntimeError(
+                "an in-place operation on a view (indexing, reshape, permute, expand) in a "
+                "recorded graph is not supported here, as the tensor it views would not see "
+                "the change; write it out of place (v = v * 2)"
+            )
+        earlier = Tensor._wrap(self.data)
+        earlier.requires_grad, earlier._grad_fn = self.requires_grad, self._grad_fn
+        result = op(earlier)
+        if not result.requires_grad:
+            return self._write(result)
+        if result.dtype != self.dtype:
+            result = result.to(self.dtype)
+        if self._grad_fn is not None:
+            self._replaced = {**(self._replaced or {}), id(self._grad_fn): earlier}
+        self.data, self._grad_fn, self.requires_grad = result.data, result._grad_fn, True
+        return self
+
+    def _write(self, result: Tensor) -> Tensor:
         self.data[...] = result.data
+        self._version += 1
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self._inplace(self + other)
+        return self._inplace(lambda t: t + other)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._inplace(self - other)
+        return self._inplace(lambda t: t - other)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._inplace(self * other)
+        return self._inplace(lambda t: t * other)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._inplace(self / other)
+        return self._inplace(lambda t: t / other)
 
     def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        return self._inplace(self + (other * alpha if alpha != 1 else other))
+        return self._inplace(lambda t: t + (other * alpha if alpha != 1 else other))
 
     def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        return self._inplace(self - (other * alpha if alpha != 1 else other))
+        return self._inplace(lambda t: t - (other * alpha if alpha != 1 else other))
 
     def mul_(self, other: Any) -> Tensor:
-        return self._inplace(self * other)
+        return self._inplace(lambda t: t * other)
 
     def div_(self, other: Any) -> Tensor:
-        return self._inplace(self / other)
+        return self._inplace(lambda t: t / other)
 
     def clamp_(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
-        return self._inplace(self.clamp(min, max))
+        return self._inplace(lambda t: t.clamp(min, max))
 
     def copy_(self, source: Any) -> Tensor:
         source = source if isinstance(source, Tensor) else tensor(source)
         if source.device != self.device:
             source = source.to(self.device)
-        return self._inplace(source.to(self.dtype).expand(*self.shape))
+        source = source.to(self.dtype).expand(*self.shape)
+        return self._inplace(lambda t: _Fill.apply(t, value=0) + source)
 
     def fill_(self, value: Scalar) -> Tensor:
-        xp = xp_of(self.data)
-        return self._inplace(Tensor._wrap(xp.full(self.shape, value, dtype=self.dtype)))
+        return self._inplace(lambda t: _Fill.apply(t, value=value))
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
@@ -657,6 +689,7 @@ class Tensor:
             check_same_device((self, value), "setitem")
             value = value.data
         self.data[self._index(index)] = value
+        self._version += 1
 
     def __iter__(self) -> Iterable[Tensor]:
         if self.ndim == 0:
@@ -664,7 +697,25 @@ class Tensor:
         return (self[i] for i in range(self.shape[0]))
 
 
+# ops whose output may share its input's array (a view)
+_VIEW_OPS = (shape.GetItem, shape.Reshape, shape.Permute, shape.Expand)
+
+
+class _Fill(autograd.Function):
+    """A tensor of ``a``'s shape and dtype filled with ``value``: no gradient reaches ``a``."""
+
+    reads_inputs = False
+
+    def forward(self, a: Any, value: Scalar = 0) -> Any:
+        return xp_of(a).full(a.shape, value, dtype=a.dtype)
+
+    def backward(self, gy: Any) -> Any:
+        return xp_of(gy).zeros_like(gy)
+
+
 class _Clone(autograd.Function):
+    reads_inputs = False
+
     def forward(self, a: Any) -> Any:
         return a.copy()
 
@@ -673,6 +724,8 @@ class _Clone(autograd.Function):
 
 
 class _ToDevice(autograd.Function):
+    reads_inputs = False
+
     def forward(self, a: Any, device: Device = None) -> Any:  # type: ignore[assignment]
         self.source = device_of(a)
         return to_device(a, device)

@@ -9,6 +9,8 @@ from lucid.ops._util import unbroadcast, xp_of
 
 
 class Add(Function):
+    reads_inputs = False
+
     def forward(self, a: Any, b: Any) -> Any:
         self.shapes = (a.shape, b.shape)
         return a + b
@@ -18,6 +20,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    reads_inputs = False
+
     def forward(self, a: Any, b: Any) -> Any:
         self.shapes = (a.shape, b.shape)
         return a - b
@@ -77,6 +81,8 @@ class PowScalar(Function):
 
 
 class Neg(Function):
+    reads_inputs = False
+
     def forward(self, a: Any) -> Any:
         return -a
 
@@ -241,6 +247,8 @@ class LeakyRelu(Function):
 
 class Cast(Function):
     """``to(dtype)``: gradients flow back in the source dtype."""
+
+    reads_inputs = False
 
     def forward(self, a: Any, dtype: Any = None) -> Any:
         self.source = a.dtype

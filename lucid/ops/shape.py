@@ -9,6 +9,8 @@ from lucid.ops._util import xp_of
 
 
 class Reshape(Function):
+    reads_inputs = False
+
     def forward(self, a: Any, shape: tuple[int, ...] = ()) -> Any:
         self.source = a.shape
         return a.reshape(shape)
@@ -18,6 +20,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    reads_inputs = False
+
     def forward(self, a: Any, dims: tuple[int, ...] = ()) -> Any:
         self.dims = dims
         return a.transpose(dims)
@@ -30,6 +34,8 @@ class Permute(Function):
 
 
 class Expand(Function):
+    reads_inputs = False
+
     def forward(self, a: Any, shape: tuple[int, ...] = ()) -> Any:
         self.source = a.shape
         return xp_of(a).broadcast_to(a, shape)
@@ -41,6 +47,8 @@ class Expand(Function):
 
 
 class Cat(Function):
+    reads_inputs = False
+
     def forward(self, *arrays: Any, axis: int = 0) -> Any:
         self.axis = axis
         self.sizes = [a.shape[axis] for a in arrays]
@@ -57,6 +65,8 @@ class Cat(Function):
 
 
 class Stack(Function):
+    reads_inputs = False
+
     def forward(self, *arrays: Any, axis: int = 0) -> Any:
         self.axis = axis
         return xp_of(*arrays).stack(arrays, axis=axis)
@@ -73,6 +83,8 @@ def _is_basic_index(index: Any) -> bool:
 
 
 class GetItem(Function):
+    reads_inputs = False
+
     def forward(self, a: Any, index: Any = None) -> Any:
         self.meta = (a.shape, a.dtype, index)
         return a[index]
@@ -89,6 +101,8 @@ class GetItem(Function):
 
 
 class Flip(Function):
+    reads_inputs = False
+
     def forward(self, a: Any, axes: tuple[int, ...] = ()) -> Any:
         self.axes = axes
         return xp_of(a).flip(a, axis=axes)
@@ -147,6 +161,8 @@ class Pad(Function):
 
     Negative padding crops, as in PyTorch's constant mode.
     """
+
+    reads_inputs = False
 
     def forward(self, a: Any, pad: tuple[int, ...] = (), mode: str = "constant",
                 value: float = 0.0) -> Any:

@@ -111,3 +111,87 @@ def test_the_cases_above_against_torch() -> None:
     ints = torch.tensor([1, 2])
     assert str(torch.cat([ints, torch.tensor([0.5])]).dtype) == "torch.float32"
     assert str(ints.sigmoid().dtype) == "torch.float32"
+
+
+# ---- in-place ops in a recorded graph (they returned a new tensor and left the old alone) --
+
+
+def test_in_place_ops_change_the_tensor_and_its_gradient() -> None:
+    p = lucid.tensor([1.0, 2.0], requires_grad=True)
+    buffer = lucid.zeros(2)
+    buffer.add_(p * 0.1)
+    np.testing.assert_allclose(buffer.detach().numpy(), [0.1, 0.2], rtol=1e-6)
+    buffer.copy_(p)
+    buffer.sum().backward()
+    assert buffer.tolist() == [1, 2] and p.grad.tolist() == [1, 1]
+
+    x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.mul_(3)
+    y += 1
+    y.sum().backward()
+    assert y.tolist() == [7, 13] and x.grad.tolist() == [6, 6]
+
+
+def test_earlier_uses_of_a_tensor_keep_their_gradient() -> None:
+    """``z`` used ``y`` before ``y.mul_(3)``: its gradient does not pass through the mul."""
+    x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    z = y + 1
+    w = y * y  # saved y's values before the change
+    y.mul_(3)
+    (z.sum() + y.sum() + w.sum()).backward()
+    assert x.grad.tolist() == [2 + 6 + 8, 2 + 6 + 16]
+
+
+def test_zero_and_fill_cut_the_gradient() -> None:
+    x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.zero_()
+    (y + x).sum().backward()
+    assert y.tolist() == [0, 0] and x.grad.tolist() == [1, 1]
+
+
+def test_a_value_changed_after_it_was_saved_is_an_error() -> None:
+    """PyTorch's version check: the gradient would use the new values."""
+    x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    w = lucid.tensor([3.0, 4.0])
+    y = (x * w).sum()
+    w.mul_(10)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+    b = lucid.tensor([3.0, 4.0])
+    s = (x + b).sum()  # a sum's gradient needs no values: changing b is fine
+    b.mul_(10)
+    s.backward()
+    assert x.grad.tolist() == [1, 1]
+
+
+def test_in_place_on_a_view_in_a_graph_is_refused_not_lost() -> None:
+    a = lucid.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place operation on a view"):
+        a[0:1].add_(1)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        a.add_(1)
+    with lucid.no_grad():  # outside a graph a view writes through, as in PyTorch
+        a[0:1].add_(1)
+    assert a.tolist() == [2, 2]
+
+
+def test_in_place_semantics_against_torch() -> None:
+    torch = pytest.importorskip("torch")
+
+    def run(m):  # noqa: ANN001, ANN202 - lucid or torch
+        x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 2
+        z = y.exp()
+        y.mul_(3)
+        y.add_(z)
+        y.clamp_(max=30.0)
+        y.div_(2)
+        (y * y).sum().backward()
+        return y.detach().numpy(), x.grad.numpy()
+
+    ours, theirs = run(lucid), run(torch)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-5)

@@ -239,8 +239,8 @@ class Conv2dFunction(Function):
         oh, ow = self.out_hw
         if self.unbatched:
             gy = gy[None]
-        want_x = self.inputs[0].requires_grad
-        want_w = self.need_w and self.inputs[1].requires_grad
+        want_x = self.needs[0]
+        want_w = self.need_w and self.needs[1]
         gx = gw = None
         if self.winograd:
             gy = xp.ascontiguousarray(gy)
@@ -579,8 +579,8 @@ class DepthwiseConv2dFunction(Function):
         co = w_shape[0]
         if self.unbatched:
             gy = gy[None]
-        want_x = self.inputs[0].requires_grad
-        want_w = self.src is not None and self.inputs[1].requires_grad
+        want_x = self.needs[0]
+        want_w = self.src is not None and self.needs[1]
         g = gy.transpose(1, 0, 2, 3)  # (C, N, OH, OW)
         gx = self._input_grad(g) if want_x else None
         if gx is not None:

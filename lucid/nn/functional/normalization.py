@@ -53,7 +53,7 @@ class _Normalize(Function):
         gy_sum = gy.sum(axis=axes, keepdims=True)
         gy_xhat_sum = (gy * xhat).sum(axis=axes, keepdims=True)
         grads: list[Any] = []
-        if self.inputs[0].requires_grad:
+        if self.needs[0]:
             scale = inv_std * weight if has_weight else inv_std
             grads.append((gy - gy_sum / count - xhat * (gy_xhat_sum / count)) * scale)
         else:
