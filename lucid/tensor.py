@@ -392,7 +392,9 @@ class Tensor:
         if result.dtype != self.dtype:
             result = result.to(self.dtype)
         if self._grad_fn is not None:
-            self._replaced = {**(self._replaced or {}), id(self._grad_fn): earlier}
+            if self._replaced is None:
+                self._replaced = {}
+            self._replaced[id(self._grad_fn)] = earlier
         self.data, self._grad_fn, self.requires_grad = result.data, result._grad_fn, True
         return self
 
