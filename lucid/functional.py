@@ -184,7 +184,7 @@ concat = cat
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along a new dimension."""
     tensors = _check_join(tensors, "stack")
-    axis = dim % (tensors[0].ndim + 1)
+    (axis,) = normalize_dims(dim, tensors[0].ndim + 1)
     return shape.Stack.apply(*tensors, axis=axis)
 
 

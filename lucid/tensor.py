@@ -300,6 +300,9 @@ class Tensor:
                 b = Tensor._wrap(b.data.astype(a.dtype))
             elif b.dtype.kind == "f" and a.dtype.kind != "f":
                 a = a.to(b.dtype)
+            elif _category(a.dtype) == _category(b.dtype) and (a.ndim == 0) != (b.ndim == 0):
+                # of one category, a tensor with dimensions decides over a 0-d one (a scalar)
+                a, b = (a.to(b.dtype), b) if a.ndim == 0 else (a, b.to(a.dtype))
         return a, b
 
     def __add__(self, other: Any) -> Tensor:
@@ -339,7 +342,8 @@ class Tensor:
         if isinstance(exponent, (builtins.int, builtins.float)) and not isinstance(
             exponent, builtins.bool
         ):
-            return ew.PowScalar.apply(self, exponent=exponent)
+            base = self._floating() if isinstance(exponent, builtins.float) else self
+            return ew.PowScalar.apply(base, exponent=exponent)
         return ew.Pow.apply(*self._operand(exponent))
 
     def __rpow__(self, base: Any) -> Tensor:
@@ -372,7 +376,7 @@ class Tensor:
         (a difference from PyTorch: a view taken before does not see the change).
         """
         if not autograd.is_grad_enabled():
-            return self._write(op(self))
+            return self._write(self._castable(op(self)))
         if self.is_leaf and self.requires_grad:
             raise RuntimeError(
                 "a leaf tensor that requires grad is being used in an in-place operation; "
@@ -386,7 +390,7 @@ class Tensor:
             )
         earlier = Tensor._wrap(self.data)
         earlier.requires_grad, earlier._grad_fn = self.requires_grad, self._grad_fn
-        result = op(earlier)
+        result = self._castable(op(earlier))
         if not result.requires_grad:
             return self._write(result)
         if result.dtype != self.dtype:
@@ -397,6 +401,14 @@ class Tensor:
             self._replaced[id(self._grad_fn)] = earlier
         self.data, self._grad_fn, self.requires_grad = result.data, result._grad_fn, True
         return self
+
+    def _castable(self, result: Tensor) -> Tensor:
+        """``result``, if an in-place op may store it in this tensor's dtype: within a kind
+        (float64 into float32), never across (a float into an int tensor), as in PyTorch."""
+        if _category(result.dtype) > _category(self.dtype):
+            raise RuntimeError(f"result type {result.dtype} can't be cast to the desired "
+                               f"output type {self.dtype}")
+        return result
 
     def _write(self, result: Tensor) -> Tensor:
         self.data[...] = result.data
@@ -512,7 +524,8 @@ class Tensor:
         if isinstance(min, Tensor) or isinstance(max, Tensor):  # bounds that take gradients
             out = self if min is None else self.maximum(min)
             return out if max is None else out.minimum(max)
-        return ew.Clamp.apply(self, min=min, max=max)
+        floats = any(isinstance(bound, builtins.float) for bound in (min, max))
+        return ew.Clamp.apply(self._floating() if floats else self, min=min, max=max)
 
     clip = clamp
 
@@ -615,7 +628,9 @@ class Tensor:
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = start_dim % self.ndim, end_dim % self.ndim
+        start, end = normalize_dims(start_dim, self.ndim)[0], normalize_dims(end_dim, self.ndim)[0]
+        if start > end:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         middle = 1
         for n in self.shape[start : end + 1]:
             middle *= n
@@ -680,6 +695,9 @@ class Tensor:
         return index
 
     def __getitem__(self, index: Any) -> Tensor:
+        parts = index if isinstance(index, tuple) else (index,)
+        if any(isinstance(p, slice) and p.step is not None and p.step <= 0 for p in parts):
+            raise ValueError("step must be greater than zero (use flip() to reverse)")
         return shape.GetItem.apply(self, index=self._index(index))
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -697,6 +715,11 @@ class Tensor:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
+
+
+def _category(dtype: np.dtype) -> int:
+    """PyTorch's promotion categories: bool < integer < floating < complex."""
+    return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[dtype.kind]
 
 
 # ops whose output may share its input's array (a view)

@@ -195,3 +195,30 @@ def test_in_place_semantics_against_torch() -> None:
     ours, theirs = run(lucid), run(torch)
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6)
     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-5)
+
+
+def test_promotion_of_0d_tensors_scalars_and_in_place_results() -> None:
+    """Of one category a tensor with dimensions decides over a 0-d one; integers raised to
+    a float power or clamped by a float become float32; an in-place op does not store a
+    float in an integer tensor (it truncated silently)."""
+    floats = lucid.tensor([1.0, 2.0])
+    assert (floats * lucid.tensor(2.0, dtype=lucid.float64)).dtype == np.float32
+    int32 = lucid.tensor([1, 2], dtype=lucid.int32)
+    assert (int32 + lucid.tensor(2)).dtype == np.int32 and (int32 + np.int64(2)).dtype == np.int32
+    ints = lucid.tensor([1, 2])
+    assert (ints**0.5).dtype == np.float32 and ints.clamp(min=1.5).dtype == np.float32
+    assert (ints**2).dtype == np.int64
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        ints.add_(1.5)
+    assert ints.tolist() == [1, 2]
+
+
+def test_bad_arguments_torch_refuses_are_refused() -> None:
+    x = lucid.ones(2, 3, 4)
+    with pytest.raises(RuntimeError, match="start_dim cannot come after end_dim"):
+        x.flatten(2, 1)
+    with pytest.raises(IndexError, match="dimension out of range"):
+        lucid.stack([x, x], dim=5)
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        x[::-1]
+    assert lucid.stack([x, x], dim=-1).shape == (2, 3, 4, 2)
