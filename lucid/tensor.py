@@ -146,7 +146,7 @@ class Tensor:
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")
         if self._grad_fn is not None:
-            extras.append(f"grad_fn=<{type(self._grad_fn).__name__}Backward>")
+            extras.append(f"grad_fn=<{type(self._grad_fn).__name__}Backward0>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
@@ -350,6 +350,20 @@ class Tensor:
         b, a = self._operand(base)
         return ew.Pow.apply(a, b)
 
+    def __mod__(self, other: Any) -> Tensor:
+        return ew.Remainder.apply(*self._operand(other))
+
+    def __rmod__(self, other: Any) -> Tensor:
+        b, a = self._operand(other)
+        return ew.Remainder.apply(a, b)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return ew.FloorDivide.apply(*self._operand(other))
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        b, a = self._operand(other)
+        return ew.FloorDivide.apply(a, b)
+
     def __matmul__(self, other: Tensor) -> Tensor:
         return linalg.MatMul.apply(self, other)
 
@@ -488,6 +502,9 @@ class Tensor:
 
     def __or__(self, other: Any) -> Tensor:
         return self._compare(other, lambda a, b: a | b)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return self._compare(other, lambda a, b: a ^ b)
 
     __hash__ = object.__hash__
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from lucid.autograd import Function
 from lucid.ops._util import unbroadcast, xp_of
 
@@ -60,11 +62,38 @@ class Pow(Function):
     def backward(self, gy: Any) -> tuple[Any, Any]:
         a, b, y = self.saved_tensors
         xp = xp_of(a)
-        ga = gy * b * a ** (b - 1)
-        # d(a**b)/db = a**b * log(a); defined as 0 where a == 0 (as PyTorch does)
-        safe_log = xp.log(xp.where(a > 0, a, 1))
-        gb = gy * y * safe_log
+        # as PyTorch's: d(a**b)/da = b * a**(b-1), 0 where b == 0 (a**0 is constant); d/db =
+        # a**b * log(a), 0 where a == 0 and b >= 0, NaN for a negative base (quietly)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ga = gy * xp.where(b == 0, 0, b * a ** xp.where(b == 0, 1, b - 1))
+            gb = gy * xp.where((a == 0) & (b >= 0), 0, y * xp.log(xp.where(a == 0, 1, a)))
         return unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)
+
+
+class Remainder(Function):
+    """``a % b`` with the divisor's sign (Python's and ``torch.remainder``)."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.save_for_backward(a, b)
+        with np.errstate(invalid="ignore", divide="ignore"):  # x % 0 is NaN, as in PyTorch
+            return xp_of(a, b).remainder(a, b)
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        a, b = self.saved_tensors
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gb = -gy * xp_of(a).floor_divide(a, b)
+        return unbroadcast(gy, a.shape), unbroadcast(gb, b.shape)
+
+
+class FloorDivide(Function):
+    """``a // b``; like PyTorch's, it has no gradient (a backward through it is an error)."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return xp_of(a, b).floor_divide(a, b)
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        raise RuntimeError("the derivative for 'floor_divide' is not implemented")
 
 
 class PowScalar(Function):

@@ -222,3 +222,35 @@ def test_bad_arguments_torch_refuses_are_refused() -> None:
     with pytest.raises(ValueError, match="step must be greater than zero"):
         x[::-1]
     assert lucid.stack([x, x], dim=-1).shape == (2, 3, 4, 2)
+
+
+def test_remainder_floor_divide_and_xor() -> None:
+    a = lucid.tensor([5.0, -5.0, 7.5], requires_grad=True)
+    b = lucid.tensor([3.0, 3.0, -2.0], requires_grad=True)
+    r = a % b
+    assert r.tolist() == [2, 1, -0.5]  # the divisor's sign, as torch.remainder
+    r.sum().backward()
+    assert a.grad.tolist() == [1, 1, 1] and b.grad.tolist() == [-1, 2, 4]
+    assert (lucid.tensor([7, -7]) // 2).tolist() == [3, -4] and (7 % lucid.tensor([4])).item() == 3
+    with pytest.raises(RuntimeError, match="floor_divide"):
+        (a // b).sum().backward()
+    assert (lucid.tensor([True, False]) ^ lucid.tensor([True, True])).tolist() == [False, True]
+
+
+def test_a_power_with_exponent_0_has_finite_gradients_at_0() -> None:
+    base = lucid.tensor([0.0, 2.0], dtype=lucid.float64, requires_grad=True)
+    exponent = lucid.tensor([0.0, 0.0], dtype=lucid.float64, requires_grad=True)
+    (base**exponent).sum().backward()
+    assert base.grad.tolist() == [0, 0] and exponent.grad.tolist() == [0, np.log(2)]
+
+
+def test_remainder_and_power_against_torch() -> None:
+    torch = pytest.importorskip("torch")
+    data = (np.array([5.0, -5.0, 0.0, 2.5]), np.array([3.0, -2.0, 0.0, 1.5]))
+    for op in (lambda x, y: x % y, lambda x, y: x**y):
+        ours = [lucid.tensor(d, requires_grad=True) for d in data]
+        theirs = [torch.tensor(d, requires_grad=True) for d in data]
+        op(*ours).sum().backward()
+        op(*theirs).sum().backward()
+        for o, t in zip(ours, theirs, strict=True):
+            np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), equal_nan=True)
