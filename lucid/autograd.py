@@ -100,10 +100,24 @@ class Function:
 
     inputs: tuple[Tensor, ...]
     saved_tensors: tuple[Any, ...] = ()
-    #: whether ``backward`` uses the inputs' values (False for sums, reshapes, joins: the
-    #: gradient does not depend on them); those inputs must not be written in place between
-    #: the forward pass and the backward one (``Tensor._version``)
-    reads_inputs = True
+    #: whether ``backward`` uses the inputs' values: True, False (sums, reshapes, joins, and
+    #: ops that keep their output instead), or ``"others"`` (a product: an input's values
+    #: only for the other inputs' gradients). An input whose values it uses must not be
+    #: written in place between the forward pass and the backward one (``Tensor._version``).
+    reads_inputs: bool | str = True
+    #: whether ``backward`` uses the output's values (exp, sigmoid, ...): the output must not
+    #: be written in place before it runs either (``output_written``)
+    saves_output = False
+    #: whether the output may be a view of the first input's array (indexing, reshape, ...):
+    #: then writes to either count for both (``Tensor._share_version``)
+    views_input = False
+
+    def reads(self, index: int) -> bool:
+        """Whether ``backward`` uses the values of input ``index``, given which inputs
+        need a gradient (``reads_inputs``)."""
+        if self.reads_inputs == "others":
+            return any(needs for i, needs in enumerate(self.needs) if i != index)
+        return bool(self.reads_inputs)
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved_tensors = arrays
@@ -122,6 +136,8 @@ class Function:
         check_same_device(inputs, cls.__name__)
         fn = cls()
         output = Tensor._wrap(fn.forward(*(t.data for t in inputs), **params))
+        if fn.views_input and getattr(output.data, "base", None) is not None:
+            output._share_version(inputs[0])
         if is_grad_enabled() and any(t.requires_grad for t in inputs):
             fn.inputs = inputs
             # as the inputs were: an in-place op may later give one a new place in the graph
@@ -141,22 +157,30 @@ def _edges(fn: Function) -> list[Tensor | None]:
     edges: list[Tensor | None] = []
     for tensor, needs, recorded in zip(fn.inputs, fn.needs, fn.input_fns, strict=True):
         if needs and tensor._grad_fn is not recorded:
-            tensor = tensor._replaced[id(recorded)]
+            stand_in = (tensor._replaced or {}).get(id(recorded))
+            if stand_in is None:  # its graph was freed by a backward through it
+                raise RuntimeError(
+                    "trying to backward through the graph a second time (a tensor changed in "
+                    "place has freed what it was before); call backward(retain_graph=True) "
+                    "the first time if you need to")
+            tensor = stand_in
         edges.append(tensor if needs else None)
     return edges
 
 
 def _check_versions(fn: Function) -> None:
-    """PyTorch's check: an input whose values ``fn.backward`` uses must not have been
-    written in place since ``fn`` ran (its saved copy would be stale)."""
-    if not fn.reads_inputs:
-        return
-    for tensor, version in zip(fn.inputs, fn.versions, strict=True):
-        if tensor._version != version:
+    """PyTorch's check: an input (or the output) whose values ``fn.backward`` uses must not
+    have been written in place since ``fn`` ran (its saved array would hold the new values)."""
+    name = type(fn).__name__
+    hint = "use an out-of-place op (x = x * 2, not x.mul_(2)) or clone() it first"
+    if fn.__dict__.get("output_written"):
+        raise RuntimeError(f"the output of {name}, which its gradient needs, has been "
+                           f"modified by an in-place operation; {hint}")
+    for index, (tensor, version) in enumerate(zip(fn.inputs, fn.versions, strict=True)):
+        if tensor._version != version and fn.reads(index):
             raise RuntimeError(
-                f"one of the tensors needed for the gradient of {type(fn).__name__} has been "
-                f"modified by an in-place operation (version {tensor._version}, expected "
-                f"{version}); use an out-of-place op (x = x * 2, not x.mul_(2)) or clone() it"
+                f"one of the tensors needed for the gradient of {name} has been modified by "
+                f"an in-place operation (version {tensor._version}, expected {version}); {hint}"
             )
 
 

@@ -7,6 +7,7 @@ never look at which, they ask ``backend.get_array_module``.
 from __future__ import annotations
 
 import builtins
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -25,7 +26,7 @@ from lucid.backend import (
 from lucid.dtypes import DTypeLike, as_dtype, get_default_dtype
 from lucid.ops import elementwise as ew
 from lucid.ops import linalg, reduction, shape
-from lucid.ops._util import normalize_dims, xp_of
+from lucid.ops._util import normalize_dims, unbroadcast, xp_of
 
 Scalar = builtins.int | builtins.float | builtins.bool
 
@@ -70,10 +71,12 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # make numpy defer to Tensor's reflected operators
-    _version = 0  # writes into ``data`` in place (autograd checks the inputs it will read)
+    #: writes into ``data`` in place, counted in a box that views of the same array share
+    #: (autograd checks the tensors a backward will read: ``autograd._check_versions``)
+    _counter: list[int] | None = None
     #: an in-place op in a recorded graph leaves the tensor's earlier self to a stand-in, by
     #: the id of the function that made it: the gradients of earlier consumers go there
-    _replaced: dict[int, Tensor] | None = None
+    _replaced: weakref.WeakValueDictionary[int, Tensor] | None = None
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.data = data
@@ -94,6 +97,21 @@ class Tensor:
         return t
 
     # ---- attributes -------------------------------------------------------------------------
+    @property
+    def _version(self) -> int:
+        return 0 if self._counter is None else self._counter[0]
+
+    def _bump_version(self) -> None:
+        if self._counter is None:
+            self._counter = [0]
+        self._counter[0] += 1
+
+    def _share_version(self, base: Tensor) -> None:
+        """Count writes with ``base``: this tensor views its array."""
+        if base._counter is None:
+            base._counter = [0]
+        self._counter = base._counter
+
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self.data.shape)
@@ -175,8 +193,10 @@ class Tensor:
         return asnumpy(self.data).tolist()
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph."""
-        return Tensor._wrap(self.data)
+        """The same data, cut from the graph (writes to either count for both)."""
+        out = Tensor._wrap(self.data)
+        out._share_version(self)
+        return out
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if not self.is_leaf:
@@ -383,12 +403,15 @@ class Tensor:
     def _inplace(self, op: Callable[[Tensor], Tensor]) -> Tensor:
         """``self`` becomes ``op(self)``, as PyTorch's in-place ops.
 
-        Without a graph to record, the result is written into ``data`` (views see it). In a
-        recorded graph the tensor takes the result's place in the graph, and its earlier self
-        stays with the ops that used it (``_replaced``), so their gradients are unchanged; the
-        result gets a new array there, so that the arrays those ops saved stay as they were
-        (a difference from PyTorch: a view taken before does not see the change).
+        The result is written into ``data`` (views and other tensors sharing the array see
+        it) and the tensor's version goes up, so that a recorded op that saved the old values
+        refuses its backward (``autograd._check_versions``). In a recorded graph the tensor
+        also takes the result's place in the graph, and its earlier self stays with the ops
+        that used it (a stand-in in ``_replaced``), so their gradients are unchanged; where
+        the new op itself needs the old values, the tensor gets a new array instead. In a
+        graph, in-place ops on a view are refused: the tensor it views would not take part.
         """
+        producer = self._grad_fn
         if not autograd.is_grad_enabled():
             return self._write(self._castable(op(self)))
         if self.is_leaf and self.requires_grad:
@@ -396,24 +419,30 @@ class Tensor:
                 "a leaf tensor that requires grad is being used in an in-place operation; "
                 "wrap it in lucid.no_grad()"
             )
-        if isinstance(self._grad_fn, _VIEW_OPS) and self.data.base is not None:
-            raise RuntimeError(
-                "an in-place operation on a view (indexing, reshape, permute, expand) in a "
-                "recorded graph is not supported here, as the tensor it views would not see "
-                "the change; write it out of place (v = v * 2)"
-            )
         earlier = Tensor._wrap(self.data)
-        earlier.requires_grad, earlier._grad_fn = self.requires_grad, self._grad_fn
+        earlier.requires_grad, earlier._grad_fn = self.requires_grad, producer
+        earlier._counter = [self._version]  # its own from here: as it was
         result = self._castable(op(earlier))
         if not result.requires_grad:
             return self._write(result)
+        if self.data.base is not None and (producer is None or producer.views_input):
+            raise RuntimeError(
+                "an in-place operation on a view (indexing, reshape, permute, expand) that "
+                "brings it into a recorded graph is not supported here: the tensor it views "
+                "would change without its gradient; write it out of place (v = v * 2)"
+            )
         if result.dtype != self.dtype:
             result = result.to(self.dtype)
-        if self._grad_fn is not None:
+        fn = result._grad_fn
+        if producer is not None:
             if self._replaced is None:
-                self._replaced = {}
-            self._replaced[id(self._grad_fn)] = earlier
-        self.data, self._grad_fn, self.requires_grad = result.data, result._grad_fn, True
+                self._replaced = weakref.WeakValueDictionary()
+            self._replaced[id(producer)] = earlier  # alive while the graph after it is
+        if any(t is earlier and fn.reads(i) for i, t in enumerate(fn.inputs)):
+            self.data = result.data  # the new op keeps the old values: they stay apart
+        else:
+            self._write(result)
+        self._grad_fn, self.requires_grad = fn, True
         return self
 
     def _castable(self, result: Tensor) -> Tensor:
@@ -425,8 +454,12 @@ class Tensor:
         return result
 
     def _write(self, result: Tensor) -> Tensor:
+        """``result`` into ``data``: the version goes up, and the op that made this tensor
+        refuses its backward if it kept its output (``autograd._check_versions``)."""
+        if self._grad_fn is not None and self._grad_fn.saves_output:
+            self._grad_fn.output_written = True
         self.data[...] = result.data
-        self._version += 1
+        self._bump_version()
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -718,15 +751,24 @@ class Tensor:
         return shape.GetItem.apply(self, index=self._index(index))
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        if autograd.is_grad_enabled() and self.requires_grad:
-            raise RuntimeError(
-                "writing into a tensor that requires grad is only allowed under lucid.no_grad()"
-            )
+        """``t[index] = value``, in place; a value that needs a gradient passes it on, as in
+        PyTorch (``_inplace``: in a graph, the tensor takes the assignment's place)."""
+        index = self._index(index)
         if isinstance(value, Tensor):
             check_same_device((self, value), "setitem")
+            if autograd.is_grad_enabled() and (self.requires_grad or value.requires_grad):
+                value = value.to(self.dtype)
+                self._inplace(lambda t: _SetItem.apply(t, value, index=index))
+                return
             value = value.data
-        self.data[self._index(index)] = value
-        self._version += 1
+        elif autograd.is_grad_enabled() and self.requires_grad:
+            self._inplace(lambda t: _SetItem.apply(t, tensor(value, dtype=self.dtype,
+                                                            device=self.device), index=index))
+            return
+        if self._grad_fn is not None and self._grad_fn.saves_output:
+            self._grad_fn.output_written = True
+        self.data[index] = value
+        self._bump_version()
 
     def __iter__(self) -> Iterable[Tensor]:
         if self.ndim == 0:
@@ -739,8 +781,21 @@ def _category(dtype: np.dtype) -> int:
     return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[dtype.kind]
 
 
-# ops whose output may share its input's array (a view)
-_VIEW_OPS = (shape.GetItem, shape.Reshape, shape.Permute, shape.Expand)
+class _SetItem(autograd.Function):
+    """``a`` with ``a[index] = v``: the gradient of the overwritten part goes to ``v``."""
+
+    reads_inputs = False
+
+    def forward(self, a: Any, v: Any, index: Any = None) -> Any:
+        out = a.copy()
+        out[index] = v
+        self.index, self.shape = index, v.shape
+        return out
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        ga = gy.copy()
+        ga[self.index] = 0
+        return ga, unbroadcast(gy[self.index], self.shape)
 
 
 class _Fill(autograd.Function):

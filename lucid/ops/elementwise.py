@@ -33,6 +33,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    reads_inputs = "others"
+
     def forward(self, a: Any, b: Any) -> Any:
         self.save_for_backward(a, b)
         return a * b
@@ -43,6 +45,9 @@ class Mul(Function):
 
 
 class Div(Function):
+    def reads(self, index: int) -> bool:  # a / b: b for both gradients, a for b's only
+        return index == 1 or self.needs[1]
+
     def forward(self, a: Any, b: Any) -> Any:
         self.save_for_backward(a, b)
         return a / b
@@ -54,6 +59,8 @@ class Div(Function):
 
 
 class Pow(Function):
+    saves_output = True
+
     def forward(self, a: Any, b: Any) -> Any:
         y = a**b
         self.save_for_backward(a, b, y)
@@ -88,6 +95,8 @@ class Remainder(Function):
 class FloorDivide(Function):
     """``a // b``; like PyTorch's, it has no gradient (a backward through it is an error)."""
 
+    reads_inputs = False
+
     def forward(self, a: Any, b: Any) -> Any:
         with np.errstate(invalid="ignore", divide="ignore"):
             return xp_of(a, b).floor_divide(a, b)
@@ -120,6 +129,9 @@ class Neg(Function):
 
 
 class Exp(Function):
+    reads_inputs = False
+    saves_output = True
+
     def forward(self, a: Any) -> Any:
         y = xp_of(a).exp(a)
         self.save_for_backward(y)
@@ -141,6 +153,9 @@ class Log(Function):
 class Sqrt(Function):
     """``sqrt``; with ``zero_at_zero`` its gradient at 0 is 0, not infinite (a standard
     deviation's: PyTorch's std gives a constant input a zero gradient, not NaN)."""
+
+    reads_inputs = False
+    saves_output = True
 
     def forward(self, a: Any, zero_at_zero: bool = False) -> Any:
         y = xp_of(a).sqrt(a)
@@ -229,6 +244,9 @@ class Where(Function):
 
 
 class Relu(Function):
+    reads_inputs = False
+    saves_output = True
+
     def forward(self, a: Any) -> Any:
         y = xp_of(a).maximum(a, 0)
         self.save_for_backward(y)
@@ -239,6 +257,9 @@ class Relu(Function):
 
 
 class Sigmoid(Function):
+    reads_inputs = False
+    saves_output = True
+
     def forward(self, a: Any) -> Any:
         xp = xp_of(a)
         # split by sign so exp never overflows
@@ -253,6 +274,9 @@ class Sigmoid(Function):
 
 
 class Tanh(Function):
+    reads_inputs = False
+    saves_output = True
+
     def forward(self, a: Any) -> Any:
         y = xp_of(a).tanh(a)
         self.save_for_backward(y)

@@ -11,6 +11,8 @@ from lucid.ops._util import unbroadcast, xp_of
 class MatMul(Function):
     """``a @ b`` with NumPy's (and PyTorch's) broadcasting and 1-D promotion rules."""
 
+    reads_inputs = "others"
+
     def forward(self, a: Any, b: Any) -> Any:
         self.save_for_backward(a, b)
         return a @ b

@@ -46,6 +46,8 @@ class Mean(Function):
 class Var(Function):
     """Variance with Bessel's ``correction`` (0 = population, 1 = unbiased)."""
 
+    reads_inputs = False  # it keeps its own centred copy
+
     def forward(
         self, a: Any, axes: tuple[int, ...] = (), correction: int = 1, keepdim: bool = False
     ) -> Any:
@@ -69,6 +71,8 @@ class Var(Function):
 
 class Amax(Function):
     """Maximum over dims; ties share the gradient equally (PyTorch's ``amax``)."""
+
+    saves_output = True
 
     reduce = "max"
 

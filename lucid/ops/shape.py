@@ -10,6 +10,7 @@ from lucid.ops._util import xp_of
 
 class Reshape(Function):
     reads_inputs = False
+    views_input = True
 
     def forward(self, a: Any, shape: tuple[int, ...] = ()) -> Any:
         self.source = a.shape
@@ -21,6 +22,7 @@ class Reshape(Function):
 
 class Permute(Function):
     reads_inputs = False
+    views_input = True
 
     def forward(self, a: Any, dims: tuple[int, ...] = ()) -> Any:
         self.dims = dims
@@ -35,6 +37,7 @@ class Permute(Function):
 
 class Expand(Function):
     reads_inputs = False
+    views_input = True
 
     def forward(self, a: Any, shape: tuple[int, ...] = ()) -> Any:
         self.source = a.shape
@@ -84,6 +87,7 @@ def _is_basic_index(index: Any) -> bool:
 
 class GetItem(Function):
     reads_inputs = False
+    views_input = True
 
     def forward(self, a: Any, index: Any = None) -> Any:
         self.meta = (a.shape, a.dtype, index)
@@ -105,7 +109,7 @@ class Flip(Function):
 
     def forward(self, a: Any, axes: tuple[int, ...] = ()) -> Any:
         self.axes = axes
-        return xp_of(a).flip(a, axis=axes)
+        return xp_of(a).flip(a, axis=axes).copy()  # a copy, as PyTorch's flip
 
     def backward(self, gy: Any) -> Any:
         return xp_of(gy).flip(gy, axis=self.axes)

@@ -164,6 +164,9 @@ class Optimizer:
         with no_grad():
             for group in self.param_groups:
                 self._update_group(group)
+                for p in group["params"]:  # written in place: a graph kept from before
+                    if p.grad is not None:  # (retain_graph) refuses to reuse the old values
+                        p._bump_version()
         return loss
 
     def _update_group(self, group: dict[str, Any]) -> None:

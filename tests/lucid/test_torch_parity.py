@@ -8,6 +8,7 @@ import pytest
 
 import lucid
 import lucid.nn.functional as F
+import lucid.optim
 
 
 def test_set_grad_enabled_as_a_context_manager_restores_the_mode() -> None:
@@ -134,14 +135,17 @@ def test_in_place_ops_change_the_tensor_and_its_gradient() -> None:
 
 
 def test_earlier_uses_of_a_tensor_keep_their_gradient() -> None:
-    """``z`` used ``y`` before ``y.mul_(3)``: its gradient does not pass through the mul."""
+    """``z`` used ``y`` before ``y.mul_(3)``: its gradient does not pass through the mul; ``w``
+    kept y's old values for its gradient, which the change overwrote: an error, as in PyTorch."""
     x = lucid.tensor([1.0, 2.0], requires_grad=True)
     y = x * 2
     z = y + 1
-    w = y * y  # saved y's values before the change
+    w = y * y
     y.mul_(3)
-    (z.sum() + y.sum() + w.sum()).backward()
-    assert x.grad.tolist() == [2 + 6 + 8, 2 + 6 + 16]
+    (z.sum() + y.sum()).backward(retain_graph=True)
+    assert x.grad.tolist() == [2 + 6, 2 + 6]
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        w.sum().backward()
 
 
 def test_zero_and_fill_cut_the_gradient() -> None:
@@ -254,3 +258,92 @@ def test_remainder_and_power_against_torch() -> None:
         op(*theirs).sum().backward()
         for o, t in zip(ours, theirs, strict=True):
             np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), equal_nan=True)
+
+
+def test_assignment_passes_the_gradient_of_what_it_writes() -> None:
+    """``c[0:2] = x * 3`` dropped x's gradient through c (the ``out[:, i] = f(x)`` pattern)."""
+    x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    c = lucid.zeros(3)
+    c[0:2] = x * 3
+    (c * x.sum()).sum().backward()
+    assert c.tolist() == [3, 6, 0] and x.grad.tolist() == [18, 18]
+    y = x * 1  # a tensor in the graph takes an assignment too
+    y[1] = 0.0
+    x.grad = None
+    y.sum().backward()
+    assert y.tolist() == [1, 0] and x.grad.tolist() == [1, 0]
+
+
+def test_writes_reach_every_tensor_sharing_the_array_or_are_refused() -> None:
+    x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    y = lucid.tensor([5.0, 5.0])
+    y.detach().add_(x)  # the detached tensor shares y's array: y sees it, as in PyTorch
+    assert y.tolist() == [6, 7]
+    array = np.zeros(2)
+    lucid.from_numpy(array).add_(x)
+    assert array.tolist() == [1, 2]
+    with pytest.raises(RuntimeError, match="view"):  # c would change without its gradient
+        lucid.zeros(3)[0:2].add_(x * 3)
+
+
+def test_writes_that_a_backward_would_read_are_caught() -> None:
+    x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    with lucid.no_grad():
+        y.mul_(2)  # exp's gradient is its output
+    with pytest.raises(RuntimeError, match="output of Exp"):
+        y.sum().backward()
+    w = lucid.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    v = w[0:2]
+    s = (v * v).sum()
+    with lucid.no_grad():
+        w.mul_(10)  # a write to w is a write to its view v
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        s.backward()
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    lucid.optim.SGD([w], lr=0.1).step()
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        loss.backward()
+
+
+def test_writes_a_backward_does_not_read_are_allowed() -> None:
+    x = lucid.tensor([3.0, 4.0])
+    w = lucid.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * w).sum()
+    with lucid.no_grad():
+        w.add_(1)  # w's gradient needs x, not w
+    y.backward()
+    assert w.grad.tolist() == [3, 4]
+
+
+def test_stand_ins_go_with_their_graph() -> None:
+    import gc
+
+    x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 1
+    for _ in range(5):
+        h.add_(1)
+        h.mul_(x)  # the mul keeps h's old values: h gets new arrays
+    h.sum().backward()
+    gc.collect()
+    assert len(h._replaced) == 0
+
+
+def test_assignment_and_in_place_against_torch() -> None:
+    torch = pytest.importorskip("torch")
+
+    def run(m):  # noqa: ANN001, ANN202 - lucid or torch
+        x = m.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        out = m.zeros(2, 3)
+        out[:, 0] = x.sum(1)
+        out[:, 1] = (x * x).sum(1)
+        h = out * 2
+        h[:, 2] = x[:, 0]
+        h.add_(x.sum())
+        (h * h).sum().backward()
+        return h.detach().numpy(), x.grad.numpy()
+
+    ours, theirs = run(lucid), run(torch)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6)

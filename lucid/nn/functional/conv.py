@@ -174,6 +174,8 @@ class Conv2dFunction(Function):
     Forward and backward each pick im2col or shifted GEMM (see the module docstring).
     """
 
+    reads_inputs = "others"
+
     @_in_conv_math
     def forward(self, x: Any, weight: Any, bias: Any = None, *, stride: tuple[int, int],
                 pads: Pads, dilation: tuple[int, int], groups: int,
@@ -538,6 +540,8 @@ class DepthwiseConv2dFunction(Function):
     mirrored), once per phase of the padded input; the weight gradient is one dot product
     per tap and channel. A multiplier ``m > 1`` repeats the input channels first.
     """
+
+    reads_inputs = "others"
 
     def forward(self, x: Any, weight: Any, bias: Any = None, *, stride: tuple[int, int],
                 pads: Pads, dilation: tuple[int, int], groups: int = 0,
