@@ -106,7 +106,7 @@ class Function:
     #: written in place between the forward pass and the backward one (``Tensor._version``).
     reads_inputs: bool | str = True
     #: whether ``backward`` uses the output's values (exp, sigmoid, ...): the output must not
-    #: be written in place before it runs either (``output_written``)
+    #: be written in place before it runs either
     saves_output = False
     #: whether the output may be a view of the first input's array (indexing, reshape, ...):
     #: then writes to either count for both (``Tensor._share_version``)
@@ -136,7 +136,8 @@ class Function:
         check_same_device(inputs, cls.__name__)
         fn = cls()
         output = Tensor._wrap(fn.forward(*(t.data for t in inputs), **params))
-        if fn.views_input and getattr(output.data, "base", None) is not None:
+        view = fn.views_input and getattr(output.data, "base", None) is not None
+        if view:
             output._share_version(inputs[0])
         if is_grad_enabled() and any(t.requires_grad for t in inputs):
             fn.inputs = inputs
@@ -144,6 +145,10 @@ class Function:
             fn.needs = tuple(t.requires_grad for t in inputs)
             fn.input_fns = tuple(t._grad_fn for t in inputs)
             fn.versions = tuple(t._version for t in inputs)
+            fn.output_view = view  # a view's gradient goes to the base as it was
+            if fn.saves_output:
+                fn.output_box = output._version_box()
+                fn.output_version = fn.output_box.version
             output.requires_grad = True
             output._grad_fn = fn
         return output
@@ -173,11 +178,11 @@ def _check_versions(fn: Function) -> None:
     have been written in place since ``fn`` ran (its saved array would hold the new values)."""
     name = type(fn).__name__
     hint = "use an out-of-place op (x = x * 2, not x.mul_(2)) or clone() it first"
-    if fn.__dict__.get("output_written"):
+    if fn.saves_output and fn.output_box.version != fn.output_version:
         raise RuntimeError(f"the output of {name}, which its gradient needs, has been "
                            f"modified by an in-place operation; {hint}")
     for index, (tensor, version) in enumerate(zip(fn.inputs, fn.versions, strict=True)):
-        if tensor._version != version and fn.reads(index):
+        if tensor._version != version and (fn.reads(index) or fn.output_view):
             raise RuntimeError(
                 f"one of the tensors needed for the gradient of {name} has been modified by "
                 f"an in-place operation (version {tensor._version}, expected {version}); {hint}"

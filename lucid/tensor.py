@@ -71,9 +71,10 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # make numpy defer to Tensor's reflected operators
-    #: writes into ``data`` in place, counted in a box that views of the same array share
-    #: (autograd checks the tensors a backward will read: ``autograd._check_versions``)
-    _counter: list[int] | None = None
+    #: writes into ``data`` in place, counted in a box that views of the same array (and
+    #: detached aliases) share (autograd checks what a backward will read:
+    #: ``autograd._check_versions``)
+    _box: _VersionBox | None = None
     #: an in-place op in a recorded graph leaves the tensor's earlier self to a stand-in, by
     #: the id of the function that made it: the gradients of earlier consumers go there
     _replaced: weakref.WeakValueDictionary[int, Tensor] | None = None
@@ -99,18 +100,22 @@ class Tensor:
     # ---- attributes -------------------------------------------------------------------------
     @property
     def _version(self) -> int:
-        return 0 if self._counter is None else self._counter[0]
+        return 0 if self._box is None else self._box.version
+
+    def _version_box(self) -> _VersionBox:
+        if self._box is None:
+            self._box = _VersionBox()
+        return self._box
 
     def _bump_version(self) -> None:
-        if self._counter is None:
-            self._counter = [0]
-        self._counter[0] += 1
+        self._version_box().version += 1
 
-    def _share_version(self, base: Tensor) -> None:
-        """Count writes with ``base``: this tensor views its array."""
-        if base._counter is None:
-            base._counter = [0]
-        self._counter = base._counter
+    def _share_version(self, base: Tensor, view: bool = True) -> None:
+        """Count writes with ``base``, whose array this tensor shares: a view of it (known
+        to ``base``'s box while alive), or a detached alias."""
+        self._box = base._version_box()
+        if view:
+            self._box.add_view(self)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -195,7 +200,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same data, cut from the graph (writes to either count for both)."""
         out = Tensor._wrap(self.data)
-        out._share_version(self)
+        out._share_version(self, view=False)
         return out
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -403,13 +408,14 @@ class Tensor:
     def _inplace(self, op: Callable[[Tensor], Tensor]) -> Tensor:
         """``self`` becomes ``op(self)``, as PyTorch's in-place ops.
 
-        The result is written into ``data`` (views and other tensors sharing the array see
-        it) and the tensor's version goes up, so that a recorded op that saved the old values
-        refuses its backward (``autograd._check_versions``). In a recorded graph the tensor
-        also takes the result's place in the graph, and its earlier self stays with the ops
-        that used it (a stand-in in ``_replaced``), so their gradients are unchanged; where
-        the new op itself needs the old values, the tensor gets a new array instead. In a
-        graph, in-place ops on a view are refused: the tensor it views would not take part.
+        The result is written into ``data``, so that views and other tensors sharing the
+        array see it, and the version shared with them goes up: a recorded op that kept the
+        old values (of an input, or of its output) refuses its backward, as does a view
+        taken in a graph before the write (``autograd._check_versions``). In a recorded graph
+        the tensor also takes the result's place in the graph, and its earlier self stays
+        with the ops that used it (a stand-in in ``_replaced``), so their gradients are
+        unchanged. Refused in a graph: in-place ops on a view, or on a tensor with live
+        views, that bring it into the graph (they would change without a gradient).
         """
         producer = self._grad_fn
         if not autograd.is_grad_enabled():
@@ -419,31 +425,49 @@ class Tensor:
                 "a leaf tensor that requires grad is being used in an in-place operation; "
                 "wrap it in lucid.no_grad()"
             )
-        earlier = Tensor._wrap(self.data)
-        earlier.requires_grad, earlier._grad_fn = self.requires_grad, producer
-        earlier._counter = [self._version]  # its own from here: as it was
+        earlier = self._stand_in(self.data)
         result = self._castable(op(earlier))
         if not result.requires_grad:
             return self._write(result)
-        if self.data.base is not None and (producer is None or producer.views_input):
+        if not self.requires_grad and (self.data.base is not None or self._has_live_views()):
             raise RuntimeError(
-                "an in-place operation on a view (indexing, reshape, permute, expand) that "
-                "brings it into a recorded graph is not supported here: the tensor it views "
-                "would change without its gradient; write it out of place (v = v * 2)"
+                "an in-place operation that brings a view, or a tensor with views, into a "
+                "recorded graph is not supported here: the other would change without its "
+                "gradient; write it out of place (v = v * 2)"
             )
+        if self.data.base is not None and producer is not None and producer.views_input:
+            raise RuntimeError(
+                "an in-place operation on a view (indexing, reshape, permute, expand) in a "
+                "recorded graph is not supported here: the tensor it views would change "
+                "without its gradient; write it out of place (v = v * 2)"
+            )
+        fn = result._grad_fn
+        if any(t is earlier and fn.reads(i) for i, t in enumerate(fn.inputs)):
+            # the new op keeps the old values: it runs again on a copy of them
+            earlier = self._stand_in(self.data.copy())
+            result = self._castable(op(earlier))
+            fn = result._grad_fn
         if result.dtype != self.dtype:
             result = result.to(self.dtype)
-        fn = result._grad_fn
+            fn = result._grad_fn
         if producer is not None:
             if self._replaced is None:
                 self._replaced = weakref.WeakValueDictionary()
             self._replaced[id(producer)] = earlier  # alive while the graph after it is
-        if any(t is earlier and fn.reads(i) for i, t in enumerate(fn.inputs)):
-            self.data = result.data  # the new op keeps the old values: they stay apart
-        else:
-            self._write(result)
+        self._write(result)
         self._grad_fn, self.requires_grad = fn, True
         return self
+
+    def _stand_in(self, data: Any) -> Tensor:
+        """A tensor for this one as it is now, in the graph and in version: what an
+        in-place op computes from."""
+        earlier = Tensor._wrap(data)
+        earlier.requires_grad, earlier._grad_fn = self.requires_grad, self._grad_fn
+        earlier._box = _VersionBox(self._version)
+        return earlier
+
+    def _has_live_views(self) -> bool:
+        return self._box is not None and any(v is not self for v in self._box.live_views())
 
     def _castable(self, result: Tensor) -> Tensor:
         """``result``, if an in-place op may store it in this tensor's dtype: within a kind
@@ -454,10 +478,9 @@ class Tensor:
         return result
 
     def _write(self, result: Tensor) -> Tensor:
-        """``result`` into ``data``: the version goes up, and the op that made this tensor
-        refuses its backward if it kept its output (``autograd._check_versions``)."""
-        if self._grad_fn is not None and self._grad_fn.saves_output:
-            self._grad_fn.output_written = True
+        """``result`` into ``data``; the version (shared with views and aliases) goes up."""
+        if isinstance(self.data, np.generic):  # a numpy scalar (a 0-d result): no views
+            self.data = np.array(self.data)
         self.data[...] = result.data
         self._bump_version()
         return self
@@ -490,7 +513,7 @@ class Tensor:
         return self._inplace(lambda t: t.clamp(min, max))
 
     def copy_(self, source: Any) -> Tensor:
-        source = source if isinstance(source, Tensor) else tensor(source)
+        source = source if isinstance(source, Tensor) else tensor(source, dtype=self.dtype)
         if source.device != self.device:
             source = source.to(self.device)
         source = source.to(self.dtype).expand(*self.shape)
@@ -765,8 +788,6 @@ class Tensor:
             self._inplace(lambda t: _SetItem.apply(t, tensor(value, dtype=self.dtype,
                                                             device=self.device), index=index))
             return
-        if self._grad_fn is not None and self._grad_fn.saves_output:
-            self._grad_fn.output_written = True
         self.data[index] = value
         self._bump_version()
 
@@ -779,6 +800,25 @@ class Tensor:
 def _category(dtype: np.dtype) -> int:
     """PyTorch's promotion categories: bool < integer < floating < complex."""
     return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[dtype.kind]
+
+
+class _VersionBox:
+    """How many times an array was written in place, shared by the tensors that hold it
+    (a tensor, its views and detached aliases), and the views alive now."""
+
+    __slots__ = ("version", "_views")
+
+    def __init__(self, version: int = 0) -> None:
+        self.version = version
+        self._views: weakref.WeakValueDictionary[int, Tensor] | None = None
+
+    def add_view(self, view: Tensor) -> None:
+        if self._views is None:
+            self._views = weakref.WeakValueDictionary()
+        self._views[id(view)] = view
+
+    def live_views(self) -> list[Tensor]:
+        return [] if self._views is None else list(self._views.values())
 
 
 class _SetItem(autograd.Function):
@@ -842,7 +882,7 @@ def tensor(data: Any, dtype: DTypeLike = None, device: DeviceLike = None,
         data = data.data
     elif not hasattr(data, "dtype"):  # Python numbers and (nested) lists
         data = np.asarray(data)
-        if data.dtype == np.float64:
+        if data.dtype == np.float64 and dtype is None:  # else straight to dtype: no rounding
             data = data.astype(get_default_dtype())
     target = as_device(device) if device is not None else device_of(data)
     array = array_module(target).array(

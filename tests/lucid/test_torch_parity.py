@@ -347,3 +347,58 @@ def test_assignment_and_in_place_against_torch() -> None:
     ours, theirs = run(lucid), run(torch)
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6)
     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6)
+
+
+def test_in_place_on_a_0d_result() -> None:
+    """``loss += reg`` on a reduction's 0-d result raised TypeError (a numpy scalar)."""
+    x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    loss = F.mse_loss(x, lucid.zeros(2))
+    loss += x.sum()
+    loss.backward()
+    assert loss.item() == 5.5 and x.grad.tolist() == [2, 3]
+    c = lucid.zeros(2, 2)
+    element = c[0, 1]  # one element is a view, as in PyTorch
+    element += 5
+    assert c.tolist() == [[0, 5], [0, 0]]
+
+
+def test_aliases_see_writes_that_keep_old_values_for_the_gradient() -> None:
+    x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    alias = y.detach()
+    y.mul_(x)  # mul reads y's old values for x's gradient: they are kept apart
+    assert alias.tolist() == [2, 8]
+    y.sum().backward()
+    assert x.grad.tolist() == [2 * 1 + 2, 2 * 2 + 4]
+
+
+def test_a_view_taken_before_a_write_is_refused_not_wrong() -> None:
+    x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    v = y[0:1]
+    y.mul_(3.0)
+    assert v.tolist() == [6]
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        v.sum().backward()
+    c = lucid.zeros(2, 2)
+    r = c.T  # a live view of c: c cannot join the graph without it
+    with pytest.raises(RuntimeError, match="tensor with views"):
+        c[0] = x
+    del r
+    c[0] = x
+    assert c.requires_grad
+
+
+def test_a_kept_output_written_through_an_alias_is_caught() -> None:
+    x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    for make in (lambda t: t.exp(), lambda t: t.sigmoid(), lambda t: t.amax(0, keepdim=True)):
+        y = make(x)
+        y.detach().mul_(2)
+        with pytest.raises(RuntimeError, match="output of"):
+            y.sum().backward()
+
+
+def test_copy_of_a_python_float_keeps_float64() -> None:
+    t = lucid.zeros(2, dtype=lucid.float64)
+    t.copy_(0.1)
+    assert t.tolist() == [0.1, 0.1] and lucid.tensor([0.1], dtype=lucid.float64).item() == 0.1
