@@ -36,6 +36,7 @@ from lucid_cli.images import (
     SUPPORTED_OUTPUT_FORMATS,
     ImageError,
     center_crop_square,
+    check_output_size,
     load_image,
     resize_to,
     save_image,
@@ -982,6 +983,10 @@ def run_batch(model: StyleNet, plan: BatchPlan, options: StylizeOptions,
                     report(functools.partial(skipped, index, job))
                     continue
                 rgb, alpha = inputs.content(job.content)
+                try:  # before painting, so that no time is spent on a picture it cannot hold
+                    check_output_size(job.output, *rgb.shape[:2])
+                except ImageError as error:
+                    raise _blame(error, job.output) from error
                 statistics = [inputs.statistics(style, job.content, rgb) for style in job.styles]
                 mask = inputs.mask(rgb.shape[:2])
                 if index < total:

@@ -32,6 +32,7 @@ __all__ = [
     "SUPPORTED_INPUT_SUFFIXES",
     "SUPPORTED_OUTPUT_FORMATS",
     "center_crop_square",
+    "check_output_size",
     "load_image",
     "resize_shorter_side",
     "resize_to",
@@ -54,6 +55,22 @@ SUPPORTED_OUTPUT_FORMATS: Mapping[str, str] = MappingProxyType({
     ".tiff": "TIFF",
     ".bmp": "BMP",
 })
+
+# The longest side each format can store (libjpeg's and libwebp's limits); the others' are
+# beyond the pixel budget.
+_MAX_SIDE = MappingProxyType({"JPEG": 65_500, "WEBP": 16_383})
+
+
+def check_output_size(path: str | os.PathLike[str], height: int, width: int) -> None:
+    """Raise ``ImageError`` if a picture of ``height`` x ``width`` cannot be stored in the
+    format ``path``'s suffix names (checked before painting, so no time is spent in vain)."""
+    fmt = SUPPORTED_OUTPUT_FORMATS.get(Path(path).suffix.lower())
+    limit = _MAX_SIDE.get(fmt or "")
+    if limit is not None and max(height, width) > limit:
+        raise ImageError(os.fspath(path), f"{fmt} pictures hold at most {limit:,} pixels a "
+                                          f"side, and this one would be {width}x{height}; use "
+                                          "a smaller --size, --crop, or a .png or .tif output")
+
 
 # Formats whose files can carry an alpha channel; alpha is silently dropped for the rest.
 _ALPHA_FORMATS = frozenset({"PNG", "WEBP", "TIFF"})
@@ -437,6 +454,7 @@ def save_image(
             raise ValueError(f"alpha must have shape {rgb.shape[:2]}, got {alpha.shape}")
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be in 1..100, got {quality}")
+    check_output_size(target, rgb.shape[0], rgb.shape[1])
 
     if target.is_dir():
         raise ImageError(name, "is a directory")

@@ -620,6 +620,19 @@ def test_a_name_too_long_is_one_line_and_the_batch_goes_on(work: Path, model_fil
         assert "file name too long" in _one_error_line(result, long), (option, value)
 
 
+def test_an_output_too_long_for_jpeg_fails_before_painting(work: Path, model_file: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    import lucid_cli.batch
+
+    _image(work / "strip.jpg", (70_000 // 8, 1), 4)
+    monkeypatch.setattr(lucid_cli.batch, "_paint", lambda *a, **k: pytest.fail("painted"))
+    result = stylize(model_file, "strip.jpg", "style1.png", "--size", "8", "-o", "out/")
+    assert result.exit_code == 1
+    assert "JPEG pictures hold at most 65,500 pixels a side" in _one_error_line(result, "out")
+    assert not list((work / "out").glob("*.jpg"))
+
+
 def test_debug_shows_the_traceback(work: Path, model_file: Path) -> None:
     (work / "bad.jpg").write_text("nope")
     result = stylize(model_file, "bad.jpg", "style1.png", "--debug")

@@ -677,3 +677,14 @@ def test_a_full_disk_fails_the_write_and_leaves_nothing(tmp_path: Path, suffix: 
     assert run.stdout.startswith(f"refused: {target}: "), run.stdout
     assert "\n" not in run.stdout.strip()
     assert list(tmp_path.iterdir()) == []  # no file, no temp file
+
+
+@pytest.mark.parametrize(("suffix", "side"), [(".jpg", 65_501), (".webp", 16_384)])
+def test_a_picture_too_long_for_its_format_is_refused_before_encoding(
+        tmp_path: Path, suffix: str, side: int) -> None:
+    """libjpeg printed "Maximum supported image dimension" and Pillow said "broken data
+    stream" (libwebp: "encoding error 5"); now one line names the limit."""
+    with pytest.raises(ImageError, match=r"pictures hold at most .* pixels a side"):
+        save_image(tmp_path / f"long{suffix}", np.zeros((1, side, 3), np.float32))
+    assert list(tmp_path.iterdir()) == []
+    save_image(tmp_path / "long.png", np.zeros((1, side, 3), np.float32))  # PNG holds it
