@@ -134,6 +134,8 @@ class Function:
         from lucid.tensor import Tensor, check_same_device
 
         check_same_device(inputs, cls.__name__)
+        if is_grad_enabled():
+            _check_views(inputs)
         fn = cls()
         output = Tensor._wrap(fn.forward(*(t.data for t in inputs), **params))
         view = fn.views_input and getattr(output.data, "base", None) is not None
@@ -173,6 +175,24 @@ def _edges(fn: Function) -> list[Tensor | None]:
     return edges
 
 
+def _check_views(inputs: Sequence[Tensor]) -> None:
+    """Refuse a view whose base an in-place op has moved in the graph since the view was
+    taken: its gradient would go to the base as it was (PyTorch takes such a view again)."""
+    for tensor in inputs:
+        fn = tensor._grad_fn
+        if fn is not None:
+            stale = fn.__dict__.get("output_view") and \
+                fn.inputs[0]._grad_fn is not fn.input_fns[0]
+        else:
+            box = tensor._box
+            stale = box is not None and box.joined_graph and box.is_view(tensor)
+        if stale:
+            raise RuntimeError(
+                "a view (indexing, reshape, ...) taken before an in-place operation brought "
+                "its base to a new place in the graph is used after it; take the view again "
+                "after the in-place operation")
+
+
 def _check_versions(fn: Function) -> None:
     """PyTorch's check: an input (or the output) whose values ``fn.backward`` uses must not
     have been written in place since ``fn`` ran (its saved array would hold the new values)."""
@@ -182,7 +202,7 @@ def _check_versions(fn: Function) -> None:
         raise RuntimeError(f"the output of {name}, which its gradient needs, has been "
                            f"modified by an in-place operation; {hint}")
     for index, (tensor, version) in enumerate(zip(fn.inputs, fn.versions, strict=True)):
-        if tensor._version != version and (fn.reads(index) or fn.output_view):
+        if tensor._version != version and fn.reads(index):
             raise RuntimeError(
                 f"one of the tensors needed for the gradient of {name} has been modified by "
                 f"an in-place operation (version {tensor._version}, expected {version}); {hint}"

@@ -91,7 +91,8 @@ class Tensor:
     def _wrap(cls, array: Any) -> Tensor:
         """A tensor around an existing array, without copying or checking."""
         t = cls.__new__(cls)
-        t.data = array
+        # a 0-d result is an array, not a numpy scalar: it can be written, viewed and aliased
+        t.data = np.asarray(array) if isinstance(array, np.generic) else array
         t.requires_grad = False
         t.grad = None
         t._grad_fn = None
@@ -410,12 +411,13 @@ class Tensor:
 
         The result is written into ``data``, so that views and other tensors sharing the
         array see it, and the version shared with them goes up: a recorded op that kept the
-        old values (of an input, or of its output) refuses its backward, as does a view
-        taken in a graph before the write (``autograd._check_versions``). In a recorded graph
-        the tensor also takes the result's place in the graph, and its earlier self stays
-        with the ops that used it (a stand-in in ``_replaced``), so their gradients are
-        unchanged. Refused in a graph: in-place ops on a view, or on a tensor with live
-        views, that bring it into the graph (they would change without a gradient).
+        old values (of an input, or of its output) refuses its backward
+        (``autograd._check_versions``). In a recorded graph the tensor also takes the
+        result's place in the graph, and its earlier self stays with the ops that used it (a
+        stand-in in ``_replaced``), so their gradients are unchanged; a view of it taken
+        before refuses to be used after (``autograd._check_views``: PyTorch would take it
+        again). Refused in a graph: in-place ops on a view (its base would change without a
+        gradient).
         """
         producer = self._grad_fn
         if not autograd.is_grad_enabled():
@@ -429,18 +431,14 @@ class Tensor:
         result = self._castable(op(earlier))
         if not result.requires_grad:
             return self._write(result)
-        if not self.requires_grad and (self.data.base is not None or self._has_live_views()):
-            raise RuntimeError(
-                "an in-place operation that brings a view, or a tensor with views, into a "
-                "recorded graph is not supported here: the other would change without its "
-                "gradient; write it out of place (v = v * 2)"
-            )
-        if self.data.base is not None and producer is not None and producer.views_input:
+        if self.data.base is not None and (producer is None or producer.views_input):
             raise RuntimeError(
                 "an in-place operation on a view (indexing, reshape, permute, expand) in a "
                 "recorded graph is not supported here: the tensor it views would change "
                 "without its gradient; write it out of place (v = v * 2)"
             )
+        if not self.requires_grad:  # joins the graph: its views taken before must not be used
+            self._version_box().joined_graph = True
         fn = result._grad_fn
         if any(t is earlier and fn.reads(i) for i, t in enumerate(fn.inputs)):
             # the new op keeps the old values: it runs again on a copy of them
@@ -466,9 +464,6 @@ class Tensor:
         earlier._box = _VersionBox(self._version)
         return earlier
 
-    def _has_live_views(self) -> bool:
-        return self._box is not None and any(v is not self for v in self._box.live_views())
-
     def _castable(self, result: Tensor) -> Tensor:
         """``result``, if an in-place op may store it in this tensor's dtype: within a kind
         (float64 into float32), never across (a float into an int tensor), as in PyTorch."""
@@ -479,8 +474,6 @@ class Tensor:
 
     def _write(self, result: Tensor) -> Tensor:
         """``result`` into ``data``; the version (shared with views and aliases) goes up."""
-        if isinstance(self.data, np.generic):  # a numpy scalar (a 0-d result): no views
-            self.data = np.array(self.data)
         self.data[...] = result.data
         self._bump_version()
         return self
@@ -804,12 +797,15 @@ def _category(dtype: np.dtype) -> int:
 
 class _VersionBox:
     """How many times an array was written in place, shared by the tensors that hold it
-    (a tensor, its views and detached aliases), and the views alive now."""
+    (a tensor, its views and detached aliases); which of them are views; and whether a tensor
+    holding it has joined a graph in place since (then its views taken before, outside the
+    graph, must not be used: they would bring its new values without their gradient)."""
 
-    __slots__ = ("version", "_views")
+    __slots__ = ("version", "joined_graph", "_views")
 
     def __init__(self, version: int = 0) -> None:
         self.version = version
+        self.joined_graph = False
         self._views: weakref.WeakValueDictionary[int, Tensor] | None = None
 
     def add_view(self, view: Tensor) -> None:
@@ -817,8 +813,8 @@ class _VersionBox:
             self._views = weakref.WeakValueDictionary()
         self._views[id(view)] = view
 
-    def live_views(self) -> list[Tensor]:
-        return [] if self._views is None else list(self._views.values())
+    def is_view(self, tensor: Tensor) -> bool:
+        return self._views is not None and self._views.get(id(tensor)) is tensor
 
 
 class _SetItem(autograd.Function):
