@@ -180,12 +180,12 @@ def _check_views(inputs: Sequence[Tensor]) -> None:
     taken: its gradient would go to the base as it was (PyTorch takes such a view again)."""
     for tensor in inputs:
         fn = tensor._grad_fn
-        if fn is not None:
-            stale = fn.__dict__.get("output_view") and \
-                fn.inputs[0]._grad_fn is not fn.input_fns[0]
-        else:
-            box = tensor._box
-            stale = box is not None and box.joined_graph and box.is_view(tensor)
+        stale = fn is None and tensor._box is not None and tensor._box.joined_graph and \
+            tensor._box.is_view(tensor)
+        while not stale and fn is not None and fn.__dict__.get("output_view"):
+            base = fn.inputs[0]  # up the chain of views: a view of a view of a moved base
+            stale = base._grad_fn is not fn.input_fns[0]
+            fn = base._grad_fn
         if stale:
             raise RuntimeError(
                 "a view (indexing, reshape, ...) taken before an in-place operation brought "
@@ -235,12 +235,14 @@ def backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into every leaf's ``.grad``, seeded with ``grad``."""
     from lucid.tensor import Tensor
 
-    def accumulate(leaf: Tensor, g: Any) -> None:  # never overwrite
+    def accumulate(leaf: Tensor, g: Any) -> None:  # never overwrite: add in place, as PyTorch
         if leaf.grad is None:
             leaf.grad = Tensor._wrap(g.astype(leaf.dtype, copy=True))
         else:
-            leaf.grad.data = leaf.grad.data + g
+            leaf.grad.data[...] += g
+            leaf.grad._bump_version()
 
+    _check_views([root])
     _propagate(root, grad, retain_graph, accumulate)
 
 
@@ -266,6 +268,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     from lucid.tensor import Tensor
 
     outputs = _one_output(outputs)
+    _check_views([outputs])
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if isinstance(grad_outputs, (list, tuple)) and len(grad_outputs) == 1:
         grad_outputs = grad_outputs[0]

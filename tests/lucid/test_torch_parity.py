@@ -435,3 +435,28 @@ def test_copy_of_a_python_float_keeps_float64() -> None:
     t = lucid.zeros(2, dtype=lucid.float64)
     t.copy_(0.1)
     assert t.tolist() == [0.1, 0.1] and lucid.tensor([0.1], dtype=lucid.float64).item() == 0.1
+
+
+def test_a_stale_view_of_a_view_or_as_the_root_is_refused() -> None:
+    x = lucid.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    z = lucid.tensor([2.0, 3.0, 4.0], requires_grad=True)
+    y = x * 1.0
+    w = y[0:2][0:1]
+    v = y[0:2]
+    y.mul_(z)
+    for use in (lambda: w.sum(), lambda: v.backward(lucid.ones(2)),
+                lambda: lucid.autograd.grad(v, [x], lucid.ones(2))):
+        with pytest.raises(RuntimeError, match="view .* taken before an in-place operation"):
+            use()
+
+
+def test_gradients_accumulate_in_place() -> None:
+    """As PyTorch: a detached alias of ``.grad`` sees later accumulation; a 0-d leaf's
+    accumulated gradient can be zeroed in place (it was a numpy scalar)."""
+    x = lucid.tensor(2.0, requires_grad=True)
+    (x * x).backward()
+    seen = x.grad.detach()
+    (x * 3).backward()
+    assert x.grad.item() == 7 and seen.item() == 7
+    x.grad.zero_()
+    assert x.grad.item() == 0
