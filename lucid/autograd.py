@@ -138,7 +138,7 @@ class Function:
             _check_views(inputs)
         fn = cls()
         output = Tensor._wrap(fn.forward(*(t.data for t in inputs), **params))
-        view = fn.views_input and getattr(output.data, "base", None) is not None
+        view = fn.views_input and _shares_memory(output.data, inputs[0].data)
         if view:
             output._share_version(inputs[0])
         if is_grad_enabled() and any(t.requires_grad for t in inputs):
@@ -154,6 +154,13 @@ class Function:
             output.requires_grad = True
             output._grad_fn = fn
         return output
+
+
+def _shares_memory(a: Any, b: Any) -> bool:
+    """Whether ``a`` views ``b``'s memory (a reshape that had to copy does not)."""
+    from lucid.backend import get_array_module
+
+    return bool(get_array_module(a).may_share_memory(a, b))
 
 
 def _edges(fn: Function) -> list[Tensor | None]:

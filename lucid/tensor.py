@@ -431,7 +431,7 @@ class Tensor:
         result = self._castable(op(earlier))
         if not result.requires_grad:
             return self._write(result)
-        if self.data.base is not None and (producer is None or producer.views_input):
+        if self._box is not None and self._box.is_view(self):
             raise RuntimeError(
                 "an in-place operation on a view (indexing, reshape, permute, expand) in a "
                 "recorded graph is not supported here: the tensor it views would change "

@@ -460,3 +460,13 @@ def test_gradients_accumulate_in_place() -> None:
     assert x.grad.item() == 7 and seen.item() == 7
     x.grad.zero_()
     assert x.grad.item() == 0
+
+
+def test_a_reshape_that_copies_is_no_view() -> None:
+    """A reshape of a transposed tensor copies: its base moving later does not concern it."""
+    x = lucid.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = x * 1.0
+    w = y.T.reshape(4)
+    y.mul_(2.0)
+    (w * w).sum().backward()
+    assert x.grad.tolist() == [[2, 4], [6, 8]]
