@@ -121,6 +121,7 @@ class Adam(Optimizer):
                 denom = xp.sqrt(max_exp_avg_sq)
             else:
                 denom = xp.sqrt(exp_avg_sq)
+            denom = xp.asarray(denom)  # of a 0-d parameter numpy gives a scalar: no out=
             # one temporary, reused: denom -> m / denom -> step_size * m / denom
             denom /= bias_correction2_sqrt
             denom += eps
