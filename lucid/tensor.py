@@ -772,16 +772,13 @@ class Tensor:
         index = self._index(index)
         if isinstance(value, Tensor):
             check_same_device((self, value), "setitem")
-            if autograd.is_grad_enabled() and (self.requires_grad or value.requires_grad):
-                value = value.to(self.dtype)
-                self._inplace(lambda t: _SetItem.apply(t, value, index=index))
-                return
-            value = value.data
-        elif autograd.is_grad_enabled() and self.requires_grad:
-            self._inplace(lambda t: _SetItem.apply(t, tensor(value, dtype=self.dtype,
-                                                            device=self.device), index=index))
+        graph = self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+        if autograd.is_grad_enabled() and graph:
+            v = value.to(self.dtype) if isinstance(value, Tensor) else \
+                tensor(value, dtype=self.dtype, device=self.device)
+            self._inplace(lambda t: _SetItem.apply(t, v, index=index))
             return
-        self.data[index] = value
+        self.data[index] = value.data if isinstance(value, Tensor) else value
         self._bump_version()
 
     def __iter__(self) -> Iterable[Tensor]:

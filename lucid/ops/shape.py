@@ -92,10 +92,9 @@ class GetItem(Function):
     def forward(self, a: Any, index: Any = None) -> Any:
         self.meta = (a.shape, a.dtype, index)
         out = a[index]
-        if not hasattr(out, "shape") or getattr(out, "base", out) is None:  # a scalar copy
+        if out.ndim == 0 and out.base is None and _is_basic_index(index):  # a scalar copy
             parts = index if isinstance(index, tuple) else (index,)
-            if _is_basic_index(index) and Ellipsis not in parts:
-                out = a[(*parts, Ellipsis)]  # one element as a 0-d view, as PyTorch's
+            out = a[(*parts, Ellipsis)]  # one element as a 0-d view, as PyTorch's
         return out
 
     def backward(self, gy: Any) -> Any:
