@@ -77,6 +77,7 @@ class ModelInfo:
     config: dict[str, Any]
     provenance: dict[str, Any]
     size_bytes: int
+    provenance_problem: str | None = None  # why the provenance could not be read, if so
 
     @property
     def architecture(self) -> str:
@@ -87,14 +88,25 @@ class ModelInfo:
 
 
 def read_info(path: Path, name: str | None = None) -> ModelInfo:
-    """What a model file says about itself; ModelError, naming the file, when it is broken."""
+    """What a model file says about itself; ModelError, naming the file, when it is broken.
+
+    Only the metadata is read. A provenance that is not a JSON object does not make the model
+    unusable (``load_model`` never reads it): it comes back empty, with the reason in
+    ``provenance_problem``.
+    """
     metadata = _metadata(path)
+    try:
+        provenance = _json_object(path, metadata.get(PROVENANCE_KEY, "{}"), "provenance")
+        problem = None
+    except ModelError as error:
+        provenance, problem = {}, str(error).removeprefix(f"{path}: ")
     info = ModelInfo(
         name=name or path.stem,
         path=path,
         config=_config(path, metadata),
-        provenance=_json_object(path, metadata.get(PROVENANCE_KEY, "{}"), "provenance"),
+        provenance=provenance,
         size_bytes=path.stat().st_size,
+        provenance_problem=problem,
     )
     try:
         info.architecture  # noqa: B018 - checks the config has what the listing shows
@@ -104,10 +116,12 @@ def read_info(path: Path, name: str | None = None) -> ModelInfo:
 
 
 def available_models(broken: list[ModelError] | None = None) -> list[ModelInfo]:
-    """The embedded default model and every readable model in the user's folder.
+    """The embedded default model and every usable model in the user's folder.
 
-    A broken file does not hide the others: it is skipped, and its error (naming the file)
-    appended to ``broken`` when that is given.
+    Each is checked as ``lucid stylize`` would load it (``load_model``: weights, finiteness,
+    a dry run; a twentieth of a second for the default), so the list names exactly the
+    models that paint. A broken file does not hide the others: it is skipped, and its error
+    (naming the file) appended to ``broken`` when that is given.
     """
     paths = [(DEFAULT_MODEL, "default")] if DEFAULT_MODEL.exists() else []
     folder = user_model_dir()
@@ -116,7 +130,9 @@ def available_models(broken: list[ModelError] | None = None) -> list[ModelInfo]:
     found = []
     for path, name in paths:
         try:
-            found.append(read_info(path, name))
+            info = read_info(path, name)
+            load_model(path)
+            found.append(info)
         except (ModelError, OSError) as error:
             if broken is not None:
                 broken.append(error if isinstance(error, ModelError) else _os_error(path, error))

@@ -46,7 +46,7 @@ def models() -> None:
     for info in found:
         table.add_row(escape(info.name), escape(info.architecture),
                       f"{info.size_bytes / 1e6:.1f} MB",
-                      escape(provenance_summary(info.provenance)))
+                      escape(info.provenance_problem or provenance_summary(info.provenance)))
     if found:
         console.print(table)
     else:

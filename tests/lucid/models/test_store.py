@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from lucid import serialization
@@ -48,13 +49,18 @@ def broken(folder: Path) -> dict[str, str]:
     write(folder / "empty.safetensors", {})
     write(folder / "badjson.safetensors", "{not json")
     write(folder / "alist.safetensors", [1, 2])
-    write(folder / "badprov.safetensors", tiny_config(), **{PROVENANCE_KEY: "nope"})
     write(folder / "nocfg.safetensors", other="metadata")
     (folder / "junk.safetensors").write_text("not a model")
+    weights = {k: v.numpy() for k, v in StyleNet(tiny_config()).state_dict().items()}
+    last = list(weights)[-1]
+    write(folder / "nan.safetensors", tiny_config(),
+          {**weights, last: np.full_like(weights[last], np.nan)})
+    write(folder / "huge.safetensors", tiny_config(),
+          {k: v * 1e30 if k.startswith("decoder") else v for k, v in weights.items()})
     return {"adir": "is a directory", "empty": "invalid architecture config (no 'encoder'",
             "badjson": "invalid architecture config (not JSON", "alist": "a JSON list",
-            "badprov": "invalid provenance", "nocfg": "not a lucid model file",
-            "junk": "not a safetensors file"}
+            "nocfg": "not a lucid model file", "junk": "not a safetensors file",
+            "nan": "hold NaN or infinite values", "huge": "paints NaN or infinite values"}
 
 
 def test_broken_files_do_not_hide_the_good_ones(folder: Path, broken: dict[str, str]) -> None:
@@ -66,6 +72,27 @@ def test_broken_files_do_not_hide_the_good_ones(folder: Path, broken: dict[str, 
         message = str(problem)
         assert message.startswith(f"{folder / stem}.safetensors: ") and "\n" not in message
         assert broken[stem] in message, message
+
+
+def test_the_list_and_stylize_agree(folder: Path, broken: dict[str, str]) -> None:
+    """A model is listed exactly when it loads: weights that are not finite or that overflow
+    (which ``lucid models`` used to list) are not, and a provenance that cannot be read (for
+    which it skipped a model that paints) does not hide it."""
+    write(folder / "badprov.safetensors", tiny_config(),
+          {k: v.numpy() for k, v in StyleNet(tiny_config()).state_dict().items()},
+          **{PROVENANCE_KEY: "nope"})
+    listed = {info.name: info for info in available_models([])}
+    for stem in ("good", "badprov", *broken):
+        path = folder / f"{stem}.safetensors"
+        try:
+            load_model(path)
+            loads = True
+        except ModelError:
+            loads = False
+        assert (stem in listed) == loads, stem
+    assert listed["badprov"].provenance == {}
+    assert listed["badprov"].provenance_problem.startswith("invalid provenance (not JSON")
+    assert listed["good"].provenance_problem is None
 
 
 def test_an_unknown_name_beside_broken_files(folder: Path, broken: dict[str, str]) -> None:
