@@ -44,7 +44,9 @@ def _bilinear_band(size: int, out: int, align_corners: bool, scale: float | None
     """Linear interpolation weights along one axis (PyTorch's area_pixel_compute_* rules)."""
     f = dtype.type
     dst = np.arange(out).astype(dtype)
-    if align_corners:
+    if out == size:  # PyTorch's CPU kernel copies an axis whose size is kept, whatever the scale
+        src = dst
+    elif align_corners:
         s = f(size - 1) / f(out - 1) if out > 1 else f(0)
         src = s * dst
     else:
@@ -104,7 +106,9 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
     * ``nearest``: ``src = min(floor(dst * s), in - 1)`` (PyTorch's legacy ``nearest``).
     * ``bilinear``: ``align_corners=False``: ``src = max(s * (dst + 0.5) - 0.5, 0)``;
       ``align_corners=True``: ``src = dst * (in - 1) / (out - 1)``; the output mixes the two
-      neighbouring pixels ``floor(src)`` and ``floor(src) + 1`` (clamped) linearly.
+      neighbouring pixels ``floor(src)`` and ``floor(src) + 1`` (clamped) linearly. An axis
+      whose size is kept is copied (``src = dst``) even where ``scale_factor`` is not 1, as
+      PyTorch's CPU kernel does (``scale_factor=1.1`` keeps a 5-pixel axis 5 pixels).
 
     Shape:
         (N, C, H, W) -> (N, C, H_out, W_out).
