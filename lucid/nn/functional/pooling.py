@@ -206,7 +206,8 @@ def _pool_args(name: str, input: Tensor, kernel_size: Any, stride: Any, padding:
 
 # ----------------------------------------------------------------------------- max pooling
 class MaxPool2dFunction(Function):
-    """Max over each window; the gradient goes to the window's first maximum (row-major).
+    """Max over each window; the gradient goes to the window's first maximum (row-major), or
+    to its last NaN where it holds one.
 
     Works on (..., H, W); padding is -inf, so padded taps never win.
     """
@@ -237,8 +238,11 @@ class MaxPool2dFunction(Function):
                     if track:
                         arg = xp.zeros(best.shape, dtype=np.int16 if kh * kw < 2**15 else np.int32)
                     continue
-                if track:  # strict '>' keeps the first maximum, as PyTorch
-                    xp.copyto(arg, i * kw + j, where=window > best)
+                if track:  # strict '>' keeps the first maximum and a NaN wins, and the
+                    # last NaN of a window is its index, as PyTorch's `val > max || isnan(val)`
+                    wins = window > best
+                    wins |= window != window
+                    xp.copyto(arg, i * kw + j, where=wins)
                 xp.maximum(best, window, out=best)  # propagates NaN like PyTorch
         self.arg = arg
         self.geometry = (x.shape, (hp, wp), kernel, stride, pads, dilation, out_hw)
@@ -286,7 +290,8 @@ def max_pool2d(input: Tensor, kernel_size: int | tuple[int, int],
     ``out[..., y, x] = max_{kh, kw} input_padded[..., y*sh + kh*dh, x*sw + kw*dw]`` with
     -inf padding (``padding`` at most half the kernel). ``stride`` defaults to the kernel.
     With ``ceil_mode`` the output rounds up, but the last window must start inside the input
-    or the left padding. The gradient flows to the first maximum of each window.
+    or the left padding. The gradient flows to the first maximum of each window; a window
+    holding NaN pools to NaN and its gradient and index go to its last NaN (PyTorch's rule).
 
     Shape:
         (N, C, H, W) -> (N, C, H_out, W_out) (or unbatched (C, H, W) -> (C, H_out, W_out)),

@@ -111,6 +111,25 @@ def test_max_pool_gradient_goes_to_first_maximum(device: str) -> None:
     np.testing.assert_array_equal(_np(x.grad), expected)
 
 
+@pytest.mark.parametrize(("shape", "kwargs"), MAX_CASES[:3], ids=str)
+def test_max_pool_with_nan_matches_torch(shape: tuple[int, ...], kwargs: dict,
+                                         device: str) -> None:
+    """A window holding NaN pools to NaN; its index and gradient go to its last NaN (the
+    first maximum before any NaN was lucid's index)."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal(shape)
+    x[np.random.default_rng(1).random(shape) < 0.2] = np.nan
+    xl = lucid.tensor(x, device=device, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    (y, idx), (yt, idxt) = max_pool2d(xl, return_indices=True, **kwargs), \
+        torch.nn.functional.max_pool2d(xt, return_indices=True, **kwargs)
+    np.testing.assert_array_equal(_np(y), yt.detach().numpy())  # NaN where torch has NaN
+    np.testing.assert_array_equal(_np(idx), idxt.numpy())
+    y.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_array_equal(_np(xl.grad), xt.grad.numpy())
+
+
 def test_max_pool_values_and_indices(device: str) -> None:
     x = lucid.arange(16.0, device=device).reshape(1, 1, 4, 4)
     out, idx = max_pool2d(x, 2, return_indices=True)
