@@ -17,6 +17,9 @@ Three kernels share one public entry point, chosen by shape:
   im2col's scale with ``C_in``, hence the channel rule.
 * **Winograd F(4x4, 3x3)** (dense 3x3 stride 1, at least 16 channels in and out, numpy):
   forward, grad-input and grad-weight, in ``winograd.py``; no padded copy, no column buffer.
+  An input holding NaN or inf goes to the GEMM kernels instead (the forward's transforms
+  would spread it over whole 4x4 output tiles); the gradients do not check, so a NaN or inf
+  output gradient spreads over tiles there, where PyTorch's stays in each 3x3 window.
 * **depthwise** (``groups == C_in``): a loop over the ``KH*KW`` kernel offsets of in-place
   multiply-adds; no GEMM. Channels-first: the images of one channel lie on a flat canvas
   whose zero margins they share, where each offset is a shift of the flat index, so one
@@ -208,12 +211,12 @@ class Conv2dFunction(Function):
         # (not on a GPU: its KH*KW shifted adds are launches of their own, slower than the
         # column kernel even for the decoder's 64->3 conv: 0.97 ms vs 0.51 ms at 512 px)
         fwd_shift = can_shift and 2 * co <= c and not direct
+        out = winograd.winograd_conv3x3(x, weight, pads) if self.winograd else None
+        self.winograd = out is not None  # None: NaN or inf, which the GEMM paths keep local
         xpad = None if self.winograd or direct else _pad_zeros(x, pads)
-        if self.winograd:
-            out = winograd.winograd_conv3x3(x, weight, pads)
-        elif fwd_shift:
+        if out is None and fwd_shift:
             out = _shifted_forward(xpad, weight, groups, dilation, (oh, ow))
-        else:
+        elif out is None:
             # columns are kept only for an im2col grad-weight; else they live in scratch
             keep = need_weight_grad and not self.shifted
             cols = (im2col_cuda.im2col(x, (kh, kw), stride, dilation, pads, (oh, ow)) if direct
@@ -770,6 +773,8 @@ def reflect_padded_conv2d(input: Tensor, weight: Tensor, bias: Tensor | None,
     x, xp = input.data, xp_of(input.data)
     if winograd.applies(xp, input.shape, weight.shape, stride, dilation, groups, pads):
         out = winograd.winograd_conv3x3(x, weight.data, pads, reflect=True)
+        if out is None:  # NaN or inf in the input: the caller's direct conv keeps it local
+            return None
     elif xp.__name__ != "numpy" and groups == 1:
         n, c, h, w = x.shape
         kh, kw = weight.shape[2:]

@@ -47,6 +47,8 @@ class Band:
         self.idx = np.minimum(lo[None, :] + t, cols - 1)
         inside = lo[None, :] + t < hi[None, :]
         self.coef = np.where(inside, matrix[np.arange(rows)[None, :], self.idx], 0.0)
+        # rows narrower than the band gather filler taps (weight 0) past their window
+        self.filler = None if inside.all() else ~inside
         # a gather whose indices step evenly is a strided slice: a view, no copy
         self.slices: list[slice | None] = []
         for row in self.idx:
@@ -88,7 +90,12 @@ class Band:
         if self.repeat is not None:
             return xp.repeat(x, self.repeat, axis=axis)
         lead = (slice(None),) * axis
-        if self.gemm and axis >= x.ndim - 2:
+        short = self.gemm and axis >= x.ndim - 2
+        if (short or self.filler is not None) and not xp.isfinite(x.sum()):
+            # NaN or inf: the dense matrix's zeros and the filler taps would multiply it
+            # (0 * inf = NaN) into outputs whose windows do not hold it; they are left out
+            return self._gather(x, axis, skip_filler=True)
+        if short:
             # a short axis: one BLAS matmul with the dense matrix beats width gathers,
             # multiplies and adds (2*cols flops per output against ~5 memory passes)
             key = (type(x), x.dtype, str(getattr(x, "device", "")))  # bands are cached
@@ -104,12 +111,21 @@ class Band:
                 part = x[lead + (slice(j, None, f),)]
                 out += part if self.scale == 1.0 else part * x.dtype.type(self.scale)
             return out
+        return self._gather(x, axis)
+
+    def _gather(self, x: Any, axis: int, skip_filler: bool = False) -> Any:
+        """``A`` along ``axis`` as ``width`` gathers, each times its column of weights."""
+        xp = xp_of(x)
+        lead = (slice(None),) * axis
         bshape = (-1,) + (1,) * (x.ndim - axis - 1)
         out = None
         for t, row in enumerate(self.idx):
             sl = self.slices[t]
             part = x[lead + (sl,)] if sl is not None else xp.take(x, xp.asarray(row), axis=axis)
             fresh = sl is None  # take() copies; a slice is a view of x
+            if skip_filler and self.filler is not None and self.filler[t].any():
+                part = xp.where(xp.asarray(self.filler[t]).reshape(bshape), 0, part)
+                fresh = True
             if not self.ones:
                 part = part * xp.asarray(self.coef[t].astype(x.dtype)).reshape(bshape)
                 fresh = True
@@ -170,6 +186,22 @@ def _check_input(input: Tensor, name: str) -> None:
     if input.ndim not in (3, 4):
         raise RuntimeError(f"{name}: expected 3D (unbatched) or 4D (batched) input, got input "
                            f"of size {tuple(input.shape)}")
+
+
+def _check_floating(input: Tensor, name: str) -> None:
+    if not np.issubdtype(input.dtype, np.floating):  # PyTorch: "not implemented for 'Int'"
+        raise TypeError(f"{name}: not implemented for {input.dtype} input")
+
+
+def _integer_average(x: Any, band_h: Band, band_w: Band) -> Any:
+    """Average pooling of int64 input as PyTorch's: each window's exact sum divided by its
+    divisor, truncated toward zero (the bands' weights are 1 / divisor per axis)."""
+    xp = xp_of(x)
+    sums = x.astype(np.float64)  # exact below 2**53
+    for band, axis in ((band_w, -1), (band_h, -2)):
+        sums = Band(band.mask.astype(np.float64), band.mask)._gather(sums, axis % x.ndim)
+    divisors = [np.rint(1.0 / band.matrix.max(axis=1)) for band in (band_h, band_w)]
+    return xp.trunc(sums / xp.asarray(np.outer(*divisors))).astype(np.int64)
 
 
 def _pool_out_size(size: int, kernel: int, stride: int, pad: int, dilation: int,
@@ -244,6 +276,15 @@ class MaxPool2dFunction(Function):
                     wins |= window != window
                     xp.copyto(arg, i * kw + j, where=wins)
                 xp.maximum(best, window, out=best)  # propagates NaN like PyTorch
+        if track and (hp, wp) != (h, w):
+            # a window whose real elements are all -inf keeps its first tap, which may lie
+            # in the padding: PyTorch's index is then its first real element
+            empty = best == -xp.inf
+            if empty.any():
+                first = [_first_inside(o, s, p, d, k, size) for o, s, p, d, k, size in
+                         ((oh, sh, ph, dh, kh, h), (ow, sw, pw, dw, kw, w))]
+                taps = xp.asarray(first[0][:, None] * kw + first[1][None, :])
+                xp.copyto(arg, xp.broadcast_to(taps, arg.shape).astype(arg.dtype), where=empty)
         self.arg = arg
         self.geometry = (x.shape, (hp, wp), kernel, stride, pads, dilation, out_hw)
         return best
@@ -279,6 +320,16 @@ class MaxPool2dFunction(Function):
         if (hp, wp) == (h, w):
             return gxpad
         return xp.ascontiguousarray(gxpad[..., ph : ph + h, pw : pw + w])
+
+
+def _first_inside(out: int, stride: int, pad: int, dilation: int, kernel: int,
+                  size: int) -> np.ndarray:
+    """Per output position of one axis, the first tap of its window inside the input
+    (``kernel - 1`` where none is: PyTorch's index is then out of range too)."""
+    starts = np.arange(out) * stride - pad
+    taps = np.arange(kernel)
+    inside = (starts[:, None] + taps * dilation >= 0) & (starts[:, None] + taps * dilation < size)
+    return np.where(inside.any(axis=1), inside.argmax(axis=1), kernel - 1)
 
 
 def max_pool2d(input: Tensor, kernel_size: int | tuple[int, int],
@@ -329,7 +380,8 @@ def avg_pool2d(input: Tensor, kernel_size: int | tuple[int, int],
     Each window sums the (zero-padded) input and divides by ``divisor_override`` if given,
     else by the window size clipped to the padded input (``count_include_pad=True``) or by
     the number of real input elements in it (``False``). Windows that ``ceil_mode`` adds past
-    the padding are clipped, as in PyTorch.
+    the padding are clipped, as in PyTorch. Floating input, or int64 (as PyTorch's CPU
+    kernel: the sum divided in integers, truncated toward zero; no gradient).
 
     Shape:
         (N, C, H, W) -> (N, C, H_out, W_out), or unbatched (C, H, W) -> (C, H_out, W_out).
@@ -351,6 +403,9 @@ def avg_pool2d(input: Tensor, kernel_size: int | tuple[int, int],
                           divisor_override)
     band_w = _window_band(w, ow, kernel[1], strides[1], pads[1], count_include_pad,
                           None if divisor_override is None else 1)
+    if input.dtype == np.int64:
+        return Tensor._wrap(_integer_average(input.data, band_h, band_w))
+    _check_floating(input, "avg_pool2d")
     return SeparableLinear.apply(input, band_h=band_h, band_w=band_w)
 
 
@@ -366,6 +421,7 @@ def adaptive_avg_pool2d(input: Tensor,
         (N, C, H, W) -> (N, C, *output_size), or unbatched (C, H, W) -> (C, *output_size).
     """
     _check_input(input, "adaptive_avg_pool2d")
+    _check_floating(input, "adaptive_avg_pool2d")
     h, w = input.shape[-2:]
     sizes = (output_size, output_size) if output_size is None or isinstance(output_size, int) \
         else tuple(output_size)

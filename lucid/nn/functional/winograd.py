@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from lucid.ops._util import xp_of
 
 Pads = tuple[int, int, int, int]  # (top, bottom, left, right)
@@ -142,7 +144,7 @@ def _tiled_columns(src: Any, dst: Any, pads: Pads, m: int, reflect: bool) -> Non
 
 
 def winograd_conv3x3(x: Any, weight: Any, pads: Pads = (0, 0, 0, 0), m: int = 4,
-                     u: Any = None, reflect: bool = False) -> Any:
+                     u: Any = None, reflect: bool = False, finite: bool = True) -> Any | None:
     """3x3 stride-1 cross-correlation of ``x`` (N, C, H, W) by Winograd F(m x m, 3 x 3).
 
     Same result as the direct conv of the zero-padded input (reflection-padded with
@@ -150,6 +152,13 @@ def winograd_conv3x3(x: Any, weight: Any, pads: Pads = (0, 0, 0, 0), m: int = 4,
     (N, C_out, H_out, W_out) with ``H_out = H + top + bottom - 2``. ``weight`` is
     (C_out, C, 3, 3) (no groups, dilation 1); ``u`` its ``weight_transform`` if already
     computed. ``m`` is 2 or 4; pads >= 0.
+
+    With ``finite`` (the default) None comes back as soon as an output tile holds NaN or
+    inf, so that the caller can run the direct conv: one NaN or inf in the input spreads
+    through the transforms (inf - inf) over every output of its tiles, where the direct conv
+    (and PyTorch) keeps it to the outputs whose windows hold it. The check sums each chunk's
+    output tiles while they are in cache; a sum that overflows sends finite values to the
+    direct conv too, which is slower, not wrong.
     """
     xp = xp_of(x)
     n, c, h, w = x.shape
@@ -175,27 +184,31 @@ def winograd_conv3x3(x: Any, weight: Any, pads: Pads = (0, 0, 0, 0), m: int = 4,
     v_buf = xp.empty((a * a, n * c * rows * tw), dtype=x.dtype)
     m_buf = xp.empty((a * a, n * co * rows * tw), dtype=x.dtype)
     y_buf = xp.empty((m * m, n * co * rows * tw), dtype=x.dtype)
-    for i0 in range(0, th, rows):
-        r = min(rows, th - i0)
-        p = n * r * tw  # tiles in this chunk
-        xb = _tiled_rows(x, pads, m, (i0 * m, (i0 + r) * m + 2), x_buf[:, :, : r * m + 2],
-                         reflect)
-        # gather: d[y*a + z, n, c, i, j] = element (y, z) of tile (i, j); contiguous runs
-        d = d_buf[:, : c * p].reshape(a, a, n, c, r, tw)
-        for yy in range(a):
-            rows_y = xb[:, :, yy : yy + (r - 1) * m + 1 : m]
-            for zz in range(a):
-                d[yy, zz] = rows_y[:, :, :, zz % m, zz // m : zz // m + tw]
-        # input transform as one GEMM: V = (B^T kron B^T) D
-        v = v_buf[:, : c * p]
-        _matmul(xp, bt, d_buf[:, : c * p], v)
-        # a*a GEMMs: (C_out, C) @ (C, tiles), per batch entry
-        mm = m_buf[:, : co * p]
-        _matmul(xp, u, v.reshape(a * a, n, c, r * tw), mm.reshape(a * a, n, co, r * tw))
-        # output transform as one GEMM: Y = (A^T kron A^T) M, then into the output tiles
-        y = y_buf[:, : co * p]
-        _matmul(xp, at, mm, y)
-        out_tiles[:, :, :, :, i0 : i0 + r] = y.reshape(m, m, n, co, r, tw)
+    # NaN or inf in the input: the transforms' inf - inf, whose result is thrown away
+    with np.errstate(invalid="ignore", over="ignore"):
+        for i0 in range(0, th, rows):
+            r = min(rows, th - i0)
+            p = n * r * tw  # tiles in this chunk
+            xb = _tiled_rows(x, pads, m, (i0 * m, (i0 + r) * m + 2), x_buf[:, :, : r * m + 2],
+                             reflect)
+            # gather: d[y*a + z, n, c, i, j] = element (y, z) of tile (i, j); contiguous runs
+            d = d_buf[:, : c * p].reshape(a, a, n, c, r, tw)
+            for yy in range(a):
+                rows_y = xb[:, :, yy : yy + (r - 1) * m + 1 : m]
+                for zz in range(a):
+                    d[yy, zz] = rows_y[:, :, :, zz % m, zz // m : zz // m + tw]
+            # input transform as one GEMM: V = (B^T kron B^T) D
+            v = v_buf[:, : c * p]
+            _matmul(xp, bt, d_buf[:, : c * p], v)
+            # a*a GEMMs: (C_out, C) @ (C, tiles), per batch entry
+            mm = m_buf[:, : co * p]
+            _matmul(xp, u, v.reshape(a * a, n, c, r * tw), mm.reshape(a * a, n, co, r * tw))
+            # output transform as one GEMM: Y = (A^T kron A^T) M, then into the output tiles
+            y = y_buf[:, : co * p]
+            _matmul(xp, at, mm, y)
+            if finite and not xp.isfinite(y.sum()):
+                return None
+            out_tiles[:, :, :, :, i0 : i0 + r] = y.reshape(m, m, n, co, r, tw)
 
     if (th * m, tw * m) != (oh, ow):
         out = xp.ascontiguousarray(out[:, :, :oh, :ow])
@@ -213,7 +226,7 @@ def winograd_grad_input(gy: Any, weight: Any, pads: Pads, m: int = 4) -> Any:
     wt = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
     top, bottom, left, right = pads
     return winograd_conv3x3(gy, xp_of(gy).ascontiguousarray(wt),
-                            (2 - top, 2 - bottom, 2 - left, 2 - right), m)
+                            (2 - top, 2 - bottom, 2 - left, 2 - right), m, finite=False)
 
 
 def applies(xp: Any, x_shape: tuple[int, ...], weight_shape: tuple[int, ...],

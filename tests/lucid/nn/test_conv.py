@@ -156,6 +156,28 @@ def test_outputs_never_share_scratch_memory(device: str) -> None:
     np.testing.assert_array_equal(_np(first), kept)
 
 
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan], ids=str)
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect"])
+def test_a_non_finite_input_stays_in_its_windows(value: float, padding_mode: str,
+                                                 device: str) -> None:
+    """Winograd's transforms spread one NaN or inf over whole 4x4 output tiles (inf - inf);
+    such an input goes to the GEMM kernels, whose outputs match PyTorch's (before: NaN over
+    the tile where torch has inf, and over outputs whose windows do not hold it)."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((1, 16, 9, 10)).astype(np.float32)
+    x[0, 3, 4, 5] = value
+    conv = lucid.nn.Conv2d(16, 16, 3, padding=1, padding_mode=padding_mode)
+    ref = torch.nn.Conv2d(16, 16, 3, padding=1, padding_mode=padding_mode)
+    ref.load_state_dict({k: torch.tensor(v.numpy()) for k, v in conv.state_dict().items()})
+    conv.to(device)
+    expected = ref(torch.tensor(x)).detach().numpy()
+    for grad in (True, False):  # recorded, and inference's reflection-padded fast path
+        with lucid.set_grad_enabled(grad):
+            got = conv(lucid.tensor(x, device=device)).detach().cpu().numpy()
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
 def test_same_padding_keeps_size() -> None:
     x = lucid.zeros(1, 2, 7, 8)
     for k, d in ((3, 1), (4, 1), (5, 2), (2, 3)):

@@ -130,6 +130,68 @@ def test_max_pool_with_nan_matches_torch(shape: tuple[int, ...], kwargs: dict,
     np.testing.assert_array_equal(_np(xl.grad), xt.grad.numpy())
 
 
+@pytest.mark.parametrize(("shape", "kwargs"), MAX_CASES[:4] + [
+    ((1, 1, 2, 2), dict(kernel_size=2, padding=1))], ids=str)
+def test_max_pool_of_minus_infinity_matches_torch(shape: tuple[int, ...], kwargs: dict,
+                                                 device: str) -> None:
+    """A padded window whose real elements are all -inf: PyTorch's index is its first real
+    element (lucid's pointed into the padding, and its gradient was lost)."""
+    torch = pytest.importorskip("torch")
+    x = np.full(shape, -np.inf)
+    x[..., 1, 1] = 1.0  # one finite element, so that windows differ
+    xl = lucid.tensor(x, device=device, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    (y, idx), (yt, idxt) = max_pool2d(xl, return_indices=True, **kwargs), \
+        torch.nn.functional.max_pool2d(xt, return_indices=True, **kwargs)
+    np.testing.assert_array_equal(_np(idx), idxt.numpy())
+    y.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_array_equal(_np(xl.grad), xt.grad.numpy())
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf], ids=str)
+@pytest.mark.parametrize("name", ["avg_pool2d", "avg_pool2d_padded", "adaptive_avg_pool2d"])
+def test_a_non_finite_input_stays_in_its_windows(value: float, name: str,
+                                                 device: str) -> None:
+    """The dense matrix of a short axis multiplied NaN or inf by the zeros outside each
+    window (0 * inf = NaN), and so did a ragged band's filler taps: whole rows turned NaN."""
+    torch = pytest.importorskip("torch")
+    x = np.arange(2 * 36, dtype=np.float64).reshape(1, 2, 6, 6)
+    x[0, 0, 0, 0] = x[0, 1, 5, 2] = value
+    calls = {"avg_pool2d": ("avg_pool2d", (3, 1)),
+             "avg_pool2d_padded": ("avg_pool2d", (3, 2, 1)),
+             "adaptive_avg_pool2d": ("adaptive_avg_pool2d", (4,))}
+    fn, args = calls[name]
+    got = _np(globals()[fn](lucid.tensor(x, device=device), *args))
+    expected = getattr(torch.nn.functional, fn)(torch.tensor(x), *args).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-12)  # NaN where torch has NaN
+
+
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=1),
+                                    dict(kernel_size=3, stride=2, padding=1,
+                                         count_include_pad=False),
+                                    dict(kernel_size=3, stride=2, padding=1, divisor_override=4),
+                                    dict(kernel_size=3, stride=2, ceil_mode=True)], ids=str)
+def test_avg_pool_of_int64_matches_torch(kwargs: dict, device: str) -> None:
+    """PyTorch divides each window's sum in integers, truncating toward zero (lucid's
+    weights of 1 / count were cast to int64: all zeros)."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).integers(-100, 100, (2, 3, 7, 6))
+    got = avg_pool2d(lucid.tensor(x, device=device), **kwargs)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(_np(got), torch.nn.functional.avg_pool2d(
+        torch.tensor(x), **kwargs).numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8, np.bool_])
+def test_average_pools_refuse_other_integers(dtype: Any) -> None:
+    x = lucid.tensor(np.ones((1, 1, 4, 4), dtype=dtype))
+    with pytest.raises(TypeError, match="avg_pool2d: not implemented for"):
+        avg_pool2d(x, 2)
+    with pytest.raises(TypeError, match="adaptive_avg_pool2d: not implemented for"):
+        adaptive_avg_pool2d(x, 2)
+
+
 def test_max_pool_values_and_indices(device: str) -> None:
     x = lucid.arange(16.0, device=device).reshape(1, 1, 4, 4)
     out, idx = max_pool2d(x, 2, return_indices=True)

@@ -51,6 +51,21 @@ def test_matches_torch(sizing: dict, mode: str, align_corners: bool | None, dtyp
     np.testing.assert_allclose(_np(xl.grad), xt.grad.numpy(), rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf], ids=str)
+@pytest.mark.parametrize("sizing", [dict(size=(3, 3)), dict(size=(13, 11)), dict(scale_factor=2)],
+                         ids=str)
+def test_bilinear_keeps_a_non_finite_input_local(value: float, sizing: dict,
+                                                 device: str) -> None:
+    """The dense matrix of a short axis multiplied NaN or inf by its zeros (0 * inf = NaN):
+    whole rows of the output turned NaN."""
+    torch = pytest.importorskip("torch")
+    x = np.arange(36.0).reshape(1, 1, 6, 6)
+    x[0, 0, 0, 0] = value
+    got = interpolate(lucid.tensor(x, device=device), mode="bilinear", **sizing)
+    expected = torch.nn.functional.interpolate(torch.tensor(x), mode="bilinear", **sizing)
+    np.testing.assert_allclose(_np(got), expected.numpy(), rtol=1e-12)
+
+
 def test_recompute_scale_factor_matches_torch() -> None:
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(0).standard_normal((1, 2, 6, 5))
