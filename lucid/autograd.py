@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from lucid.tensor import Tensor
 
@@ -95,7 +97,9 @@ class Function:
 
     Subclasses implement ``forward(self, *arrays, **params) -> array`` and
     ``backward(self, grad_output) -> array | tuple`` returning one gradient (or None) per
-    tensor input; they keep what backward needs on ``self`` (``save_for_backward``).
+    tensor input; they keep what backward needs on ``self`` (``save_for_backward``). Both
+    run under ``numpy.errstate(all="ignore")``: NaN and inf arise quietly, as in PyTorch
+    (numpy would warn on stderr, and the library never prints).
     """
 
     inputs: tuple[Tensor, ...]
@@ -137,7 +141,8 @@ class Function:
         if is_grad_enabled():
             _check_views(inputs)
         fn = cls()
-        output = Tensor._wrap(fn.forward(*(t.data for t in inputs), **params))
+        with np.errstate(all="ignore"):  # inf - inf is NaN quietly, as in PyTorch
+            output = Tensor._wrap(fn.forward(*(t.data for t in inputs), **params))
         view = fn.views_input and _shares_memory(output.data, inputs[0].data)
         if view:
             output._share_version(inputs[0])
@@ -316,7 +321,7 @@ def _propagate(root: Tensor, grad: Any, retain_graph: bool, on_leaf: Callable[[T
     """Walk the graph from ``root`` (seeded with ``grad``) and hand every leaf its total
     gradient (``on_node`` also sees each intermediate tensor's, once complete)."""
     grads: dict[int, Any] = {id(root): grad}
-    with _grad_mode(False):
+    with _grad_mode(False), np.errstate(all="ignore"):  # IEEE quietly, as PyTorch
         for tensor in _topological_order(root):
             g = grads.pop(id(tensor), None)
             if g is None:

@@ -191,7 +191,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
     """Pad the last ``len(pad) // 2`` dims; ``pad`` is (left, right, top, bottom, ...).
 
-    Modes: ``constant`` (with ``value``), ``reflect``, ``replicate``, ``circular``.
+    Modes: ``constant`` (with ``value``), ``reflect``, ``replicate``, ``circular``. Negative
+    widths crop, as in PyTorch (``circular`` wraps the cropped input, ``reflect`` and
+    ``replicate`` pad the whole input and then crop).
     """
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ValueError(f"pad: expected an even number of widths for at most {input.ndim} dims, "
@@ -199,15 +201,15 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     if mode not in ("constant", "reflect", "replicate", "circular"):
         raise ValueError(f"pad: unknown mode {mode!r}; expected constant, reflect, replicate "
                          "or circular")
-    if mode == "reflect":
-        for i, width in enumerate(pad):
-            size = input.shape[input.ndim - 1 - i // 2]
-            if width >= size:
-                raise ValueError(f"pad: reflection padding {width} must be smaller than the "
-                                 f"padded dimension ({size})")
-    if mode != "constant" and any(w < 0 for w in pad):
-        raise ValueError(
-            f"pad: negative widths are only allowed in constant mode, got {tuple(pad)}"
-        )
+    for i, width in enumerate(pad):
+        size = input.shape[input.ndim - 1 - i // 2]
+        if mode == "reflect" and width >= size:
+            raise ValueError(f"pad: reflection padding {width} must be smaller than the "
+                             f"padded dimension ({size})")
+        other = pad[i ^ 1]  # the same dim's other side
+        kept = size + (width if width < 0 else 0) + (other if other < 0 else 0)  # after crops
+        if mode == "circular" and width > kept:
+            raise ValueError(f"pad: circular padding {width} wraps more than once around the "
+                             f"padded dimension ({kept} after cropping)")
     return shape.Pad.apply(input, pad=tuple(int(w) for w in pad), mode=mode, value=value)
 

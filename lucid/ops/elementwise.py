@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from lucid.autograd import Function
 from lucid.ops._util import unbroadcast, xp_of
 
@@ -70,10 +68,9 @@ class Pow(Function):
         a, b, y = self.saved_tensors
         xp = xp_of(a)
         # as PyTorch's: d(a**b)/da = b * a**(b-1), 0 where b == 0 (a**0 is constant); d/db =
-        # a**b * log(a), 0 where a == 0 and b >= 0, NaN for a negative base (quietly)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ga = gy * xp.where(b == 0, 0, b * a ** xp.where(b == 0, 1, b - 1))
-            gb = gy * xp.where((a == 0) & (b >= 0), 0, y * xp.log(xp.where(a == 0, 1, a)))
+        # a**b * log(a), 0 where a == 0 and b >= 0, NaN for a negative base
+        ga = gy * xp.where(b == 0, 0, b * a ** xp.where(b == 0, 1, b - 1))
+        gb = gy * xp.where((a == 0) & (b >= 0), 0, y * xp.log(xp.where(a == 0, 1, a)))
         return unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)
 
 
@@ -82,13 +79,11 @@ class Remainder(Function):
 
     def forward(self, a: Any, b: Any) -> Any:
         self.save_for_backward(a, b)
-        with np.errstate(invalid="ignore", divide="ignore"):  # x % 0 is NaN, as in PyTorch
-            return xp_of(a, b).remainder(a, b)
+        return xp_of(a, b).remainder(a, b)  # x % 0 is NaN, as in PyTorch
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
         a, b = self.saved_tensors
-        with np.errstate(invalid="ignore", divide="ignore"):
-            gb = -gy * xp_of(a).floor_divide(a, b)
+        gb = -gy * xp_of(a).floor_divide(a, b)
         return unbroadcast(gy, a.shape), unbroadcast(gb, b.shape)
 
 
@@ -98,8 +93,7 @@ class FloorDivide(Function):
     reads_inputs = False
 
     def forward(self, a: Any, b: Any) -> Any:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return xp_of(a, b).floor_divide(a, b)
+        return xp_of(a, b).floor_divide(a, b)
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
         raise RuntimeError("the derivative for 'floor_divide' is not implemented")
@@ -177,12 +171,15 @@ class Abs(Function):
         return xp_of(a).abs(a)
 
     def backward(self, gy: Any) -> Any:
-        return gy * xp_of(gy).sign(self.saved_tensors[0])
+        a = self.saved_tensors[0]  # PyTorch's sign, 0 at NaN (numpy's is NaN)
+        return gy * ((a > 0).astype(gy.dtype) - (a < 0))
 
 
 class Clamp(Function):
     """``clamp(min, max)``; the gradient passes where min <= x <= max, as in PyTorch's clamp,
-    or, with ``edges=False``, only strictly inside, as in its hardtanh and relu6."""
+    or, with ``edges=False``, only strictly inside, as in its hardtanh and relu6. At NaN it
+    stops: PyTorch's hardtanh passes it there in its scalar loop and stops it in its vector
+    one, so its answer depends on where the NaN falls, and lucid keeps one rule."""
 
     def forward(self, a: Any, min: float | None = None, max: float | None = None,
                 edges: bool = True) -> Any:
@@ -253,7 +250,8 @@ class Relu(Function):
         return y
 
     def backward(self, gy: Any) -> Any:
-        return gy * (self.saved_tensors[0] > 0)
+        # PyTorch's threshold_backward: (y <= 0) ? 0 : grad, so a NaN passes its gradient
+        return gy * ~(self.saved_tensors[0] <= 0)
 
 
 class Sigmoid(Function):

@@ -167,7 +167,9 @@ def pad_array(xp: Any, a: Any, widths: list[tuple[int, int]], mode: str,
 class Pad(Function):
     """PyTorch's ``F.pad``: ``pad`` lists (before, after) pairs from the last dim backwards.
 
-    Negative padding crops, as in PyTorch's constant mode.
+    Negative widths crop, as in PyTorch: in ``circular`` (and ``constant``) mode before the
+    padding, so the wrap takes the cropped input's ends; in ``reflect`` and ``replicate``
+    after it, so the reflection is the whole input's.
     """
 
     reads_inputs = False
@@ -179,27 +181,41 @@ class Pad(Function):
         for i in range(len(pad) // 2):
             widths[a.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
         self.meta = (a.shape, widths, mode)
-        # crop first for negative widths, then pad with the non-negative remainder
-        crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, a.shape))
-        a = a[crop]
         positive = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
-        return pad_array(xp, a, positive, mode, value)
+        if mode in ("constant", "circular"):
+            return pad_array(xp, a[_crop(widths, a.shape)], positive, mode, value)
+        out = pad_array(xp, a, positive, mode, value)
+        return out[_crop(widths, out.shape)]
 
     def backward(self, gy: Any) -> Any:
         shape, widths, mode = self.meta
         xp = xp_of(gy)
+        positive = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+        cropped = any(lo < 0 or hi < 0 for lo, hi in widths)
+        crop_first = mode in ("constant", "circular")
+        if cropped and not crop_first:  # the gradient of the padded input, zero where cropped
+            gy = _uncrop(xp, gy, widths, tuple(n + lo + hi for n, (lo, hi) in
+                                                zip(shape, positive, strict=True)))
         grad = gy
-        for axis, (lo, hi) in enumerate(widths):
-            if lo == 0 and hi == 0:
-                continue
-            grad = _fold_axis(xp, grad, axis, max(lo, 0), max(hi, 0), mode)
-        # undo any negative (cropping) widths by placing the gradient back in a zero array
-        if any(lo < 0 or hi < 0 for lo, hi in widths):
-            full = xp.zeros(shape, dtype=grad.dtype)
-            inner = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, shape))
-            full[inner] = grad
-            grad = full
+        for axis, (lo, hi) in enumerate(positive):
+            if lo or hi:
+                grad = _fold_axis(xp, grad, axis, lo, hi, mode)
+        if cropped and crop_first:
+            grad = _uncrop(xp, grad, widths, shape)
         return grad
+
+
+def _crop(widths: list[tuple[int, int]], shape: tuple[int, ...]) -> tuple[slice, ...]:
+    """The part of an array of ``shape`` that negative widths keep."""
+    return tuple(slice(max(-lo, 0), n - max(-hi, 0))
+                 for (lo, hi), n in zip(widths, shape, strict=True))
+
+
+def _uncrop(xp: Any, grad: Any, widths: list[tuple[int, int]], shape: tuple[int, ...]) -> Any:
+    """``grad`` of a cropped array placed back into zeros of the array's ``shape``."""
+    full = xp.zeros(shape, dtype=grad.dtype)
+    full[_crop(widths, shape)] = grad
+    return full
 
 
 def _fold_axis(xp: Any, grad: Any, axis: int, lo: int, hi: int, mode: str) -> Any:

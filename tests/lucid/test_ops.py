@@ -103,7 +103,11 @@ def test_op_matches_torch(name: str, dtype, device: str, torch) -> None:
 
 
 @pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
-@pytest.mark.parametrize("widths", [(1, 2), (2, 1, 0, 3), (1, 1, 1, 1)])
+@pytest.mark.parametrize("widths", [(1, 2), (2, 1, 0, 3), (1, 1, 1, 1),
+                                    # negative widths crop (refused but in constant mode
+                                    # before): circular wraps the cropped input, reflect
+                                    # and replicate pad the whole input and then crop
+                                    (-1, 2), (3, -2), (2, -1, -2, 1), (-2, -1, 1, -3)])
 def test_pad_matches_torch(mode: str, widths, device: str, torch) -> None:
     # PyTorch's non-constant modes want (N, C) plus exactly the padded dims
     shape = (2, 3, 5, 6)[: 2 + len(widths) // 2]
@@ -124,6 +128,13 @@ def test_pad_negative_crops_like_torch(torch) -> None:
     out = lucid.functional.pad(lucid.tensor(array), (-1, 2, 1, -2), value=7.0)
     ref = torch.nn.functional.pad(torch.tensor(array), (-1, 2, 1, -2), value=7.0)
     np.testing.assert_array_equal(out.numpy(), ref.numpy())
+
+
+def test_circular_pad_wraps_once_at_most() -> None:
+    x = lucid.zeros(1, 2, 7)
+    with pytest.raises(ValueError, match=r"circular padding 5 wraps more than once around the "
+                                         r"padded dimension \(2 after cropping\)"):
+        lucid.functional.pad(x, (-5, 5), mode="circular")
 
 
 def test_cat_stack_where_match_torch(device: str, torch) -> None:

@@ -33,6 +33,46 @@ def test_set_grad_enabled_as_a_context_manager_restores_the_mode() -> None:
         lucid.set_grad_enabled(True)
 
 
+@pytest.mark.parametrize("name", ["relu", "abs", "clamp", "l1_loss"])
+def test_gradients_at_nan_and_infinity_match_torch(name: str) -> None:
+    """relu passes the gradient at NaN (PyTorch stops it only where ``y <= 0``), where lucid
+    stopped it; abs's gradient at NaN is 0 (PyTorch's sign of NaN), where numpy's sign made
+    it NaN, and l1_loss's with it; and inf - inf is NaN quietly, with no numpy warning.
+    (Not hardtanh or relu6: PyTorch's gradient at NaN there depends on the NaN's place in
+    its vector loop.)"""
+    torch = pytest.importorskip("torch")
+    values = [np.nan, 0.5, 0.0, 6.0, -1.0, 1.0, 7.0, np.inf, -np.inf]
+
+    def run(m: object) -> np.ndarray:
+        nnf = F if m is lucid else torch.nn.functional
+        x = m.tensor(values, dtype=m.float64, requires_grad=True)
+        programs = {"relu": lambda: nnf.relu(x), "abs": lambda: x.abs(),
+                    "clamp": lambda: x.clamp(0, 1),
+                    "l1_loss": lambda: nnf.l1_loss(x, m.tensor(values, dtype=m.float64))}
+        programs[name]().sum().backward()
+        return x.grad.numpy()
+
+    np.testing.assert_array_equal(run(lucid), run(torch))
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8"])
+def test_relu6_and_hardtanh_keep_integers(dtype: str) -> None:
+    """They returned float64 for integer input; PyTorch keeps the dtype, with the bounds
+    truncated to integers, and refuses negative bounds for unsigned types."""
+    torch = pytest.importorskip("torch")
+    x = np.array([-3, 0, 2, 7, 9]).astype(dtype)
+    for name, args in (("relu6", ()), ("hardtanh", ()), ("hardtanh", (-1.5, 2.7))):
+        try:
+            expected = getattr(torch.nn.functional, name)(torch.tensor(x), *args).numpy()
+        except RuntimeError as error:  # negative bounds for an unsigned type
+            with pytest.raises(RuntimeError, match=str(error)):
+                getattr(F, name)(lucid.tensor(x), *args)
+            continue
+        got = getattr(F, name)(lucid.tensor(x), *args)
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got.numpy(), expected)
+
+
 def test_cat_and_stack_promote_like_pytorch() -> None:
     """They cast everything to the first tensor's dtype: an int first truncated the floats."""
     ints, floats = lucid.tensor([1, 2]), lucid.tensor([0.5, 1.5])

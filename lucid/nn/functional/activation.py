@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from lucid.creation import rand_like
 from lucid.ops import elementwise as ew
 from lucid.tensor import Tensor
@@ -20,9 +22,14 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
     """``x`` clamped to ``[min_val, max_val]``; the gradient passes strictly inside only (none
-    at the bounds), as in PyTorch. ``inplace`` is ignored."""
+    at the bounds), as in PyTorch. Integer input stays integer, its bounds truncated to
+    integers, as in PyTorch. ``inplace`` is ignored."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    if np.issubdtype(input.dtype, np.integer):
+        min_val, max_val = int(min_val), int(max_val)
+        if np.issubdtype(input.dtype, np.unsignedinteger) and min(min_val, max_val) < 0:
+            raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
     return ew.Clamp.apply(input, min=min_val, max=max_val, edges=False)
 
 

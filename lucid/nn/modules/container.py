@@ -82,6 +82,22 @@ class Sequential(_NumberedModules):
             self.append(module)
         return self
 
+    def insert(self, index: int, module: Module) -> Sequential:
+        """``module`` at ``index`` (``-len`` to ``len``), the rest renumbered after it."""
+        n = len(self)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        modules = list(self._modules.values())
+        modules.insert(index if index >= 0 else index + n, module)
+        self._modules = OrderedDict()
+        return self.extend(modules)
+
+    def pop(self, index: int | slice) -> Any:
+        """The module (or slice) at ``index``, taken out; the rest renumbered."""
+        module = self[index]
+        del self[index]
+        return module
+
     def forward(self, input: Any) -> Any:
         for module in self:
             input = module(input)

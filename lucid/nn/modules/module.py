@@ -334,11 +334,16 @@ class Module:
         """Copy values into the existing parameters and buffers, keeping their device and dtype.
 
         Values may be lucid tensors or numpy (or CuPy) arrays. With ``strict`` the keys must
-        match exactly; a shape mismatch is always an error. Unlike PyTorch, nothing is
-        copied when an error is raised, so a failed load leaves the module as it was.
+        match exactly, except that a state a module lists in ``_optional_state`` may be
+        absent and keeps its value (PyTorch's allowance for checkpoints older than the
+        norm layers' ``num_batches_tracked``); a shape mismatch is always an error. Unlike
+        PyTorch, nothing is copied when an error is raised, so a failed load leaves the
+        module as it was.
         """
         own = self.state_dict(keep_vars=True)
-        missing = [key for key in own if key not in state_dict]
+        optional = {f"{name}.{key}" if name else key for name, module in self.named_modules()
+                    for key in getattr(module, "_optional_state", ())}
+        missing = [key for key in own if key not in state_dict and key not in optional]
         unexpected = [key for key in state_dict if key not in own]
         errors: list[str] = []
         if strict:

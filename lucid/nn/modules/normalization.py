@@ -24,6 +24,9 @@ class _NormBase(Module):
     """Per-channel ``weight``/``bias`` (when ``affine``) and running statistics (when
     ``track_running_stats``); the absent ones are registered as None, as in PyTorch."""
 
+    # checkpoints written before PyTorch had the counter lack it: it keeps its value
+    _optional_state = ("num_batches_tracked",)
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True,
                  device: DeviceLike = None, dtype: DTypeLike = None) -> None:

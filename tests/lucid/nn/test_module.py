@@ -202,7 +202,9 @@ def test_load_state_dict_non_strict():
     state = {"gain": np.full(1, 4.0), "unknown": np.ones(2)}
     result = net.load_state_dict(state, strict=False)
     assert result.unexpected_keys == ["unknown"]
-    assert result.missing_keys == [k for k in STATE_KEYS if k != "gain"]
+    # as PyTorch: a norm layer's counter may be absent (older checkpoints), so not missing
+    assert result.missing_keys == [k for k in STATE_KEYS
+                                   if k != "gain" and not k.endswith("num_batches_tracked")]
     assert net.gain.item() == 4.0
     with pytest.raises(RuntimeError, match="size mismatch for gain"):
         net.load_state_dict({"gain": np.ones(2)}, strict=False)
@@ -363,6 +365,13 @@ def test_containers():
         seq[5]
     from collections import OrderedDict
 
+    # insert and pop, as PyTorch's (missing before): -len..len, renumbered, chained
+    assert seq.insert(0, nn.ReLU()).insert(-1, nn.Sigmoid()) is seq
+    assert [type(m).__name__ for m in seq] == ["ReLU", "Linear", "Linear", "Sigmoid", "Tanh"]
+    assert list(seq._modules) == ["0", "1", "2", "3", "4"]
+    with pytest.raises(IndexError, match="Index out of range: 6"):
+        seq.insert(6, nn.ReLU())
+    assert isinstance(seq.pop(-1), nn.Tanh) and list(seq._modules) == ["0", "1", "2", "3"]
     named = nn.Sequential(OrderedDict([("fc", nn.Linear(2, 2)), ("act", nn.ReLU())]))
     assert list(named.state_dict()) == ["fc.weight", "fc.bias"]
 
@@ -379,3 +388,16 @@ def test_containers():
     assert "b" in heads and len(heads) == 2 and list(heads) == ["a", "b"]
     assert list(heads.state_dict()) == ["a.weight", "a.bias", "b.weight", "b.bias"]
     assert isinstance(heads.pop("a"), nn.Linear) and list(heads.keys()) == ["b"]
+
+
+def test_a_checkpoint_without_num_batches_tracked_loads() -> None:
+    """PyTorch loads norm layers from checkpoints older than their batch counter (the
+    counter keeps its value); lucid's strict load refused them as a missing key."""
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4),
+                        nn.InstanceNorm2d(4, track_running_stats=True))
+    net[1].num_batches_tracked.fill_(7)
+    old = {k: v for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
+    assert net.load_state_dict(old) == ([], [])
+    assert net[1].num_batches_tracked.item() == 7
+    with pytest.raises(RuntimeError, match=r'Missing key\(s\) in state_dict: "1.running_var"'):
+        net.load_state_dict({k: v for k, v in old.items() if k != "1.running_var"})
