@@ -78,6 +78,9 @@ class Tensor:
     #: an in-place op in a recorded graph leaves the tensor's earlier self to a stand-in, by
     #: the id of the function that made it: the gradients of earlier consumers go there
     _replaced: weakref.WeakValueDictionary[int, Tensor] | None = None
+    #: the tensor whose array a view's array views (the first of a chain of views), as
+    #: PyTorch's ``_base``: an in-place op on the view changes it in the graph too
+    _base: Tensor | None = None
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.data = data
@@ -117,6 +120,7 @@ class Tensor:
         self._box = base._version_box()
         if view:
             self._box.add_view(self)
+            self._base = base._base if base._base is not None else base
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -416,8 +420,7 @@ class Tensor:
         result's place in the graph, and its earlier self stays with the ops that used it (a
         stand-in in ``_replaced``), so their gradients are unchanged; a view of it taken
         before refuses to be used after (``autograd._check_views``: PyTorch would take it
-        again). Refused in a graph: in-place ops on a view (its base would change without a
-        gradient).
+        again). An in-place op on a view changes its base in the graph too (``_rebase``).
         """
         producer = self._grad_fn
         if not autograd.is_grad_enabled():
@@ -431,30 +434,50 @@ class Tensor:
         result = self._castable(op(earlier))
         if not result.requires_grad:
             return self._write(result)
-        if self._box is not None and self._box.is_view(self):
-            raise RuntimeError(
-                "an in-place operation on a view (indexing, reshape, permute, expand) in a "
-                "recorded graph is not supported here: the tensor it views would change "
-                "without its gradient; write it out of place (v = v * 2)"
-            )
-        if not self.requires_grad:  # joins the graph: its views taken before must not be used
+        view = self._box is not None and self._box.is_view(self)
+        if view:
+            base = self._base
+            if base.is_leaf and base.requires_grad:
+                raise RuntimeError("a view of a leaf tensor that requires grad is being used "
+                                   "in an in-place operation; wrap it in lucid.no_grad()")
+            index = _index_in(self.data, base.data)
+        elif not self.requires_grad:  # joins the graph: its views taken before must not be used
             self._version_box().joined_graph = True
         fn = result._grad_fn
         if any(t is earlier and fn.reads(i) for i, t in enumerate(fn.inputs)):
             # the new op keeps the old values: it runs again on a copy of them
             earlier = self._stand_in(self.data.copy())
             result = self._castable(op(earlier))
-            fn = result._grad_fn
         if result.dtype != self.dtype:
             result = result.to(self.dtype)
-            fn = result._grad_fn
         if producer is not None:
             if self._replaced is None:
                 self._replaced = weakref.WeakValueDictionary()
             self._replaced[id(producer)] = earlier  # alive while the graph after it is
+        if view:
+            self._rebase(base, result, index)
+            return self
         self._write(result)
-        self._grad_fn, self.requires_grad = fn, True
+        self._grad_fn, self.requires_grad = result._grad_fn, True
         return self
+
+    def _rebase(self, base: Tensor, result: Tensor, index: tuple[Any, ...]) -> None:
+        """An in-place op gave this view ``result``: ``base`` takes it at the view's elements
+        (``index``) in the graph as in memory (PyTorch's ``CopySlices``), its earlier self
+        left to a stand-in, and the view becomes a view of the new ``base``."""
+        producer = base._grad_fn
+        earlier = base._stand_in(base.data)
+        if not base.requires_grad:  # its views taken before outside the graph are stale now
+            base._version_box().joined_graph = True
+        moved = _SetItem.apply(earlier, result, index=index)
+        self._write(result)
+        if producer is not None:
+            if base._replaced is None:
+                base._replaced = weakref.WeakValueDictionary()
+            base._replaced[id(producer)] = earlier
+        base._grad_fn, base.requires_grad = moved._grad_fn, True
+        self._grad_fn = _ViewAt.apply(base, view=self.data, index=index)._grad_fn
+        self.requires_grad = True
 
     def _stand_in(self, data: Any) -> Tensor:
         """A tensor for this one as it is now, in the graph and in version: what an
@@ -829,6 +852,47 @@ class _SetItem(autograd.Function):
         ga = gy.copy()
         ga[self.index] = 0
         return ga, unbroadcast(gy[self.index], self.shape)
+
+
+class _ViewAt(autograd.Function):
+    """The existing ``view`` of ``a``'s elements at ``index``: how a view an in-place op
+    changed stays a view of its moved base. The gradient goes back to those elements."""
+
+    reads_inputs = False
+    views_input = True
+
+    def forward(self, a: Any, view: Any = None, index: Any = None) -> Any:
+        self.shape, self.index = a.shape, index
+        return view
+
+    def backward(self, gy: Any) -> Any:
+        grad = xp_of(gy).zeros(self.shape, dtype=gy.dtype)
+        grad[self.index] = gy
+        return grad
+
+
+def _index_in(view: Any, base: Any) -> tuple[Any, ...]:
+    """Where the elements of ``view``, an array viewing ``base``'s memory, lie in ``base``:
+    an index (one integer array per axis, of ``view``'s shape) for ``base[index]``."""
+    xp = xp_of(view)
+
+    def offsets(array: Any) -> np.ndarray:  # each element's address, in items
+        start = array.data.ptr if xp is not np else array.__array_interface__["data"][0]
+        grid = np.zeros(array.shape, dtype=np.int64)
+        for axis, (size, stride) in enumerate(zip(array.shape, array.strides, strict=True)):
+            shape = [1] * array.ndim
+            shape[axis] = size
+            grid += (np.arange(size) * (stride // array.itemsize)).reshape(shape)
+        return grid + start // array.itemsize
+
+    found = offsets(view)
+    if len(np.unique(found)) != found.size:
+        raise RuntimeError("unsupported operation: more than one element of the written-to "
+                           "tensor refers to a single memory location; clone() it first")
+    own = offsets(base).ravel()
+    order = np.argsort(own, kind="stable")
+    flat = order[np.searchsorted(own[order], found)]
+    return tuple(xp.asarray(i) for i in np.unravel_index(flat, base.shape))
 
 
 class _Fill(autograd.Function):
