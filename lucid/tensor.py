@@ -217,12 +217,15 @@ class Tensor:
         return self
 
     def clone(self) -> Tensor:
-        return _Clone.apply(self)
+        """A copy with its own memory, its axes laid out in this tensor's order of strides
+        (a transpose stays a transpose, so ``reshape`` of it copies too), as PyTorch's
+        ``preserve_format``."""
+        return _Clone.apply(self, order="K")
 
     def contiguous(self) -> Tensor:
         """Itself when its data is laid out in row-major order, else a copy that is (so that
         writing into it leaves the tensor it was a view of alone), as in PyTorch."""
-        return self if self.data.flags.c_contiguous else _Clone.apply(self)
+        return self if self.data.flags.c_contiguous else _Clone.apply(self, order="C")
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
@@ -430,11 +433,13 @@ class Tensor:
                 "a leaf tensor that requires grad is being used in an in-place operation; "
                 "wrap it in lucid.no_grad()"
             )
+        view = self._box is not None and self._box.is_view(self)
+        if view:
+            self._check_writable_view()
         earlier = self._stand_in(self.data)
         result = self._castable(op(earlier))
         if not result.requires_grad:
             return self._write(result)
-        view = self._box is not None and self._box.is_view(self)
         if view:
             base = self._base
             if base.is_leaf and base.requires_grad:
@@ -461,6 +466,17 @@ class Tensor:
         self._grad_fn, self.requires_grad = result._grad_fn, True
         return self
 
+    def _check_writable_view(self) -> None:
+        """A view written in place in grad mode must be in the graph where its base is:
+        one taken before its base moved in the graph is stale (``autograd._check_views``),
+        and one taken outside the graph (in ``no_grad``) of a base in it is refused, as in
+        PyTorch; either would change the base's values without its gradient."""
+        autograd._check_views([self])
+        if self._base.requires_grad and not self.requires_grad:
+            raise RuntimeError(
+                "a view created in no_grad mode is being modified in place with grad mode "
+                "enabled; take the view and change it both inside no_grad, or both outside")
+
     def _rebase(self, base: Tensor, result: Tensor, index: tuple[Any, ...]) -> None:
         """An in-place op gave this view ``result``: ``base`` takes it at the view's elements
         (``index``) in the graph as in memory (PyTorch's ``CopySlices``), its earlier self
@@ -469,7 +485,8 @@ class Tensor:
         earlier = base._stand_in(base.data)
         if not base.requires_grad:  # its views taken before outside the graph are stale now
             base._version_box().joined_graph = True
-        moved = _SetItem.apply(earlier, result, index=index)
+        moved = _SetItem.apply(earlier, result.reshape(()) if index == () else result,
+                               index=index)
         self._write(result)
         if producer is not None:
             if base._replaced is None:
@@ -611,8 +628,11 @@ class Tensor:
         if min is None and max is None:
             raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
         if isinstance(min, Tensor) or isinstance(max, Tensor):  # bounds that take gradients
-            out = self if min is None else self.maximum(min)
-            return out if max is None else out.minimum(max)
+            bounds = [b if isinstance(b, Tensor) else tensor(b, dtype=self.dtype,
+                                                             device=self.device)
+                      for b in (min, max) if b is not None]
+            return ew.ClampTensor.apply(self, *bounds, has_low=min is not None,
+                                        has_high=max is not None)
         floats = any(isinstance(bound, builtins.float) for bound in (min, max))
         return ew.Clamp.apply(self._floating() if floats else self, min=min, max=max)
 
@@ -795,7 +815,8 @@ class Tensor:
         index = self._index(index)
         if isinstance(value, Tensor):
             check_same_device((self, value), "setitem")
-        graph = self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+        graph = self.requires_grad or (isinstance(value, Tensor) and value.requires_grad) or \
+            (self._base is not None and self._base.requires_grad)  # a view of a graph's tensor
         if autograd.is_grad_enabled() and graph:
             v = value.to(self.dtype) if isinstance(value, Tensor) else \
                 tensor(value, dtype=self.dtype, device=self.device)
@@ -849,9 +870,9 @@ class _SetItem(autograd.Function):
         return out
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
-        ga = gy.copy()
+        ga = xp_of(gy).array(gy, copy=True)  # an array, also for a 0-d gradient
         ga[self.index] = 0
-        return ga, unbroadcast(gy[self.index], self.shape)
+        return ga, unbroadcast(ga.dtype.type(0) + gy[self.index], self.shape)
 
 
 class _ViewAt(autograd.Function):
@@ -867,7 +888,7 @@ class _ViewAt(autograd.Function):
 
     def backward(self, gy: Any) -> Any:
         grad = xp_of(gy).zeros(self.shape, dtype=gy.dtype)
-        grad[self.index] = gy
+        grad[self.index] = gy.reshape(grad[self.index].shape)  # a 0-d base's one element
         return grad
 
 
@@ -885,6 +906,8 @@ def _index_in(view: Any, base: Any) -> tuple[Any, ...]:
             grid += (np.arange(size) * (stride // array.itemsize)).reshape(shape)
         return grid + start // array.itemsize
 
+    if base.ndim == 0:
+        return ()
     found = offsets(view)
     if len(np.unique(found)) != found.size:
         raise RuntimeError("unsupported operation: more than one element of the written-to "
@@ -910,8 +933,8 @@ class _Fill(autograd.Function):
 class _Clone(autograd.Function):
     reads_inputs = False
 
-    def forward(self, a: Any) -> Any:
-        return a.copy()
+    def forward(self, a: Any, order: str = "C") -> Any:
+        return a.copy(order=order)
 
     def backward(self, gy: Any) -> Any:
         return gy

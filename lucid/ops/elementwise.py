@@ -199,6 +199,41 @@ class Clamp(Function):
         return gy * mask
 
 
+class ClampTensor(Function):
+    """``clamp`` by tensor bounds, ``min(max(a, low), high)``, with PyTorch's gradients: ``a``
+    where ``low <= a <= high`` (ties included), ``low`` where ``a < low < high``, ``high``
+    where ``a > high`` or ``high < low`` (then everything is ``high``). Either bound may be
+    absent (``has_low``, ``has_high``); the bounds broadcast."""
+
+    def forward(self, a: Any, *bounds: Any, has_low: bool = True, has_high: bool = True) -> Any:
+        xp = xp_of(a)
+        low = bounds[0] if has_low else None
+        high = bounds[-1] if has_high else None
+        self.save_for_backward(a, *bounds)
+        self.which = (has_low, has_high)
+        out = a if low is None else xp.maximum(a, low)
+        return out if high is None else xp.minimum(out, high)
+
+    def backward(self, gy: Any) -> tuple[Any, ...]:
+        a, *bounds = self.saved_tensors
+        has_low, has_high = self.which
+        low = bounds[0] if has_low else None
+        high = bounds[-1] if has_high else None
+        keep = True
+        if low is not None:
+            keep = a >= low
+        if high is not None:
+            keep = keep & (a <= high)
+        grads = [unbroadcast(gy * keep, a.shape)]
+        if low is not None:
+            to_low = (a < low) if high is None else (a < low) & (low < high)
+            grads.append(unbroadcast(gy * to_low, low.shape))
+        if high is not None:
+            to_high = (a > high) if low is None else (a > high) | (high < low)
+            grads.append(unbroadcast(gy * to_high, high.shape))
+        return tuple(grads)
+
+
 class Maximum(Function):
     """Element-wise maximum; ties share the gradient equally, as in PyTorch."""
 

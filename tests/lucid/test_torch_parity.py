@@ -278,6 +278,57 @@ def test_in_place_semantics_against_torch() -> None:
     _agree(run(lucid), run(torch))
 
 
+def _more_views_program(m, case: int):  # noqa: ANN001, ANN202 - lucid or torch
+    """Found by the fuzzer after views could be written in a graph."""
+    x = m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    w = m.tensor([2.0], requires_grad=True)
+    s = m.tensor(2.0, requires_grad=True)
+    if case == 0:  # clone keeps a transpose's layout, so this reshape copies (lucid's wrote b)
+        b = (x * 1).T.clone()
+        b.reshape(6).mul_(w)
+        out = b * (w + 1)
+    elif case == 1:  # setitem on a 0-d element: its backward's 0-d gradient was a scalar
+        b = x * 1.0
+        b[0, 1][...] = x[1, 1] * w[0]
+        out = b
+    elif case == 2:  # a view of a 0-d base
+        b = s * 1.0
+        b.reshape(1).mul_(s)
+        b.reshape(1)[0] = s * 3 * w[0]
+        out = b * x
+    else:  # clamp by tensor bounds at ties: the gradient goes to x, not half to the bound
+        low, high = m.tensor([1.0, 0.0, 3.0], requires_grad=True), x[1].detach().clone()
+        out = x.clamp(min=low * w, max=high) + x.clamp(min=low)
+    (out * out).sum().backward()
+    return out.detach().numpy(), x.grad.numpy(), w.grad.numpy() if w.grad is not None else 0.0
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_more_in_place_and_layout_cases_match_torch(case: int) -> None:
+    torch = pytest.importorskip("torch")
+    _agree(_more_views_program(lucid, case), _more_views_program(torch, case))
+
+
+def test_views_that_would_change_their_base_silently_are_refused() -> None:
+    """A view taken before its base joined the graph, written with a constant, changed the
+    base's values without its gradient (wrong gradients, silently); a view taken in no_grad
+    of a tensor in a graph, written outside it, is refused in PyTorch too."""
+    w = lucid.tensor([2.0, 3.0], requires_grad=True)
+    c = lucid.tensor([[1.0, 2.0], [3.0, 4.0]])
+    v = c[...]
+    c[0].mul_(w)
+    with pytest.raises(RuntimeError, match="taken before an in-place operation"):
+        v[0] = 5.0
+    b = w * 2
+    with lucid.no_grad():
+        u = b[0:1]
+    with pytest.raises(RuntimeError, match="view created in no_grad mode"):
+        u.add_(1)
+    with lucid.no_grad():  # both inside no_grad: a plain write, as in PyTorch
+        u.add_(1)
+    assert b.tolist() == [5, 6]
+
+
 def test_promotion_of_0d_tensors_scalars_and_in_place_results() -> None:
     """Of one category a tensor with dimensions decides over a 0-d one; integers raised to
     a float power or clamped by a float become float32; an in-place op does not store a
