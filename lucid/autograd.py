@@ -243,8 +243,16 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
-def backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) into every leaf's ``.grad``, seeded with ``grad``."""
+def _no_create_graph(create_graph: bool) -> None:
+    if create_graph:
+        raise NotImplementedError("create_graph=True (gradients of gradients) is not supported: "
+                                  "lucid's backward passes run on arrays, outside any graph")
+
+
+def backward(root: Tensor, grad: Any, retain_graph: bool = False,
+             inputs: Sequence[Tensor] | None = None) -> None:
+    """Accumulate d(root)/d(leaf) into every leaf's ``.grad``, seeded with ``grad``; with
+    ``inputs``, into theirs only (leaves or not), as PyTorch's."""
     from lucid.tensor import Tensor
 
     def accumulate(leaf: Tensor, g: Any) -> None:  # never overwrite: add in place, as PyTorch
@@ -255,20 +263,32 @@ def backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
             leaf.grad._bump_version()
 
     _check_views([root])
-    _propagate(root, grad, retain_graph, accumulate)
+    if inputs is None:
+        _propagate(root, grad, retain_graph, accumulate)
+        return
+    if not inputs:
+        raise RuntimeError("'inputs' argument to backward() cannot be empty")
+    wanted = {id(tensor) for tensor in inputs}
+
+    def chosen(tensor: Tensor, g: Any) -> None:
+        if id(tensor) in wanted:
+            accumulate(tensor, g)
+
+    _propagate(root, grad, retain_graph, chosen, chosen)
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
-         grad_outputs: Any = None, retain_graph: bool = False,
+         grad_outputs: Any = None, retain_graph: bool = False, create_graph: bool = False,
          allow_unused: bool = False) -> tuple[Tensor | None, ...]:
     """The gradient of ``outputs`` with respect to each of ``inputs``, returned, not
     accumulated: no tensor's ``.grad`` changes.
 
     As ``torch.autograd.grad`` for one output tensor (alone or in a one-element sequence; a
     scalar unless ``grad_outputs`` is given, a tensor or array of the output's shape),
-    without ``create_graph``. An input the output does not depend on is an error unless
-    ``allow_unused``, then its gradient is None. Graphs that share only leaves (say a model's
-    parameters) can be differentiated on several threads at once.
+    without ``create_graph`` (True raises NotImplementedError). An input the output does not
+    depend on is an error unless ``allow_unused``, then its gradient is None. Graphs that
+    share only leaves (say a model's parameters) can be differentiated on several threads at
+    once.
 
     Example:
         >>> import lucid
@@ -279,6 +299,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     """
     from lucid.tensor import Tensor
 
+    _no_create_graph(create_graph)
     outputs = _one_output(outputs)
     _check_views([outputs])
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)

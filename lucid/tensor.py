@@ -287,9 +287,16 @@ class Tensor:
         return array if dtype is None else array.astype(dtype)
 
     # ---- autograd ---------------------------------------------------------------------------
-    def backward(self, gradient: Tensor | None = None, retain_graph: bool = False) -> None:
-        """Accumulate the gradient of this tensor into the ``.grad`` of every leaf."""
-        autograd.backward(self, self._grad_seed(gradient), retain_graph=retain_graph)
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool = False,
+                 create_graph: bool = False, inputs: Sequence[Tensor] | None = None) -> None:
+        """Accumulate the gradient of this tensor into the ``.grad`` of every leaf, or of
+        ``inputs`` only (leaves or not), as PyTorch's. ``create_graph=True`` (gradients of
+        gradients) is not supported: NotImplementedError."""
+        autograd._no_create_graph(create_graph)
+        if isinstance(inputs, Tensor):
+            inputs = [inputs]
+        autograd.backward(self, self._grad_seed(gradient), retain_graph=retain_graph,
+                          inputs=inputs)
 
     def _grad_seed(self, gradient: Any, name: str = "gradient") -> Any:
         """The array a backward pass from this tensor starts with: ``gradient`` (``name`` in

@@ -615,3 +615,31 @@ def test_adam_steps_a_0d_parameter(amsgrad: bool) -> None:
     ours = run(lucid)
     torch = pytest.importorskip("torch")
     np.testing.assert_allclose(ours, run(torch), rtol=1e-12)
+
+
+def test_backward_into_chosen_inputs_and_create_graph_refused() -> None:
+    """``backward(inputs=...)`` (a TypeError before) fills only those tensors' ``.grad``,
+    leaves or not, as PyTorch's; ``create_graph=True`` says plainly that it is unsupported."""
+    torch = pytest.importorskip("torch")
+
+    def run(m):  # noqa: ANN001, ANN202 - lucid or torch
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        w = m.tensor([3.0, 4.0], requires_grad=True)
+        h = x * w
+        (h**2).sum().backward(inputs=[x, h], retain_graph=True)
+        h_grad = h.grad.numpy().copy()
+        (h**2).sum().backward(inputs=x)  # one tensor for a sequence; it accumulates
+        return x.grad.numpy(), h_grad, w.grad
+
+    ours, theirs = run(lucid), run(torch)
+    _agree(ours[:2], theirs[:2])
+    assert ours[2] is None and theirs[2] is None
+    x = lucid.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="cannot be empty"):
+        (x * 2).sum().backward(inputs=[])
+    with pytest.raises(NotImplementedError, match="create_graph=True"):
+        (x * 2).sum().backward(create_graph=True)
+    with pytest.raises(NotImplementedError, match="create_graph=True"):
+        lucid.autograd.grad((x * 2).sum(), [x], create_graph=True)
+    (g,) = lucid.autograd.grad((x * 2).sum(), [x], create_graph=False)
+    assert g.tolist() == [2.0]
