@@ -462,10 +462,7 @@ class Tensor:
             result = self._castable(op(earlier))
         if result.dtype != self.dtype:
             result = result.to(self.dtype)
-        if producer is not None:
-            if self._replaced is None:
-                self._replaced = weakref.WeakValueDictionary()
-            self._replaced[id(producer)] = earlier  # alive while the graph after it is
+        self._leave_behind(producer, earlier)
         if view:
             self._rebase(base, result, index)
             return self
@@ -495,13 +492,18 @@ class Tensor:
         moved = _SetItem.apply(earlier, result.reshape(()) if index == () else result,
                                index=index)
         self._write(result)
-        if producer is not None:
-            if base._replaced is None:
-                base._replaced = weakref.WeakValueDictionary()
-            base._replaced[id(producer)] = earlier
+        base._leave_behind(producer, earlier)
         base._grad_fn, base.requires_grad = moved._grad_fn, True
         self._grad_fn = _ViewAt.apply(base, view=self.data, index=index)._grad_fn
         self.requires_grad = True
+
+    def _leave_behind(self, producer: autograd.Function | None, earlier: Tensor) -> None:
+        """The ops that used this tensor as ``producer`` made it send their gradients to
+        ``earlier``, its stand-in, now that it moves in the graph (``autograd._edges``)."""
+        if producer is not None:
+            if self._replaced is None:
+                self._replaced = weakref.WeakValueDictionary()
+            self._replaced[id(producer)] = earlier  # alive while the graph after it is
 
     def _stand_in(self, data: Any) -> Tensor:
         """A tensor for this one as it is now, in the graph and in version: what an
