@@ -879,9 +879,11 @@ class _SetItem(autograd.Function):
         return out
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
-        ga = xp_of(gy).array(gy, copy=True)  # an array, also for a 0-d gradient
+        xp = xp_of(gy)
+        ga = xp.array(gy, copy=True)  # arrays, also for a 0-d gradient (a numpy scalar)
+        gv = xp.asarray(ga[self.index]).copy()
         ga[self.index] = 0
-        return ga, unbroadcast(ga.dtype.type(0) + gy[self.index], self.shape)
+        return ga, unbroadcast(gv, self.shape)
 
 
 class _ViewAt(autograd.Function):
