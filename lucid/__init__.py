@@ -87,10 +87,13 @@ from lucid.functional import (
 from lucid.random import get_rng_state, manual_seed, set_rng_state
 from lucid.tensor import Tensor, tensor
 
+bool = bool_  # noqa: A001 - PyTorch's name for the dtype (torch.bool)
+
 __version__ = "0.1.0"
 
 __all__ = [
-    "Device", "Tensor", "abs", "add", "amax", "amin", "arange", "argmax", "argmin", "bool_",
+    "Device", "Tensor", "abs", "add", "amax", "amin", "arange", "argmax", "argmin", "bool",
+    "bool_",
     "cat", "clamp", "clip", "concat", "device", "div", "double", "empty", "empty_like",
     "enable_grad", "exp", "flatten", "flip", "float16", "float32", "float64", "from_numpy",
     "full", "full_like", "get_default_dtype", "get_rng_state", "gpu", "gpu_available", "half",

@@ -146,7 +146,9 @@ class Function:
         view = fn.views_input and _shares_memory(output.data, inputs[0].data)
         if view:
             output._share_version(inputs[0])
-        if is_grad_enabled() and any(t.requires_grad for t in inputs):
+        # an integer or bool result (a cast) has no gradient: the graph stops, as in PyTorch
+        if is_grad_enabled() and output.data.dtype.kind in "fc" and \
+                any(t.requires_grad for t in inputs):
             fn.inputs = inputs
             # as the inputs were: an in-place op may later give one a new place in the graph
             fn.needs = tuple(t.requires_grad for t in inputs)

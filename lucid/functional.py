@@ -76,9 +76,15 @@ def minimum(input: Tensor, other: Tensor) -> Tensor:
 
 
 def where(condition: Tensor, input: Any, other: Any) -> Tensor:
-    """``input`` where ``condition`` holds, else ``other``; differentiable in both."""
-    like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
-    a, b = _as_tensor(input, like), _as_tensor(other, like)
+    """``input`` where ``condition`` holds, else ``other``; differentiable in both. The two
+    are promoted as in arithmetic (PyTorch's rules: a Python float or a 0-d tensor of the
+    same kind does not widen a tensor)."""
+    if isinstance(input, Tensor):
+        a, b = input._operand(other)
+    elif isinstance(other, Tensor):
+        b, a = other._operand(input)
+    else:
+        a, b = _as_tensor(input, None), _as_tensor(other, None)
     if a.dtype != b.dtype:
         common = np.result_type(a.dtype, b.dtype)
         a, b = a.to(common), b.to(common)

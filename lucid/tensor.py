@@ -330,7 +330,9 @@ class Tensor:
                     dtype = self.dtype
                 else:
                     dtype = self.dtype if self.dtype.kind in "iu" else np.dtype("int64")
-                other = Tensor._wrap(xp_of(self.data).asarray(other, dtype=dtype))
+                # an int out of the dtype's range wraps, as PyTorch's (numpy refuses it)
+                value = np.asarray(other).astype(dtype) if dtype.kind in "iu" else other
+                other = Tensor._wrap(xp_of(self.data).asarray(value, dtype=dtype))
             else:
                 other = tensor(other, device=self.device)
         a, b = self, other
@@ -569,10 +571,12 @@ class Tensor:
 
     # ---- comparisons (never differentiable) -------------------------------------------------
     def _compare(self, other: Any, op: Any) -> Tensor:
-        other_data = other.data if isinstance(other, Tensor) else other
+        """``op`` on the operands promoted as arithmetic promotes them (a float32 tensor and
+        a 0-d float64 one compare in float32, as in PyTorch); never differentiable."""
         if isinstance(other, Tensor):
             check_same_device((self, other), "comparison")
-        return Tensor._wrap(op(self.data, other_data))
+        a, b = self._operand(other)
+        return Tensor._wrap(op(a.data, b.data))
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, lambda a, b: a == b)
@@ -662,12 +666,13 @@ class Tensor:
         x = self if dtype is None else self.to(dtype)
         if x.dtype.kind in "biu" and dtype is None:
             x = x.to(np.dtype("int64"))  # PyTorch sums integers and bools as int64
-        return reduction.Sum.apply(x, axes=normalize_dims(dim, x.ndim), keepdim=keepdim)
+        out = reduction.Sum.apply(x, axes=_reduced(dim, x.ndim), keepdim=keepdim)
+        return out if out.dtype == x.dtype else out.to(x.dtype)  # numpy widens int32 sums
 
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         if self.dtype.kind != "f":
             raise RuntimeError(f"mean(): could not infer output dtype; input dtype is {self.dtype}")
-        return reduction.Mean.apply(self, axes=normalize_dims(dim, self.ndim), keepdim=keepdim)
+        return reduction.Mean.apply(self, axes=_reduced(dim, self.ndim), keepdim=keepdim)
 
     def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
             keepdim: bool = False, *, correction: int | None = None) -> Tensor:
@@ -677,7 +682,7 @@ class Tensor:
         if correction is None:
             correction = 0 if unbiased is False else 1
         return reduction.Var.apply(
-            self, axes=normalize_dims(dim, self.ndim), correction=correction, keepdim=keepdim
+            self, axes=_reduced(dim, self.ndim), correction=correction, keepdim=keepdim
         )
 
     def std(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
@@ -686,10 +691,10 @@ class Tensor:
         return ew.Sqrt.apply(variance, zero_at_zero=True)
 
     def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        return reduction.Amax.apply(self, axes=normalize_dims(dim, self.ndim), keepdim=keepdim)
+        return reduction.Amax.apply(self, axes=_reduced(dim, self.ndim), keepdim=keepdim)
 
     def amin(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        return reduction.Amin.apply(self, axes=normalize_dims(dim, self.ndim), keepdim=keepdim)
+        return reduction.Amin.apply(self, axes=_reduced(dim, self.ndim), keepdim=keepdim)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return self._arg("argmax", dim, keepdim)
@@ -698,8 +703,9 @@ class Tensor:
         return self._arg("argmin", dim, keepdim)
 
     def _arg(self, name: str, dim: int | None, keepdim: bool) -> Tensor:
-        if dim is None:  # an index into the flattened tensor
-            return Tensor._wrap(xp_of(self.data).asarray(getattr(self.data, name)()))
+        if dim is None:  # an index into the flattened tensor; keepdim keeps every dim as 1
+            found = xp_of(self.data).asarray(getattr(self.data, name)())
+            return Tensor._wrap(found.reshape((1,) * self.ndim) if keepdim else found)
         if self.ndim == 0:  # dim 0 or -1 of a 0-d tensor: its only element, as in PyTorch
             normalize_dims(dim, 0)
             return self.reshape(1)._arg(name, 0, False)
@@ -712,13 +718,17 @@ class Tensor:
         ``max(other)`` the element-wise maximum."""
         if isinstance(dim, Tensor):
             return self.maximum(dim)
-        return self.amax() if dim is None else self._extreme(dim, keepdim, largest=True)
+        if dim is None:  # PyTorch: the gradient shared by the maxima, or by the NaNs if any
+            return reduction.Amax.apply(self, axes=_reduced(None, self.ndim), nan_wins=True)
+        return self._extreme(dim, keepdim, largest=True)
 
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
         """``min()``, ``min(dim)`` or ``min(other)``, as ``max``."""
         if isinstance(dim, Tensor):
             return self.minimum(dim)
-        return self.amin() if dim is None else self._extreme(dim, keepdim, largest=False)
+        if dim is None:
+            return reduction.Amin.apply(self, axes=_reduced(None, self.ndim), nan_wins=True)
+        return self._extreme(dim, keepdim, largest=False)
 
     def _extreme(self, dim: int, keepdim: bool, largest: bool) -> ValuesIndices:
         if self.ndim == 0:  # as in _arg
@@ -816,12 +826,20 @@ class Tensor:
         parts = index if isinstance(index, tuple) else (index,)
         if any(isinstance(p, slice) and p.step is not None and p.step <= 0 for p in parts):
             raise ValueError("step must be greater than zero (use flip() to reverse)")
-        return shape.GetItem.apply(self, index=self._index(index))
+        index = self._index(index)
+        steps = _integers_first(index)
+        if steps is not None:
+            return self[steps[0]][steps[1]]
+        return shape.GetItem.apply(self, index=index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         """``t[index] = value``, in place; a value that needs a gradient passes it on, as in
         PyTorch (``_inplace``: in a graph, the tensor takes the assignment's place)."""
         index = self._index(index)
+        steps = _integers_first(index)
+        if steps is not None:
+            self[steps[0]][steps[1]] = value  # a view, then the assignment into it
+            return
         if isinstance(value, Tensor):
             check_same_device((self, value), "setitem")
         graph = self.requires_grad or (isinstance(value, Tensor) and value.requires_grad) or \
@@ -838,6 +856,49 @@ class Tensor:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
+
+
+def _integers_first(index: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
+    """PyTorch's order for an index that mixes integers with advanced indices (lists,
+    arrays, masks): the integers first, each removing its dim (a view), then the rest on
+    what is left. Numpy counts an integer among the advanced indices instead, which moves
+    their dims to the front when a slice lies between (``t[0, :, [1, 2]]`` is (3, 2) in
+    PyTorch, (2, 3) in numpy). The two steps' indices, or None where numpy's order is
+    PyTorch's."""
+    parts = index if isinstance(index, tuple) else (index,)
+
+    def integer(part: Any) -> bool:
+        if isinstance(part, (builtins.int, np.integer)):
+            return not isinstance(part, builtins.bool)
+        return hasattr(part, "ndim") and part.ndim == 0 and part.dtype.kind in "iu"
+
+    def advanced(part: Any) -> bool:
+        return isinstance(part, list) or (hasattr(part, "ndim") and part.ndim > 0)
+
+    if not (any(integer(p) for p in parts) and any(advanced(p) for p in parts)):
+        return None
+    first: list[Any] = []
+    then: list[Any] = []
+    for part in parts:
+        if integer(part):
+            first.append(builtins.int(part))  # a 0-d array would index a copy, not a view
+        elif advanced(part):
+            dims = np.ndim(part) if getattr(part, "dtype", None) == np.bool_ else 1
+            first.extend([slice(None)] * dims)  # a mask covers as many dims as it has
+            then.append(part)
+        elif part is Ellipsis:
+            first.append(part)
+            then.append(part)
+        else:  # a slice or None: taken in the first step, kept whole in the second
+            first.append(part)
+            then.append(slice(None))
+    return tuple(first), tuple(then)
+
+
+def _reduced(dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
+    """A reduction's axes: ``dim`` as ``normalize_dims``, where None or an empty sequence
+    means every dim, as in PyTorch."""
+    return normalize_dims(None if isinstance(dim, (tuple, list)) and not dim else dim, ndim)
 
 
 def _category(dtype: np.dtype) -> int:

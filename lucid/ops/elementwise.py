@@ -235,7 +235,7 @@ class ClampTensor(Function):
 
 
 class Maximum(Function):
-    """Element-wise maximum; ties share the gradient equally, as in PyTorch."""
+    """Element-wise maximum; ties share the gradient equally, as in PyTorch (``_tie_split``)."""
 
     def forward(self, a: Any, b: Any) -> Any:
         self.save_for_backward(a, b)
@@ -243,8 +243,7 @@ class Maximum(Function):
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
         a, b = self.saved_tensors
-        wa = (a > b) + 0.5 * (a == b)
-        return unbroadcast(gy * wa, a.shape), unbroadcast(gy * (1 - wa), b.shape)
+        return _tie_split(gy, a, b, a < b, a > b)
 
 
 class Minimum(Function):
@@ -254,8 +253,14 @@ class Minimum(Function):
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
         a, b = self.saved_tensors
-        wa = (a < b) + 0.5 * (a == b)
-        return unbroadcast(gy * wa, a.shape), unbroadcast(gy * (1 - wa), b.shape)
+        return _tie_split(gy, a, b, a > b, a < b)
+
+
+def _tie_split(gy: Any, a: Any, b: Any, a_loses: Any, b_loses: Any) -> tuple[Any, Any]:
+    """PyTorch's maximum/minimum gradients: half each at a tie, none to the losing side, and
+    the whole to both where either is NaN (neither loses)."""
+    half = gy * xp_of(gy).where(a == b, gy.dtype.type(0.5), gy.dtype.type(1))
+    return unbroadcast(half * ~a_loses, a.shape), unbroadcast(half * ~b_loses, b.shape)
 
 
 class Where(Function):

@@ -55,37 +55,40 @@ class Var(Function):
         for i in axes:
             count *= a.shape[i]
         centered = a - a.mean(axis=axes, keepdims=True)
-        divisor = max(count - correction, 0)
+        divisor = a.dtype.type(max(count - correction, 0))
         self.save_for_backward(centered)
         self.meta = (a.shape, axes, keepdim, divisor)
-        # divisor 0 (e.g. unbiased variance of one element) gives nan, as in PyTorch
-        scale = a.dtype.type(1 / divisor if divisor else float("nan"))
-        return (centered * centered).sum(axis=axes, keepdims=keepdim) * scale
+        # divisor 0 gives nan for one element (0 / 0) and inf past it, as in PyTorch
+        return (centered * centered).sum(axis=axes, keepdims=keepdim) / divisor
 
     def backward(self, gy: Any) -> Any:
         (centered,) = self.saved_tensors
         shape, axes, keepdim, divisor = self.meta
         gy = _expand_back(gy, shape, axes, keepdim)
-        return gy * centered * centered.dtype.type(2 / divisor if divisor else float("nan"))
+        return gy * centered * (2 / divisor)
 
 
 class Amax(Function):
-    """Maximum over dims; ties share the gradient equally (PyTorch's ``amax``)."""
+    """Maximum over dims; ties share the gradient equally (PyTorch's ``amax``; a NaN result
+    passes NaN back, or, with ``nan_wins``, its gradient to the NaNs, as ``max()``)."""
 
     saves_output = True
 
     reduce = "max"
 
-    def forward(self, a: Any, axes: tuple[int, ...] = (), keepdim: bool = False) -> Any:
+    def forward(self, a: Any, axes: tuple[int, ...] = (), keepdim: bool = False,
+                nan_wins: bool = False) -> Any:
         y = getattr(a, self.reduce)(axis=axes, keepdims=True)
         self.save_for_backward(a, y)
-        self.meta = (a.shape, axes, keepdim)
+        self.meta = (a.shape, axes, keepdim, nan_wins)
         return y if keepdim else y.reshape([n for i, n in enumerate(a.shape) if i not in axes])
 
     def backward(self, gy: Any) -> Any:
         a, y = self.saved_tensors
-        shape, axes, keepdim = self.meta
+        shape, axes, keepdim, nan_wins = self.meta
         mask = a == y
+        if nan_wins:  # max()/min() of everything: a NaN result's gradient goes to the NaNs
+            mask |= (a != a) & (y != y)
         count = mask.sum(axis=axes, keepdims=True)
         return _expand_back(gy, shape, axes, keepdim) * mask / count.astype(gy.dtype)
 

@@ -643,3 +643,91 @@ def test_backward_into_chosen_inputs_and_create_graph_refused() -> None:
         lucid.autograd.grad((x * 2).sum(), [x], create_graph=True)
     (g,) = lucid.autograd.grad((x * 2).sum(), [x], create_graph=False)
     assert g.tolist() == [2.0]
+
+
+def test_integer_and_bool_casts_end_the_graph() -> None:
+    """``.long()`` and friends kept ``requires_grad`` and passed gradients through."""
+    torch = pytest.importorskip("torch")
+
+    def run(m):  # noqa: ANN001, ANN202 - lucid or torch
+        x = m.tensor([1.5, -2.7, 3.2], requires_grad=True)
+        y = x.long()
+        (y * x).sum().backward()
+        z = x.to(m.bool)
+        return y.requires_grad, z.requires_grad, x.grad.numpy()
+
+    ours, theirs = run(lucid), run(torch)
+    assert ours[:2] == theirs[:2] == (False, False)
+    np.testing.assert_array_equal(ours[2], theirs[2])
+
+
+INDEXES = ["[0, :, [1, 2]]", "[1, ::2, [0, 3]]", "[[0, 1], 0, [1, 2]]", "[None, 0, :, [1, 2]]",
+           "[..., 0, [1, 2]]", "[0, ..., [1, 2]]", "[0, :, mask]", "[m.tensor(0), :, [1, 2]]",
+           "[[1], 2, None, [0, 3]]"]
+
+
+@pytest.mark.parametrize("index", INDEXES)
+def test_integers_mixed_with_advanced_indices_index_as_pytorch(index: str) -> None:
+    """PyTorch takes the integers first; numpy counted them among the advanced indices and
+    moved the indexed dims to the front (the values came back transposed, silently)."""
+    torch = pytest.importorskip("torch")
+
+    def run(m):  # noqa: ANN001, ANN202 - lucid or torch
+        mask = m.tensor([True, False, True, False])  # noqa: F841 - used by the index
+        x = m.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+        y = eval("x" + index)  # noqa: S307 - the index forms above
+        weights = m.tensor(np.arange(float(y.numel())).reshape(tuple(y.shape)))
+        (y * weights).sum().backward()
+        b = m.tensor(np.arange(24.0).reshape(2, 3, 4))
+        exec("b" + index + " = weights + 100")  # noqa: S102 - the same index, written
+        return y.detach().numpy(), x.grad.numpy(), b.numpy()
+
+    ours, theirs = run(lucid), run(torch)
+    assert ours[0].shape == theirs[0].shape
+    _agree(ours, theirs)
+
+
+def test_comparisons_where_and_bitwise_ops_promote_as_pytorch() -> None:
+    """They went to numpy's rules: a float32 tensor compared with a 0-d float64 one in
+    float64 (0.1 != 0.1), where() widened to float64 or int64, & took a 0-d int64's dtype;
+    and an int out of an integer dtype's range raised where PyTorch wraps it."""
+    torch = pytest.importorskip("torch")
+
+    def run(m):  # noqa: ANN001, ANN202 - lucid or torch
+        c = m.tensor([True, False])
+        return [
+            (m.tensor([0.1, 0.3]) == m.tensor(0.1, dtype=m.float64)).tolist(),
+            (m.tensor([0.3]) <= m.tensor(0.3, dtype=m.float64)).tolist(),
+            str(m.where(c, m.tensor([1, 2]), 2.5).dtype).split(".")[-1],
+            str(m.where(c, m.tensor([1, 2], dtype=m.int32), 5).dtype).split(".")[-1],
+            str(m.where(c, m.tensor([1.0, 2.0]), m.tensor(1.0, dtype=m.float64)).dtype
+                ).split(".")[-1],
+            str((m.tensor([1, 2], dtype=m.int32) & m.tensor(3)).dtype).split(".")[-1],
+            (m.tensor([1], dtype=m.int8) + 300).tolist(),
+            (m.tensor([1], dtype=m.uint8) - 4).tolist(),
+        ]
+
+    assert run(lucid) == run(torch)
+
+
+@pytest.mark.filterwarnings("ignore:var\\(\\). degrees of freedom")  # torch's, past correction
+def test_reductions_match_torch_at_their_edges() -> None:
+    """dim=() reduced nothing (PyTorch: everything); argmax(keepdim=True) without a dim
+    kept no dims; max() of a NaN gave NaN gradients (PyTorch's go to the NaN); maximum at a
+    NaN stopped the gradient; var past its correction was NaN (PyTorch: inf); an int32
+    sum asked for in int32 came back int64."""
+    torch = pytest.importorskip("torch")
+
+    def run(m):  # noqa: ANN001, ANN202 - lucid or torch
+        out = [tuple(m.ones(2, 3).sum(dim=()).shape), tuple(m.ones(2, 3).var(dim=[]).shape),
+               tuple(m.tensor([[1.0, 5.0], [3.0, 2.0]]).argmax(keepdim=True).shape),
+               m.tensor([1.0, 2.0, 4.0]).var(correction=5).item(),
+               str(m.tensor([1, 2], dtype=m.int32).sum(dtype=m.int32).dtype).split(".")[-1]]
+        a = m.tensor([1.0, np.nan, 3.0], requires_grad=True)
+        a.max().backward()
+        b = m.tensor([np.nan, 1.0], requires_grad=True)
+        c = m.tensor([0.0, np.nan], requires_grad=True)
+        m.maximum(b, c).sum().backward()
+        return out + [a.grad.tolist(), b.grad.tolist(), c.grad.tolist()]
+
+    assert run(lucid) == run(torch)
