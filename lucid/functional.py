@@ -21,27 +21,27 @@ def _as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
 
 
 def add(input: Tensor, other: Any, alpha: float = 1) -> Tensor:
-    return input + (other * alpha if alpha != 1 else other)
+    return input.add(other, alpha=alpha)
 
 
 def sub(input: Tensor, other: Any, alpha: float = 1) -> Tensor:
-    return input - (other * alpha if alpha != 1 else other)
+    return input.sub(other, alpha=alpha)
 
 
 def mul(input: Tensor, other: Any) -> Tensor:
-    return input * other
+    return input.mul(other)
 
 
 def div(input: Tensor, other: Any) -> Tensor:
-    return input / other
+    return input.div(other)
 
 
 def pow(input: Tensor, exponent: Any) -> Tensor:  # noqa: A001 - PyTorch's name
-    return input**exponent
+    return input.pow(exponent)
 
 
 def neg(input: Tensor) -> Tensor:
-    return -input
+    return input.neg()
 
 
 def exp(input: Tensor) -> Tensor:

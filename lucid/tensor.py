@@ -421,6 +421,27 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return self.abs()
 
+    # the operators' named forms, as PyTorch's methods
+    def add(self, other: Any, *, alpha: Scalar = 1) -> Tensor:
+        """``self + alpha * other``."""
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self, other: Any, *, alpha: Scalar = 1) -> Tensor:
+        """``self - alpha * other``."""
+        return self - (other * alpha if alpha != 1 else other)
+
+    def mul(self, other: Any) -> Tensor:
+        return self * other
+
+    def div(self, other: Any) -> Tensor:
+        return self / other
+
+    def pow(self, exponent: Any) -> Tensor:
+        return self**exponent
+
+    def neg(self) -> Tensor:
+        return -self
+
     # in-place forms
     def _inplace(self, op: Callable[[Tensor], Tensor]) -> Tensor:
         """``self`` becomes ``op(self)``, as PyTorch's in-place ops.
@@ -542,10 +563,10 @@ class Tensor:
         return self._inplace(lambda t: t / other)
 
     def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        return self._inplace(lambda t: t + (other * alpha if alpha != 1 else other))
+        return self._inplace(lambda t: t.add(other, alpha=alpha))
 
     def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        return self._inplace(lambda t: t - (other * alpha if alpha != 1 else other))
+        return self._inplace(lambda t: t.sub(other, alpha=alpha))
 
     def mul_(self, other: Any) -> Tensor:
         return self._inplace(lambda t: t * other)

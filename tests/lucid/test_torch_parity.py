@@ -731,3 +731,16 @@ def test_reductions_match_torch_at_their_edges() -> None:
         return out + [a.grad.tolist(), b.grad.tolist(), c.grad.tolist()]
 
     assert run(lucid) == run(torch)
+
+
+def test_the_operators_named_methods() -> None:
+    """Tensor.add, sub (with alpha), mul, div, pow and neg were missing (AttributeError)."""
+    torch = pytest.importorskip("torch")
+
+    def run(m):  # noqa: ANN001, ANN202 - lucid or torch
+        x = m.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        y = x.add(2.0).sub(x, alpha=0.5).mul(x).div(4.0).pow(2).neg().add(x, alpha=3)
+        y.sum().backward()
+        return y.detach().numpy(), x.grad.numpy(), m.add(x, x, alpha=2).detach().numpy()
+
+    _agree(run(lucid), run(torch))
