@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -73,9 +74,13 @@ def randn(*size: Any, dtype: DTypeLike = None, device: DeviceLike = None,
                  device, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: tuple[int, ...] = (),
+def randint(low: int, high: int | Sequence[int] | None = None, size: Sequence[int] = (),
             dtype: DTypeLike = None, device: DeviceLike = None) -> Tensor:
-    if high is None:
+    """Integers drawn uniformly from ``[low, high)``, as ``torch.randint(low, high, size)``
+    or ``torch.randint(high, size)``."""
+    if isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
     gen = generator(as_device(device))
     dtype = np.dtype("int64") if dtype is None else as_dtype(dtype)

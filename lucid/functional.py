@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from lucid.dtypes import DTypeLike
 from lucid.ops import elementwise as ew
 from lucid.ops import shape
 from lucid.ops._util import normalize_dims
@@ -96,12 +97,14 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     return input @ other
 
 
-def sum(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    return input.sum(dim, keepdim)
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False,  # noqa: A001
+        dtype: DTypeLike = None) -> Tensor:
+    return input.sum(dim, keepdim, dtype=dtype)
 
 
-def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    return input.mean(dim, keepdim)
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False,
+         dtype: DTypeLike = None) -> Tensor:
+    return input.mean(dim, keepdim, dtype=dtype)
 
 
 def var(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,

@@ -690,10 +690,12 @@ class Tensor:
         out = reduction.Sum.apply(x, axes=_reduced(dim, x.ndim), keepdim=keepdim)
         return out if out.dtype == x.dtype else out.to(x.dtype)  # numpy widens int32 sums
 
-    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        if self.dtype.kind != "f":
-            raise RuntimeError(f"mean(): could not infer output dtype; input dtype is {self.dtype}")
-        return reduction.Mean.apply(self, axes=_reduced(dim, self.ndim), keepdim=keepdim)
+    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False,
+             dtype: DTypeLike = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        if x.dtype.kind != "f":
+            raise RuntimeError(f"mean(): could not infer output dtype; input dtype is {x.dtype}")
+        return reduction.Mean.apply(x, axes=_reduced(dim, x.ndim), keepdim=keepdim)
 
     def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
             keepdim: bool = False, *, correction: int | None = None) -> Tensor:

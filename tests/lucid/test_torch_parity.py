@@ -744,3 +744,17 @@ def test_the_operators_named_methods() -> None:
         return y.detach().numpy(), x.grad.numpy(), m.add(x, x, alpha=2).detach().numpy()
 
     _agree(run(lucid), run(torch))
+
+
+def test_randint_sum_and_mean_signatures() -> None:
+    """randint(high, size) raised 'low >= high'; lucid.sum had no dtype, mean none at all."""
+    torch = pytest.importorskip("torch")
+    drawn = lucid.randint(5, (2, 3))
+    assert drawn.shape == (2, 3) and drawn.dtype == np.int64
+    assert 0 <= drawn.numpy().min() and drawn.numpy().max() < 5
+    ints = [[1, 2], [3, 4]]
+    for m in (lucid, torch):
+        t = m.tensor(ints)
+        got = (m.sum(t, dtype=m.float64).item(), m.mean(t, dim=0, dtype=m.float64).tolist(),
+               str(t.mean(dtype=m.float32).dtype).split(".")[-1])
+        assert got == (10.0, [2.0, 3.0], "float32"), m
