@@ -39,7 +39,7 @@ def full(size: Any, fill_value: float, dtype: DTypeLike = None, device: DeviceLi
          requires_grad: bool = False) -> Tensor:
     if dtype is None and isinstance(fill_value, bool):
         dtype = np.dtype("bool")
-    elif dtype is None and isinstance(fill_value, int):
+    elif dtype is None and isinstance(fill_value, (int, np.integer)):  # numpy's too, as PyTorch
         dtype = np.dtype("int64")
     return _make(lambda xp, s, d: xp.full(s, fill_value, dtype=d), (size,), dtype, device,
                  requires_grad)

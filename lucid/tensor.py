@@ -924,6 +924,20 @@ def _reduced(dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
     return normalize_dims(None if isinstance(dim, (tuple, list)) and not dim else dim, ndim)
 
 
+def _numpy_floats(data: Any) -> np.dtype:
+    """The widest numpy floating scalar type in nested lists (float16 where there is none:
+    it widens nothing)."""
+    widest = np.dtype(np.float16)
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, np.floating):
+            widest = np.promote_types(widest, item.dtype)
+    return widest
+
+
 def _category(dtype: np.dtype) -> int:
     """PyTorch's promotion categories: bool < integer < floating < complex."""
     return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[dtype.kind]
@@ -1051,14 +1065,17 @@ def tensor(data: Any, dtype: DTypeLike = None, device: DeviceLike = None,
     """A new tensor holding a copy of ``data`` (nested lists, numbers or arrays).
 
     Python floats give the default dtype (float32), Python ints int64, bools bool; numpy
-    arrays keep their dtype, as in PyTorch.
+    arrays and scalars keep their dtype (in a list, the widest of them and the default), as
+    in PyTorch.
     """
     if isinstance(data, Tensor):
         data = data.data
     elif not hasattr(data, "dtype"):  # Python numbers and (nested) lists
+        widest = _numpy_floats(data)
         data = np.asarray(data)
         if data.dtype == np.float64 and dtype is None:  # else straight to dtype: no rounding
-            data = data.astype(get_default_dtype())
+            # Python floats are the default dtype; numpy floats in a list keep theirs
+            data = data.astype(np.promote_types(get_default_dtype(), widest))
     target = as_device(device) if device is not None else device_of(data)
     array = array_module(target).array(
         to_device(data, target), dtype=None if dtype is None else as_dtype(dtype), copy=True

@@ -758,3 +758,16 @@ def test_randint_sum_and_mean_signatures() -> None:
         got = (m.sum(t, dtype=m.float64).item(), m.mean(t, dim=0, dtype=m.float64).tolist(),
                str(t.mean(dtype=m.float32).dtype).split(".")[-1])
         assert got == (10.0, [2.0, 3.0], "float32"), m
+
+
+def test_numpy_scalars_keep_their_dtype_in_creation() -> None:
+    """A list of numpy float64 scalars became float32, and full() of a numpy int float32."""
+    torch = pytest.importorskip("torch")
+
+    def dtypes(m):  # noqa: ANN001, ANN202 - lucid or torch
+        made = [m.full((2,), np.int64(2)), m.full((2,), np.float64(2)), m.full((2,), 2),
+                m.tensor([np.float64(1.0)]), m.tensor([[np.float64(1.0)], [2.0]]),
+                m.tensor([np.float16(1.0), 2.0]), m.tensor([1.0, 2.0]), m.tensor([np.int32(1)])]
+        return [str(t.dtype).split(".")[-1] for t in made]
+
+    assert dtypes(lucid) == dtypes(torch)
