@@ -175,7 +175,8 @@ def _lerp_(start: Any, end: Any, weight: float) -> None:
     """``start += weight * (end - start)`` in place, with torch's two-sided lerp formula.
 
     torch evaluates ``end - (end - start) * (1 - weight)`` when ``|weight| >= 0.5`` (exact at
-    weight 1); matching it keeps lucid and torch equal to the last bit on such betas.
+    weight 1); matching it keeps lucid within an ulp or so of torch on such betas (the other
+    terms' order of operations still differs by an ulp here and there).
     """
     if abs(weight) < 0.5:
         start += weight * (end - start)

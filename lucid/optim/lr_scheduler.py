@@ -181,9 +181,10 @@ class LambdaLR(LRScheduler):
         ]
 
     def state_dict(self) -> dict[str, Any]:
-        """The attributes, with each callable object's ``__dict__`` (plain functions: None)."""
+        """The attributes, with each callable object's ``__dict__`` (plain functions: None)
+        under ``lr_lambdas``, as PyTorch's."""
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        state["_lr_lambdas"] = [
+        state["lr_lambdas"] = [
             None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
             for fn in self.lr_lambdas
         ]
@@ -191,7 +192,7 @@ class LambdaLR(LRScheduler):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         state = dict(state_dict)
-        lr_lambdas = state.pop("_lr_lambdas", [None] * len(self.lr_lambdas))
+        lr_lambdas = state.pop("lr_lambdas", [None] * len(self.lr_lambdas))
         self.__dict__.update(state)
         for fn, saved in zip(self.lr_lambdas, lr_lambdas, strict=True):
             if saved is not None:

@@ -87,14 +87,15 @@ class Optimizer:
 
     # ---- param groups -----------------------------------------------------------------------
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a group of parameters with its own options (missing ones come from defaults).
+        """Add a group of parameters with its own options (missing ones come from defaults,
+        filled into the dict given, which the optimiser keeps, as PyTorch's).
 
         Useful for fine-tuning: unfreeze layers and give them to the optimiser as training
         goes on.
         """
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
-        group = dict(param_group)
+        group = param_group  # the caller's dict, as PyTorch: its later edits reach the group
         params = group.get("params")
         if isinstance(params, Tensor):
             params = [params]

@@ -407,7 +407,7 @@ def test_lambda_lr_state_dict_keeps_callable_object_attributes() -> None:
     sched = lr_scheduler.LambdaLR(opt, [warmup, lambda e: 0.5**e])
     sched.step()
     sd = json.loads(json.dumps(sched.state_dict()))
-    assert sd["_lr_lambdas"] == [{"warmup": 4}, None]
+    assert sd["lr_lambdas"] == [{"warmup": 4}, None]  # PyTorch's key
     warmup.warmup = 10
     sched.load_state_dict(sd)
     assert warmup.warmup == 4 and sched.last_epoch == 1

@@ -771,3 +771,26 @@ def test_numpy_scalars_keep_their_dtype_in_creation() -> None:
         return [str(t.dtype).split(".")[-1] for t in made]
 
     assert dtypes(lucid) == dtypes(torch)
+
+
+def test_optimizer_groups_lambda_state_and_module_memo_as_pytorch() -> None:
+    """A param group's dict was copied (later edits to it were lost); LambdaLR saved its
+    lambdas under '_lr_lambdas' (torch's key is 'lr_lambdas', and loading torch's dict left
+    None lambdas that crashed the next step); named_modules' memo held ids, not modules."""
+    torch = pytest.importorskip("torch")
+    from lucid.optim.lr_scheduler import LambdaLR
+
+    def run(m, optim, scheduler):  # noqa: ANN001, ANN202 - lucid or torch
+        group = {"params": [m.zeros(1, requires_grad=True)], "lr": 0.1}
+        opt = optim.SGD([group], lr=1.0)
+        group["lr"] = 0.5
+        keys = sorted(scheduler(opt, lambda e: 0.5**e).state_dict())
+        net = m.nn.Sequential(m.nn.ReLU(), m.nn.Tanh())
+        names = [n for n, _ in net.named_modules(memo={net[0]})]
+        return opt.param_groups[0]["lr"], opt.param_groups[0] is group, keys, names
+
+    ours = run(lucid, lucid.optim, LambdaLR)
+    theirs = run(torch, torch.optim, torch.optim.lr_scheduler.LambdaLR)
+    assert ours[:2] == theirs[:2] == (0.5, True)
+    assert "lr_lambdas" in ours[2] and "lr_lambdas" in theirs[2]
+    assert ours[3] == theirs[3] == ["", "1"]

@@ -227,15 +227,16 @@ class Module:
 
     # ---- walking the tree -------------------------------------------------------------------
     def named_modules(
-        self, memo: set[int] | None = None, prefix: str = "", remove_duplicate: bool = True
+        self, memo: set[Module] | None = None, prefix: str = "", remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Module]]:
-        """This module and every descendant, depth first, with dotted names ("" for self)."""
+        """This module and every descendant, depth first, with dotted names ("" for self);
+        modules in ``memo`` (a set of modules, as PyTorch's) are left out."""
         if memo is None:
             memo = set()
         if remove_duplicate:
-            if id(self) in memo:
+            if self in memo:
                 return
-            memo.add(id(self))
+            memo.add(self)
         yield prefix, self
         for name, child in self._modules.items():
             if child is None:
