@@ -1,4 +1,5 @@
-"""Tensor factories: zeros, ones, full, arange, rand, randn and their ``*_like`` forms."""
+"""Tensor factories: zeros, ones, full, arange, linspace, eye, rand, randn and their
+``*_like`` forms."""
 
 from __future__ import annotations
 
@@ -56,6 +57,23 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: DType
     xp = array_module(device)
     t = Tensor._wrap(xp.arange(start, end, step).astype(as_dtype(dtype)))
     return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def linspace(start: float, end: float, steps: int, dtype: DTypeLike = None,
+             device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (default dtype)."""
+    if steps < 0:
+        raise RuntimeError("linspace(): number of steps must be non-negative")
+    values = np.linspace(start, end, steps).astype(as_dtype(dtype))
+    t = Tensor._wrap(array_module(device).asarray(values))
+    return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def eye(n: int, m: int | None = None, dtype: DTypeLike = None, device: DeviceLike = None,
+        requires_grad: bool = False) -> Tensor:
+    """The ``n`` x ``m`` (default square) identity matrix."""
+    return _make(lambda xp, s, d: xp.eye(*s, dtype=d), (n, n if m is None else m), dtype,
+                 device, requires_grad)
 
 
 def rand(*size: Any, dtype: DTypeLike = None, device: DeviceLike = None,

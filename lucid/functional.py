@@ -57,6 +57,54 @@ def sqrt(input: Tensor) -> Tensor:
     return input.sqrt()
 
 
+def reciprocal(input: Tensor) -> Tensor:
+    return input.reciprocal()
+
+
+def rsqrt(input: Tensor) -> Tensor:
+    return input.rsqrt()
+
+
+def sin(input: Tensor) -> Tensor:
+    return input.sin()
+
+
+def cos(input: Tensor) -> Tensor:
+    return input.cos()
+
+
+def floor(input: Tensor) -> Tensor:
+    return input.floor()
+
+
+def ceil(input: Tensor) -> Tensor:
+    return input.ceil()
+
+
+def trunc(input: Tensor) -> Tensor:
+    return input.trunc()
+
+
+def round(input: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
+    return input.round(decimals)
+
+
+def sign(input: Tensor) -> Tensor:
+    return input.sign()
+
+
+def isnan(input: Tensor) -> Tensor:
+    return input.isnan()
+
+
+def isinf(input: Tensor) -> Tensor:
+    return input.isinf()
+
+
+def isfinite(input: Tensor) -> Tensor:
+    return input.isfinite()
+
+
 def abs(input: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
     return input.abs()
 
@@ -117,6 +165,28 @@ def std(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: b
     return input.std(dim, unbiased, keepdim, correction=correction)
 
 
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False,
+         dtype: DTypeLike = None) -> Tensor:
+    return input.prod(dim, keepdim, dtype=dtype)
+
+
+def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    return input.all(dim, keepdim)
+
+
+def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    return input.any(dim, keepdim)
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    return input.logsumexp(dim, keepdim)
+
+
+def norm(input: Tensor, p: float | str = "fro", dim: Any = None, keepdim: bool = False
+         ) -> Tensor:
+    return input.norm(p, dim, keepdim)
+
+
 def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     return input.max(dim, keepdim)
 
@@ -167,6 +237,15 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 
 def flip(input: Tensor, dims: Sequence[int]) -> Tensor:
     return input.flip(dims)
+
+
+def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0
+          ) -> tuple[Tensor, ...]:
+    return tensor.split(split_size_or_sections, dim)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    return input.chunk(chunks, dim)
 
 
 def _check_join(tensors: Sequence[Tensor], name: str) -> list[Tensor]:

@@ -658,6 +658,50 @@ class Tensor:
     def tanh(self) -> Tensor:
         return ew.Tanh.apply(self._floating())
 
+    def reciprocal(self) -> Tensor:
+        return ew.Reciprocal.apply(self._floating())
+
+    def rsqrt(self) -> Tensor:
+        return ew.Rsqrt.apply(self._floating())
+
+    def sin(self) -> Tensor:
+        return ew.Sin.apply(self._floating())
+
+    def cos(self) -> Tensor:
+        return ew.Cos.apply(self._floating())
+
+    def _step(self, name: str, decimals: int = 0) -> Tensor:
+        if self.dtype.kind == "b" and name != "sign":
+            raise RuntimeError(f"\"{name}\" not implemented for 'Bool'")
+        if decimals and self.dtype.kind in "iu":
+            raise RuntimeError(f"\"round\" with decimals not implemented for '{self.dtype}'")
+        return ew.Step.apply(self, name=name, decimals=decimals)
+
+    def floor(self) -> Tensor:
+        return self._step("floor")
+
+    def ceil(self) -> Tensor:
+        return self._step("ceil")
+
+    def trunc(self) -> Tensor:
+        return self._step("trunc")
+
+    def round(self, decimals: int = 0) -> Tensor:
+        """Round half to even (``decimals`` places), as PyTorch's."""
+        return self._step("round", decimals)
+
+    def sign(self) -> Tensor:
+        return self._step("sign")
+
+    def isnan(self) -> Tensor:
+        return Tensor._wrap(self.data != self.data)
+
+    def isinf(self) -> Tensor:
+        return Tensor._wrap(xp_of(self.data).isinf(self.data))
+
+    def isfinite(self) -> Tensor:
+        return Tensor._wrap(xp_of(self.data).isfinite(self.data))
+
     def clamp(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
         if min is None and max is None:
             raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
@@ -682,13 +726,76 @@ class Tensor:
         return self @ other
 
     # ---- reductions -------------------------------------------------------------------------
+    def _accumulating(self, dtype: DTypeLike) -> Tensor:
+        """Itself in ``dtype``, or, when None, integers and bools as int64: PyTorch's sums and
+        products of them."""
+        if dtype is not None:
+            return self.to(dtype)
+        return self.to(np.dtype("int64")) if self.dtype.kind in "biu" else self
+
     def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False,
             dtype: DTypeLike = None) -> Tensor:
-        x = self if dtype is None else self.to(dtype)
-        if x.dtype.kind in "biu" and dtype is None:
-            x = x.to(np.dtype("int64"))  # PyTorch sums integers and bools as int64
+        x = self._accumulating(dtype)
         out = reduction.Sum.apply(x, axes=_reduced(dim, x.ndim), keepdim=keepdim)
         return out if out.dtype == x.dtype else out.to(x.dtype)  # numpy widens int32 sums
+
+    def prod(self, dim: int | None = None, keepdim: bool = False,
+             dtype: DTypeLike = None) -> Tensor:
+        """Product of all elements, or over one ``dim``; zeros get exact gradients."""
+        x = self._accumulating(dtype)
+        axes = _reduced(None, x.ndim) if dim is None else normalize_dims(builtins.int(dim), x.ndim)
+        out = reduction.Prod.apply(x, axes=axes, keepdim=keepdim)
+        return out if out.dtype == x.dtype else out.to(x.dtype)
+
+    def all(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        """Whether every element is non-zero (bool; uint8 stays uint8, as in PyTorch)."""
+        return self._test("all", dim, keepdim)
+
+    def any(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        """Whether any element is non-zero (bool; uint8 stays uint8, as in PyTorch)."""
+        return self._test("any", dim, keepdim)
+
+    def _test(self, name: str, dim: int | Sequence[int] | None, keepdim: bool) -> Tensor:
+        xp = xp_of(self.data)
+        out = xp.asarray(getattr(self.data, name)(axis=_reduced(dim, self.ndim),
+                                                  keepdims=keepdim))
+        return Tensor._wrap(out.astype(np.uint8) if self.dtype == np.uint8 else out)
+
+    def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
+        """``log(sum(exp(x)))`` over ``dim``, computed from the largest value so it neither
+        overflows nor underflows; all -inf gives -inf."""
+        x = self._floating()
+        axes = _reduced(dim, x.ndim)
+        xp = xp_of(x.data)
+        kept = [1 if i in axes else n for i, n in enumerate(x.shape)]
+        peak = x.data.max(axis=axes, keepdims=True) if x.numel() else xp.zeros(kept, x.dtype)
+        peak = Tensor._wrap(xp.where(xp.isfinite(peak), peak, 0).astype(x.dtype))
+        out = (x - peak).exp().sum(axes, keepdim=True).log() + peak
+        return out if keepdim else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+
+    def norm(self, p: float | str = "fro", dim: int | Sequence[int] | None = None,
+             keepdim: bool = False) -> Tensor:
+        """Vector norm of the elements over ``dim`` (all when None), as PyTorch's
+        ``linalg.vector_norm``: ``p`` 2 (or "fro"), 1, inf, -inf, 0 (a count, without
+        gradient) or any other number. Deliberate difference: for orders other than 1, 2
+        and +-inf an all-zero input's gradient is NaN (PyTorch's 0)."""
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"norm(): expected a floating point tensor, got {self.dtype}")
+        axes = _reduced(dim, self.ndim)
+        if p in ("fro", 2):  # the gradient of a zero norm is zero, as PyTorch's
+            return ew.Sqrt.apply((self * self).sum(axes, keepdim), zero_at_zero=True)
+        if isinstance(p, str):
+            raise ValueError(f"norm: order {p!r} is not supported (numbers or 'fro')")
+        magnitude = self.abs()
+        if p == 1:
+            return magnitude.sum(axes, keepdim)
+        if p == float("inf"):
+            return magnitude.amax(axes, keepdim)
+        if p == float("-inf"):
+            return magnitude.amin(axes, keepdim)
+        if p == 0:
+            return (self != 0).to(self.dtype).sum(axes, keepdim)
+        return (magnitude**p).sum(axes, keepdim) ** (1 / p)
 
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False,
              dtype: DTypeLike = None) -> Tensor:
@@ -786,6 +893,52 @@ class Tensor:
         for n in self.shape[start : end + 1]:
             middle *= n
         return self.reshape(self.shape[:start] + (middle,) + self.shape[end + 1 :])
+
+    def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0
+              ) -> tuple[Tensor, ...]:
+        """Views of consecutive pieces along ``dim``: each ``split_size`` long (the last
+        shorter), or as long as each of the listed sections."""
+        (axis,) = normalize_dims(dim, self.ndim)
+        length = self.shape[axis]
+        if isinstance(split_size_or_sections, (builtins.int, np.integer)):
+            size = builtins.int(split_size_or_sections)
+            if size <= 0 and length:
+                raise RuntimeError(f"split expects split_size be positive, but got {size}")
+            sizes = [min(size, length - start) for start in range(0, length, size)] if length \
+                else [0]
+        else:
+            sizes = list(split_size_or_sections)
+            if builtins.sum(sizes) != length or any(n < 0 for n in sizes):
+                raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to "
+                                   f"{length} (input tensor's size at dimension {dim}), but "
+                                   f"got split_sizes={sizes}")
+        pieces = []
+        start = 0
+        for n in sizes:
+            pieces.append(self[(slice(None),) * axis + (slice(start, start + n),)])
+            start += n
+        return tuple(pieces)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """``split`` into pieces of ``ceil(size / chunks)``: at most ``chunks`` of them,
+        fewer where they come out even sooner, as in PyTorch."""
+        if chunks <= 0:
+            raise RuntimeError("chunk expects `chunks` to be greater than 0, got: "
+                               f"{chunks}")
+        (axis,) = normalize_dims(dim, self.ndim)
+        return self.split(max(-(-self.shape[axis] // chunks), 1), dim)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        """The tensor tiled ``sizes[i]`` times along each dim (extra leading sizes add
+        dims), as PyTorch's ``repeat`` (numpy's ``tile``)."""
+        reps = _shape_args(sizes)
+        if len(reps) < self.ndim:
+            raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
+                               "number of dimensions of tensor")
+        dims = (1,) * (len(reps) - self.ndim) + self.shape
+        paired = self.reshape([m for n in dims for m in (1, n)])
+        tiled = paired.expand([m for r, n in zip(reps, dims) for m in (r, n)])
+        return tiled.reshape([r * n for r, n in zip(reps, dims)])
 
     def permute(self, *dims: Any) -> Tensor:
         order = _shape_args(dims)

@@ -165,6 +165,73 @@ class Sqrt(Function):
         return xp.where(y == 0, 0, gy / xp.where(y == 0, 1, 2 * y)).astype(gy.dtype, copy=False)
 
 
+class Reciprocal(Function):
+    reads_inputs = False
+    saves_output = True
+
+    def forward(self, a: Any) -> Any:
+        y = 1 / a
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy: Any) -> Any:
+        (y,) = self.saved_tensors
+        return -gy * y * y
+
+
+class Rsqrt(Function):
+    reads_inputs = False
+    saves_output = True
+
+    def forward(self, a: Any) -> Any:
+        y = 1 / xp_of(a).sqrt(a)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy: Any) -> Any:
+        (y,) = self.saved_tensors
+        return gy * y * y * y * gy.dtype.type(-0.5)
+
+
+class Sin(Function):
+    def forward(self, a: Any) -> Any:
+        self.save_for_backward(a)
+        return xp_of(a).sin(a)
+
+    def backward(self, gy: Any) -> Any:
+        return gy * xp_of(gy).cos(self.saved_tensors[0])
+
+
+class Cos(Function):
+    def forward(self, a: Any) -> Any:
+        self.save_for_backward(a)
+        return xp_of(a).cos(a)
+
+    def backward(self, gy: Any) -> Any:
+        return -gy * xp_of(gy).sin(self.saved_tensors[0])
+
+
+class Step(Function):
+    """Piecewise-constant functions (``floor``, ``ceil``, ``trunc``, ``round``, ``sign``):
+    a zero gradient everywhere, as in PyTorch. Integers pass through the rounding ones
+    unchanged and keep their dtype; ``sign`` is 0 at NaN, as PyTorch's."""
+
+    reads_inputs = False
+
+    def forward(self, a: Any, name: str = "floor", decimals: int = 0) -> Any:
+        xp = xp_of(a)
+        if a.dtype.kind == "b" or (a.dtype.kind in "iu" and name != "sign"):
+            return a.copy()
+        if name == "sign":
+            return ((a > 0).astype(a.dtype) - (a < 0)).astype(a.dtype, copy=False)
+        if name == "round":
+            return xp.round(a, decimals)
+        return getattr(xp, name)(a)
+
+    def backward(self, gy: Any) -> Any:
+        return xp_of(gy).zeros_like(gy)
+
+
 class Abs(Function):
     def forward(self, a: Any) -> Any:
         self.save_for_backward(a)

@@ -115,3 +115,30 @@ class TakeAlong(Function):
         grad = xp.zeros(shape, dtype=gy.dtype)
         xp.put_along_axis(grad, idx, gy.reshape(idx.shape), axis=axis)
         return grad
+
+
+class Prod(Function):
+    """Product over dims. The gradient of each element is the product of all the others
+    (exclusive products from both sides), so zeros get their exact gradient, as in PyTorch."""
+
+    def forward(self, a: Any, axes: tuple[int, ...] = (), keepdim: bool = False) -> Any:
+        self.save_for_backward(a)
+        self.meta = (axes, keepdim)
+        return a.prod(axis=axes, keepdims=keepdim)
+
+    def backward(self, gy: Any) -> Any:
+        (a,) = self.saved_tensors
+        axes, keepdim = self.meta
+        xp = xp_of(a)
+        kept = [i for i in range(a.ndim) if i not in axes]
+        order = kept + list(axes)
+        moved = a.transpose(order)
+        if a.size == 0:
+            return xp.zeros(a.shape, dtype=gy.dtype)
+        flat = moved.reshape(moved.shape[: len(kept)] + (-1,))
+        ones = xp.ones(flat.shape[:-1] + (1,), dtype=a.dtype)
+        before = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+        after = xp.cumprod(xp.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        back = [order.index(i) for i in range(a.ndim)]
+        others = (before * after).reshape(moved.shape).transpose(back)
+        return _expand_back(gy, a.shape, axes, keepdim) * others

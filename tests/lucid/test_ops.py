@@ -70,6 +70,28 @@ CASES: dict[str, tuple[Callable, list[tuple[int, ...]], bool]] = {
     "getitem_repeated_index": (lambda a: a[[0, 0, 2]], [(3, 4)], False),
     "getitem_ellipsis": (lambda a: a[..., 1], [(2, 3, 4)], False),
     "t": (lambda a: a.t(), [(3, 4)], False),
+    "reciprocal": (lambda a: a.reciprocal(), [(3, 4)], True),
+    "rsqrt": (lambda a: a.rsqrt(), [(3, 4)], True),
+    "sin": (lambda a: a.sin(), [(3, 4)], False),
+    "cos": (lambda a: a.cos(), [(3, 4)], False),
+    "floor": (lambda a: (a * 3).floor() * a, [(3, 4)], False),
+    "ceil": (lambda a: (a * 3).ceil() * a, [(3, 4)], False),
+    "trunc": (lambda a: (a * 3).trunc() * a, [(3, 4)], False),
+    "round": (lambda a: (a * 3).round() * a, [(3, 4)], False),
+    "round_decimals": (lambda a: a.round(decimals=1) + a, [(3, 4)], False),
+    "sign": (lambda a: a.sign() * a, [(3, 4)], False),
+    "prod_all": (lambda a: a.prod(), [(3, 4)], False),
+    "prod_dim_keepdim": (lambda a: a.prod(1, keepdim=True), [(2, 3, 4)], False),
+    "logsumexp": (lambda a: a.logsumexp(1), [(3, 5)], False),
+    "logsumexp_dims_keepdim": (lambda a: a.logsumexp((0, 2), keepdim=True), [(2, 3, 4)], False),
+    "norm": (lambda a: a.norm(), [(3, 4)], False),
+    "norm_1_dims": (lambda a: a.norm(1, (0, 2)), [(2, 3, 4)], False),
+    "norm_3_keepdim": (lambda a: a.norm(3, 1, keepdim=True), [(3, 4)], False),
+    "norm_inf": (lambda a: a.norm(float("inf"), 0), [(3, 4)], False),
+    "split": (lambda a: a.split(2, 1)[1] * 2, [(3, 5)], False),
+    "split_sections": (lambda a: a.split([1, 3], -1)[1] ** 2, [(2, 4)], False),
+    "chunk": (lambda a: a.chunk(3, 0)[2] * 3, [(7, 2)], False),
+    "repeat": (lambda a: a.repeat(2, 1, 3) * a.repeat(2, 1, 3), [(2, 3)], False),
 }
 
 
@@ -212,3 +234,88 @@ def test_pad_array_matches_numpy_pad(mode: str, numpy_mode: str) -> None:
                    [(1, 0), (0, 0), (0, 4), (3, 3)], [(0, 0), (0, 0), (0, 0), (0, 0)]):
         np.testing.assert_array_equal(pad_array(np, a, widths, mode), np.pad(a, widths, numpy_mode),
                                       err_msg=str(widths))
+
+
+@pytest.mark.parametrize("values", [[2.0, 0.0, 3.0, -1.5], [0.0, 2.0, 0.0, 4.0], [0.0], []])
+def test_prod_gradient_at_zeros_matches_torch(values, torch) -> None:
+    """The gradient of a product is the product of the others, exactly, even at zeros
+    (dividing the product by the element would give NaN there)."""
+    x = lucid.tensor(values, dtype=lucid.float64, requires_grad=True)
+    t = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    x.prod().backward()
+    t.prod().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8", "bool"])
+def test_integer_results_match_torch(dtype: str, torch) -> None:
+    """Products of integers and bools are int64, all/any are bool (uint8 stays uint8),
+    sign keeps the dtype, and the rounding functions pass integers through."""
+    array = np.array([[3, 0, 2], [1, 5, 4]]).astype(dtype)
+    ours, theirs = lucid.tensor(array), torch.tensor(array)
+    programs = {
+        "prod": lambda x: x.prod(), "prod_dim": lambda x: x.prod(1),
+        "all": lambda x: x.all(), "any_dim": lambda x: x.any(0, keepdim=True),
+        "sign": lambda x: x.sign(),
+    }
+    if dtype != "bool":
+        programs.update(floor=lambda x: x.floor(), round=lambda x: x.round(),
+                        trunc=lambda x: x.trunc(), ceil=lambda x: x.ceil())
+    for name, fn in programs.items():
+        out, ref = fn(ours), fn(theirs)
+        assert str(out.dtype) == str(ref.dtype).removeprefix("torch."), name
+        np.testing.assert_array_equal(out.numpy(), ref.numpy(), err_msg=name)
+
+
+def test_rounding_refusals_match_torch(torch) -> None:
+    for m in (lucid, torch):
+        with pytest.raises(RuntimeError, match="not implemented for"):
+            m.tensor([True]).floor()
+        with pytest.raises(RuntimeError, match="not implemented for"):
+            m.tensor([15, 25]).round(decimals=-1)
+        with pytest.raises(RuntimeError, match="floating point"):
+            m.tensor([1, 2]).norm()
+
+
+def test_special_values_match_torch(torch) -> None:
+    """Round half to even, sign 0 at NaN, logsumexp of infinities and of large values,
+    isnan/isinf/isfinite."""
+    values = [np.nan, -np.inf, np.inf, 2.5, -0.5, 1e30, -0.0]
+    ours, theirs = lucid.tensor(values), torch.tensor(values)
+    for name in ("round", "sign", "floor", "ceil", "trunc", "isnan", "isinf", "isfinite",
+                 "reciprocal", "sin", "cos"):
+        np.testing.assert_allclose(getattr(ours, name)().numpy(),
+                                   getattr(theirs, name)().numpy(), rtol=1e-6, err_msg=name)
+    rows = [[-np.inf, -np.inf], [np.inf, 1.0], [1000.0, 1000.0], [-1000.0, 5.0]]
+    np.testing.assert_allclose(lucid.tensor(rows).logsumexp(1).numpy(),
+                               torch.tensor(rows).logsumexp(1).numpy())
+
+
+def test_split_chunk_repeat_match_torch(torch) -> None:
+    array = np.arange(42.0).reshape(6, 7)
+    ours, theirs = lucid.tensor(array), torch.tensor(array)
+    for fn in (lambda x: x.split(3, 1), lambda x: x.split([2, 0, 4], 0),
+               lambda x: x.chunk(4, 0), lambda x: x.chunk(3, -1), lambda x: x.chunk(10, 1),
+               lambda x: (x.repeat(1, 2),), lambda x: (x.repeat(2, 1, 3),),
+               lambda x: (x[0].repeat(2, 2),)):
+        out, ref = fn(ours), fn(theirs)
+        assert [p.shape for p in out] == [tuple(p.shape) for p in ref]
+        for a, b in zip(out, ref):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert ours.split(2)[1]._base is not None  # pieces are views, as torch's
+    for x in (ours, theirs):
+        with pytest.raises(RuntimeError, match="sum exactly"):
+            x.split([2, 2], 0)
+        with pytest.raises(RuntimeError, match="can not be smaller"):
+            x.repeat(2)
+
+
+def test_linspace_and_eye_match_torch(torch) -> None:
+    for args in ((0, 1, 5), (-2.5, 7, 13), (3, 3, 1), (1, 0, 0)):
+        np.testing.assert_allclose(lucid.linspace(*args).numpy(),
+                                   torch.linspace(*args).numpy(), rtol=1e-6)
+        assert lucid.linspace(*args).dtype == np.float32
+    np.testing.assert_array_equal(lucid.eye(3).numpy(), torch.eye(3).numpy())
+    np.testing.assert_array_equal(lucid.eye(2, 4, dtype=lucid.int64).numpy(),
+                                  torch.eye(2, 4, dtype=torch.int64).numpy())
+    assert lucid.eye(2, requires_grad=True).requires_grad
