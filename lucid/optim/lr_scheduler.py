@@ -7,13 +7,17 @@ applies the schedule's value at ``last_epoch = 0``.
 
 from __future__ import annotations
 
+import math
 import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from lucid.optim.optimizer import Optimizer
 
-__all__ = ["ExponentialLR", "InverseDecayLR", "LRScheduler", "LambdaLR", "StepLR"]
+__all__ = [
+    "CosineAnnealingLR", "ExponentialLR", "InverseDecayLR", "LRScheduler", "LambdaLR", "LinearLR",
+    "MultiStepLR", "StepLR",
+]
 
 
 class LRScheduler:
@@ -117,6 +121,111 @@ class StepLR(LRScheduler):
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return [group["lr"] for group in groups]
         return [group["lr"] * self.gamma for group in groups]
+
+
+class MultiStepLR(LRScheduler):
+    r"""Multiply the lr by ``gamma`` at each milestone epoch (by ``gamma`` to the n where a
+    milestone is listed n times).
+
+    Example:
+        >>> import lucid
+        >>> from lucid.optim import SGD
+        >>> opt = SGD([lucid.zeros(1, requires_grad=True)], lr=1.0)
+        >>> sched = MultiStepLR(opt, milestones=[1, 3], gamma=0.5)
+        >>> for _ in range(4):
+        ...     sched.step()
+        >>> sched.get_last_lr()
+        [0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
+        self.milestones = sorted(int(m) for m in milestones)  # a list: state_dict stays JSON
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        times = self.milestones.count(self.last_epoch)
+        return [group["lr"] * self.gamma**times if times else group["lr"]
+                for group in self.optimizer.param_groups]
+
+
+class LinearLR(LRScheduler):
+    r"""Scale the lr by a factor going linearly from ``start_factor`` to ``end_factor``
+    over ``total_iters`` epochs (a warm-up), then keep it.
+
+    Example:
+        >>> import lucid
+        >>> from lucid.optim import SGD
+        >>> opt = SGD([lucid.zeros(1, requires_grad=True)], lr=1.0)
+        >>> sched = LinearLR(opt, start_factor=0.5, total_iters=2)
+        >>> lrs = [sched.get_last_lr()[0]]
+        >>> for _ in range(3):
+        ...     sched.step()
+        ...     lrs.append(sched.get_last_lr()[0])
+        >>> lrs
+        [0.5, 0.75, 1.0, 1.0]
+    """
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
+                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
+        if not 0 < start_factor <= 1:
+            raise ValueError("Starting multiplicative factor expected to be greater than 0 "
+                             "and less or equal to 1.")
+        if not 0 <= end_factor <= 1:
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0:
+            return [group["lr"] * self.start_factor for group in groups]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return [group["lr"] for group in groups]
+        rise = self.end_factor - self.start_factor
+        ratio = 1.0 + rise / (self.total_iters * self.start_factor + (self.last_epoch - 1) * rise)
+        return [group["lr"] * ratio for group in groups]
+
+
+class CosineAnnealingLR(LRScheduler):
+    r"""Anneal the lr from its initial value to ``eta_min`` along a half cosine over
+    ``T_max`` epochs (and back up over the next ``T_max``, as PyTorch's), computed as
+    PyTorch does from the current lr, so it chains with other changes to ``group["lr"]``:
+    :math:`\eta_t = \eta_{min} + (\eta_0 - \eta_{min})(1 + \cos(\pi t / T_{max})) / 2`.
+
+    Example:
+        >>> import lucid
+        >>> from lucid.optim import SGD
+        >>> opt = SGD([lucid.zeros(1, requires_grad=True)], lr=1.0)
+        >>> sched = CosineAnnealingLR(opt, T_max=4)
+        >>> for _ in range(2):
+        ...     sched.step()
+        >>> round(sched.get_last_lr()[0], 6)
+        0.5
+    """
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,  # noqa: N803
+                 last_epoch: int = -1) -> None:
+        self.T_max = T_max
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        t, period, low = self.last_epoch, self.T_max, self.eta_min
+        if self._is_initial:
+            return [group["lr"] for group in groups]
+        if self._step_count == 1 and t > 0:  # resumed: the closed form
+            return [low + (base - low) * (1 + math.cos(t * math.pi / period)) / 2
+                    for base in self.base_lrs]
+        if (t - 1 - period) % (2 * period) == 0:  # the bottom: turn back up
+            return [group["lr"] + (base - low) * (1 - math.cos(math.pi / period)) / 2
+                    for base, group in zip(self.base_lrs, groups, strict=True)]
+        ratio = (1 + math.cos(math.pi * t / period)) / (1 + math.cos(math.pi * (t - 1) / period))
+        return [ratio * (group["lr"] - low) + low for group in groups]
 
 
 class ExponentialLR(LRScheduler):

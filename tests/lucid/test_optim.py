@@ -372,6 +372,11 @@ class _Warmup:
         ("ExponentialLR", {"gamma": 0.93}),
         ("LambdaLR", {"lr_lambda": lambda e: 1.0 / (1.0 + 0.37 * e)}),
         ("LambdaLR", {"lr_lambda": [_Warmup(4), lambda e: 0.9**e]}),
+        ("MultiStepLR", {"milestones": [9, 2, 5, 5], "gamma": 0.5}),
+        ("LinearLR", {}),
+        ("LinearLR", {"start_factor": 0.25, "end_factor": 0.8, "total_iters": 6}),
+        ("CosineAnnealingLR", {"T_max": 5}),
+        ("CosineAnnealingLR", {"T_max": 4, "eta_min": 0.001}),
     ],
 )
 def test_schedulers_match_torch(name: str, kwargs: dict) -> None:
@@ -387,6 +392,26 @@ def test_schedulers_match_torch(name: str, kwargs: dict) -> None:
         lsched.step()
         tsched.step()
     assert lsched.last_epoch == tsched.last_epoch == 15
+
+
+@pytest.mark.parametrize(("name", "kwargs"), [("CosineAnnealingLR", {"T_max": 6}),
+                                              ("MultiStepLR", {"milestones": [2, 7]}),
+                                              ("LinearLR", {"total_iters": 9})])
+def test_schedulers_resumed_at_an_epoch_match_torch(name: str, kwargs: dict) -> None:
+    """Built with ``last_epoch`` (a resumed run) the first lrs come from the closed form."""
+    torch = pytest.importorskip("torch")
+    lopt, topt = _lucid_and_torch_optimisers([0.1, 0.033])
+    for opt in (lopt, topt):
+        for group in opt.param_groups:
+            group["initial_lr"] = group["lr"]
+    lsched = getattr(lr_scheduler, name)(lopt, last_epoch=4, **kwargs)
+    tsched = getattr(torch.optim.lr_scheduler, name)(topt, last_epoch=4, **kwargs)
+    for _ in range(6):
+        np.testing.assert_allclose(lsched.get_last_lr(), tsched.get_last_lr(), rtol=1e-15)
+        lopt.step()
+        topt.step()
+        lsched.step()
+        tsched.step()
 
 
 def test_inverse_decay_lr_is_adain_schedule() -> None:
