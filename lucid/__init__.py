@@ -9,7 +9,7 @@ Example:
     (2, 3)
 """
 
-from lucid import gpu
+from lucid import gpu, nn, optim
 from lucid.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from lucid.backend import Device, gpu_available
 from lucid.backend import as_device as device
@@ -119,10 +119,10 @@ __all__ = [
     "float64", "floor", "from_numpy", "full", "full_like", "get_default_dtype", "get_rng_state",
     "gpu", "gpu_available", "half", "int16", "int32", "int64", "int8", "is_grad_enabled",
     "isfinite", "isinf", "isnan", "linspace", "log", "logsumexp", "long", "manual_seed", "matmul",
-    "max", "maximum", "mean", "min", "minimum", "mul", "neg", "no_grad", "norm", "ones",
-    "ones_like", "permute", "pow", "prod", "rand", "rand_like", "randint", "randn", "randn_like",
-    "reciprocal", "reshape", "round", "rsqrt", "set_default_dtype", "set_grad_enabled",
-    "set_rng_state", "sign", "sin", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum",
-    "Tensor", "tensor", "transpose", "trunc", "uint8", "unsqueeze", "var", "where", "zeros",
-    "zeros_like",
+    "max", "maximum", "mean", "min", "minimum", "mul", "neg", "nn", "no_grad", "norm", "ones",
+    "ones_like", "optim", "permute", "pow", "prod", "rand", "rand_like", "randint", "randn",
+    "randn_like", "reciprocal", "reshape", "round", "rsqrt", "set_default_dtype",
+    "set_grad_enabled", "set_rng_state", "sign", "sin", "split", "sqrt", "squeeze", "stack", "std",
+    "sub", "sum", "Tensor", "tensor", "transpose", "trunc", "uint8", "unsqueeze", "var", "where",
+    "zeros", "zeros_like",
 ]

@@ -35,6 +35,13 @@ class _NumberedModules(Module):
         return iter(self._modules.values())
 
 
+def _sequential(other: Any) -> Sequential:
+    if not isinstance(other, Sequential):
+        raise ValueError("add operator supports only objects of Sequential class, but "
+                         f"{type(other)} is given.")
+    return other
+
+
 class Sequential(_NumberedModules):
     """Modules applied one after the other; built from modules or an ordered dict of them.
 
@@ -76,6 +83,13 @@ class Sequential(_NumberedModules):
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
         return self
+
+    def __add__(self, other: Sequential) -> Sequential:
+        """A new Sequential of both one's layers (the same module objects), as PyTorch's."""
+        return Sequential().extend(self).extend(_sequential(other))
+
+    def __iadd__(self, other: Sequential) -> Sequential:
+        return self.extend(_sequential(other))
 
     def extend(self, modules: Iterable[Module]) -> Sequential:
         for module in modules:

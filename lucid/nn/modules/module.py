@@ -259,6 +259,39 @@ class Module:
         for _, child in self.named_children():
             yield child
 
+    def get_submodule(self, target: str) -> Module:
+        """The descendant at a dotted path (``"features.3"``; "" is the module itself)."""
+        module = self
+        for item in target.split(".") if target else []:
+            if not hasattr(module, item):
+                raise AttributeError(f"{module._get_name()} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at a dotted path (``"features.3.weight"``)."""
+        owner, name = self._owner_of(target)
+        value = getattr(owner, name)
+        if not isinstance(value, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return value
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at a dotted path (``"norm.running_mean"``)."""
+        owner, name = self._owner_of(target)
+        if name not in owner._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return getattr(owner, name)
+
+    def _owner_of(self, target: str) -> tuple[Module, str]:
+        path, _, name = target.rpartition(".")
+        owner = self.get_submodule(path)
+        if not hasattr(owner, name):
+            raise AttributeError(f"{owner._get_name()} has no attribute `{name}`")
+        return owner, name
+
     def _named_members(
         self, members: Callable[[Module], Iterator[tuple[str, Any]]], prefix: str,
         recurse: bool, remove_duplicate: bool,
@@ -453,6 +486,9 @@ class Module:
 
     def double(self: M) -> M:
         return self.to(as_dtype("float64"))
+
+    def half(self: M) -> M:
+        return self.to(as_dtype("float16"))
 
     # ---- printing -----------------------------------------------------------------------------
     def extra_repr(self) -> str:

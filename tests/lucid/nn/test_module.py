@@ -2,6 +2,8 @@
 
 import copy
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -401,3 +403,33 @@ def test_a_checkpoint_without_num_batches_tracked_loads() -> None:
     assert net[1].num_batches_tracked.item() == 7
     with pytest.raises(RuntimeError, match=r'Missing key\(s\) in state_dict: "1.running_var"'):
         net.load_state_dict({k: v for k, v in old.items() if k != "1.running_var"})
+
+
+def test_paths_sequential_sums_and_half_as_pytorch() -> None:
+    """get_submodule/get_parameter/get_buffer by dotted path (with PyTorch's errors),
+    Sequential + Sequential and +=, half(), and ``lucid.nn`` after a bare ``import lucid``."""
+    torch = pytest.importorskip("torch")
+
+    def run(m) -> list:  # noqa: ANN001 - lucid or torch
+        a = m.nn.Sequential(m.nn.ReLU(), m.nn.Conv2d(1, 2, 3))
+        b = m.nn.Sequential(m.nn.BatchNorm2d(2))
+        c = a + b
+        seen = [len(c), c[2] is b[0], len(a), c.get_submodule("1") is c[1],
+                tuple(c.get_parameter("1.weight").shape), c.get_buffer("2.running_mean") is
+                b[0].running_mean, c.get_submodule("") is c]
+        a += b
+        seen += [len(a), a[2] is b[0]]
+        for get, target in ((c.get_submodule, "3"), (c.get_submodule, "1.weight.x"),
+                            (c.get_parameter, "2.running_mean"), (c.get_buffer, "1.weight"),
+                            (c.get_parameter, "1.nope")):
+            with pytest.raises(AttributeError) as error:
+                get(target)
+            seen.append(str(error.value))
+        with pytest.raises(ValueError, match="only objects of Sequential"):
+            a + m.nn.ReLU()
+        seen.append(str(c.half()[1].weight.dtype).removeprefix("torch."))
+        return seen
+
+    assert run(lucid) == run(torch)
+    bare = "import lucid; lucid.nn.Conv2d; lucid.optim.Adam; lucid.nn.functional.relu"
+    subprocess.run([sys.executable, "-c", bare], check=True)
