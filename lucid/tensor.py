@@ -169,7 +169,12 @@ class Tensor:
             asnumpy(self.data), separator=", ", prefix="tensor(", precision=4
         )
         extras = []
-        if self.dtype not in (get_default_dtype(), np.dtype("int64"), np.dtype("bool")):
+        empty = self.numel() == 0  # PyTorch: an empty tensor's size and any other dtype shown
+        if empty and self.shape != (0,):
+            extras.append(f"size={self.shape}")
+        shown = (get_default_dtype(),) if empty else \
+            (get_default_dtype(), np.dtype("int64"), np.dtype("bool"))
+        if self.dtype not in shown:
             extras.append(f"dtype=lucid.{self.dtype}")
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")

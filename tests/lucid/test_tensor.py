@@ -158,6 +158,16 @@ def test_repr_mentions_grad_state() -> None:
     assert "float64" in repr(lucid.zeros(1, dtype=lucid.float64))
 
 
+def test_empty_tensor_repr_shows_size_and_dtype_as_pytorch() -> None:
+    """An empty tensor printed as ``tensor([])`` whatever its shape and (int64/bool) dtype."""
+    torch = pytest.importorskip("torch")
+    for shape, dtype in (((0,), "float32"), ((2, 0), "float32"), ((0,), "int64"),
+                         ((3, 0, 1), "bool"), ((0, 2), "float64")):
+        ours = repr(lucid.zeros(*shape, dtype=getattr(lucid, dtype)))
+        theirs = repr(torch.zeros(*shape, dtype=getattr(torch, dtype)))
+        assert ours == theirs.replace("torch.", "lucid."), (ours, theirs)
+
+
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt only")
 def test_reuse_freed_memory_reaches_glibc() -> None:
     assert lucid.backend.reuse_freed_memory() is True
