@@ -28,15 +28,17 @@ from lucid.tensor import Tensor
 
 __all__ = ["Optimizer", "ParamsT", "flatten_state_dict", "unflatten_state_dict"]
 
-ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
+ParamsT = Iterable[Tensor] | Iterable[tuple[str, Tensor]] | Iterable[dict[str, Any]]
 
 
 class Optimizer:
     """Base class: param groups, per-parameter state, ``zero_grad``, ``step``, state dicts.
 
     Args:
-        params: an iterable of tensors, or of dicts (param groups) each with a ``"params"``
-            entry and any options that override ``defaults`` for that group.
+        params: an iterable of tensors (or of ``(name, tensor)`` pairs, such as
+            ``module.named_parameters()``, whose names go into the groups' ``"param_names"``),
+            or of dicts (param groups) each with a ``"params"`` entry and any options that
+            override ``defaults`` for that group.
         defaults: the default value of every option (``lr``, ``momentum``, ...).
 
     ``state[p]`` is a dict of raw arrays (numpy or CuPy, on the parameter's device and of its
@@ -108,6 +110,18 @@ class Optimizer:
         elif params is None:
             raise ValueError("a param group needs a 'params' entry")
         params = list(params)
+        named = [p for p in params if isinstance(p, tuple)]  # module.named_parameters()
+        if named:
+            if len(named) != len(params):
+                raise ValueError("all optimizer params should be with/without names. Some "
+                                 "param names are missing")
+            group["param_names"] = [name for name, _ in named]
+            params = [p for _, p in named]
+        if self.param_groups and \
+                ("param_names" in group) != ("param_names" in self.param_groups[0]):
+            with_names = "with" if "param_names" in group else "without"
+            raise ValueError("all optimizer param groups should be with/without names. "
+                             f"cannot add param group {with_names} names to the optimizer")
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(

@@ -442,3 +442,26 @@ def test_scheduler_resume_needs_initial_lr() -> None:
     opt = SGD([lucid.zeros(1, requires_grad=True)], lr=0.1)
     with pytest.raises(KeyError, match="initial_lr"):
         lr_scheduler.StepLR(opt, step_size=2, last_epoch=4)
+
+
+def test_named_parameters_as_pytorch() -> None:
+    """``SGD(model.named_parameters())`` keeps the names in ``param_names`` and the state
+    dict, as PyTorch 2's; groups with and without names do not mix."""
+    torch = pytest.importorskip("torch")
+
+    def run(m) -> list:  # noqa: ANN001 - lucid or torch
+        layer = m.nn.Linear(2, 3)
+        opt = m.optim.SGD(layer.named_parameters(), lr=0.1)
+        grouped = m.optim.SGD([{"params": layer.named_parameters(), "lr": 0.5}], lr=0.1)
+        seen = [opt.param_groups[0]["param_names"], grouped.param_groups[0]["param_names"],
+                opt.state_dict()["param_groups"][0]["param_names"],
+                opt.param_groups[0]["params"][0] is layer.weight]
+        with pytest.raises(ValueError) as error:
+            m.optim.SGD([{"params": [layer.weight]}, {"params": [("bias", layer.bias)]}], lr=1)
+        seen.append(str(error.value))
+        with pytest.raises(ValueError) as error:
+            m.optim.SGD([("weight", layer.weight), layer.bias], lr=1)
+        seen.append(str(error.value))
+        return seen
+
+    assert run(lucid) == run(torch)
