@@ -178,6 +178,29 @@ def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noq
     return input.any(dim, keepdim)
 
 
+def cumsum(input: Tensor, dim: int, dtype: DTypeLike = None) -> Tensor:
+    return input.cumsum(dim, dtype=dtype)
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False
+         ) -> Any:
+    return input.sort(dim, descending, stable=stable)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False
+            ) -> Tensor:
+    return input.argsort(dim, descending, stable=stable)
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True  # noqa: A002
+         ) -> Any:
+    return input.topk(k, dim, largest, sorted)
+
+
+def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    return input.gather(dim, index)
+
+
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     return input.logsumexp(dim, keepdim)
 

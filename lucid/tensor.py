@@ -766,6 +766,12 @@ class Tensor:
                                                   keepdims=keepdim))
         return Tensor._wrap(out.astype(np.uint8) if self.dtype == np.uint8 else out)
 
+    def cumsum(self, dim: int, dtype: DTypeLike = None) -> Tensor:
+        """Running sum along ``dim`` (integers and bools as int64, as PyTorch's)."""
+        x = self._accumulating(dtype)
+        (axis,) = normalize_dims(dim, x.ndim) or (0,)
+        return reduction.Cumsum.apply(x, axis=axis) if x.ndim else x.clone()
+
     def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
         """``log(sum(exp(x)))`` over ``dim``, computed from the largest value so it neither
         overflows nor underflows; all -inf gives -inf."""
@@ -898,6 +904,67 @@ class Tensor:
         for n in self.shape[start : end + 1]:
             middle *= n
         return self.reshape(self.shape[:start] + (middle,) + self.shape[end + 1 :])
+
+    def gather(self, dim: int, index: Tensor) -> Tensor:
+        """``out[i][j][k] = self[i][index[i][j][k]][k]`` for ``dim`` 1 (and so on): ``index``
+        has the same number of dims, each no longer than this tensor's but along ``dim``.
+        Repeated indices add their gradients."""
+        (axis,) = normalize_dims(dim, self.ndim) or (0,)
+        idx = index.data
+        if idx.dtype.kind not in "iu":
+            raise RuntimeError(f"gather(): Expected dtype int64 for index, got {idx.dtype}")
+        if idx.ndim != max(self.ndim, 1) or any(
+                n > m for d, (n, m) in enumerate(zip(idx.shape, self.shape)) if d != axis):
+            raise RuntimeError(f"Size does not match at dimension {axis}: index "
+                               f"{tuple(idx.shape)} against input {self.shape} in gather")
+        if self.ndim == 0:
+            return self.reshape(1).gather(0, index).reshape(())
+        bad = idx[(idx < 0) | (idx >= self.shape[axis])]
+        if bad.size:
+            raise RuntimeError(f"index {builtins.int(bad[0])} is out of bounds for dimension "
+                               f"{axis} with size {self.shape[axis]}")
+        xp = xp_of(idx)
+        where = tuple(idx if d == axis else
+                      xp.arange(n).reshape([-1 if e == d else 1 for e in range(idx.ndim)])
+                      for d, n in enumerate(idx.shape))
+        return shape.GetItem.apply(self, index=where)
+
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False
+             ) -> ValuesIndices:
+        """Values sorted along ``dim`` and where they came from. Always stable (equal values
+        keep their order, descending too; PyTorch only promises that with ``stable``); NaN
+        sorts as the largest value, as in PyTorch."""
+        del stable  # always stable
+        if self.ndim == 0:
+            return ValuesIndices(self.clone(), Tensor._wrap(xp_of(self.data).zeros((), np.int64)))
+        (axis,) = normalize_dims(dim, self.ndim)
+        xp = xp_of(self.data)
+        if descending:  # ascending of the reversed, reversed: equal values keep their order
+            n = self.shape[axis]
+            order = xp.flip(xp.argsort(xp.flip(self.data, axis), axis=axis, kind="stable"), axis)
+            order = n - 1 - order
+        else:
+            order = xp.argsort(self.data, axis=axis, kind="stable")
+        indices = Tensor._wrap(order.astype(np.int64, copy=False))
+        return ValuesIndices(self.gather(axis, indices), indices)
+
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False
+                ) -> Tensor:
+        return self.sort(dim, descending, stable=stable).indices
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
+             ) -> ValuesIndices:
+        """The ``k`` largest (or smallest) values along ``dim`` and their indices, in order
+        (also with ``sorted=False``; among equal values the first comes first)."""
+        del sorted  # always sorted
+        (axis,) = normalize_dims(dim, self.ndim) or (0,)
+        if not 0 <= k <= (self.shape[axis] if self.ndim else 1):
+            raise RuntimeError("selected index k out of range")
+        if self.ndim == 0:
+            return self.sort()
+        values, indices = self.sort(axis, descending=largest)
+        keep = (slice(None),) * axis + (slice(0, k),)
+        return ValuesIndices(values[keep], indices[keep])
 
     def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0
               ) -> tuple[Tensor, ...]:

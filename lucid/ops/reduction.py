@@ -1,4 +1,4 @@
-"""Reductions over dimensions: sum, mean, var, max/min and friends."""
+"""Reductions over dimensions (sum, mean, var, max/min, prod and friends) and cumsum."""
 
 from __future__ import annotations
 
@@ -142,3 +142,17 @@ class Prod(Function):
         back = [order.index(i) for i in range(a.ndim)]
         others = (before * after).reshape(moved.shape).transpose(back)
         return _expand_back(gy, a.shape, axes, keepdim) * others
+
+
+class Cumsum(Function):
+    """Running sum along one axis; the gradient is the running sum of ``gy`` from the end."""
+
+    reads_inputs = False
+
+    def forward(self, a: Any, axis: int = 0) -> Any:
+        self.axis = axis
+        return xp_of(a).cumsum(a, axis=axis, dtype=a.dtype)
+
+    def backward(self, gy: Any) -> Any:
+        xp = xp_of(gy)
+        return xp.flip(xp.cumsum(xp.flip(gy, self.axis), axis=self.axis), self.axis)

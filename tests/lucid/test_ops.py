@@ -92,6 +92,11 @@ CASES: dict[str, tuple[Callable, list[tuple[int, ...]], bool]] = {
     "split_sections": (lambda a: a.split([1, 3], -1)[1] ** 2, [(2, 4)], False),
     "chunk": (lambda a: a.chunk(3, 0)[2] * 3, [(7, 2)], False),
     "repeat": (lambda a: a.repeat(2, 1, 3) * a.repeat(2, 1, 3), [(2, 3)], False),
+    "cumsum": (lambda a: a.cumsum(1) ** 2, [(3, 4)], False),
+    "sort_values": (lambda a: a.sort(1)[0] * a, [(3, 4)], False),
+    "sort_descending": (lambda a: a.sort(0, descending=True)[0].exp(), [(3, 4)], False),
+    "topk_values": (lambda a: a.topk(2, 0)[0] ** 2, [(4, 3)], False),
+    "topk_smallest": (lambda a: a.topk(3, largest=False)[0] ** 2, [(2, 5)], False),
 }
 
 
@@ -319,3 +324,31 @@ def test_linspace_and_eye_match_torch(torch) -> None:
     np.testing.assert_array_equal(lucid.eye(2, 4, dtype=lucid.int64).numpy(),
                                   torch.eye(2, 4, dtype=torch.int64).numpy())
     assert lucid.eye(2, requires_grad=True).requires_grad
+
+
+def test_gather_sort_topk_cumsum_match_torch(torch) -> None:
+    """Indices (sort's ties kept in order, NaN the largest; topk's order among ties is
+    PyTorch's implementation's, so not compared), repeated gather indices adding their
+    gradients, integer cumsum as int64, and PyTorch's refusals."""
+    array = np.array([[3.0, 1.0, 2.0, 1.0], [np.nan, 0.0, 5.0, 5.0], [2.0, 2.0, 2.0, -1.0]])
+    index = np.array([[0, 0, 3], [3, 1, 1], [2, 2, 2]])
+    distinct = np.array([[3.0, 1.0, 2.0, 0.5], [np.nan, 0.0, 5.0, 4.0], [2.5, 2.0, 1.5, -1.0]])
+    results = []
+    for m in (lucid, torch):
+        x = m.tensor(array, requires_grad=True)
+        got = [x.sort(1).indices, x.sort(0, descending=True).indices,
+               x.sort(dim=1, descending=True, stable=True).values, x.argsort(dim=1, stable=True),
+               m.tensor(distinct).topk(2).indices,
+               m.tensor(distinct).topk(3, 0, largest=False).indices,
+               x.gather(1, m.tensor(index)), x.gather(0, m.tensor(index[:2, :2] % 3)),
+               m.tensor(array[1:, 1:]).cumsum(0), m.tensor(index).to(m.int32).cumsum(1)]
+        x.gather(1, m.tensor(index)).sum().backward()
+        results.append([t.detach().numpy() for t in got] + [x.grad.numpy()])
+        for index_, dim in (([[4]], 1), ([[-1]], 1), ([[0.0]], 1), ([0], 0)):
+            with pytest.raises(RuntimeError):
+                x.gather(dim, m.tensor(index_))
+        with pytest.raises(RuntimeError):
+            x.topk(5)
+    for ours, theirs in zip(*results, strict=True):
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours, theirs)
