@@ -262,6 +262,31 @@ def flip(input: Tensor, dims: Sequence[int]) -> Tensor:
     return input.flip(dims)
 
 
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    return input.index_select(dim, index)
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    return input.narrow(dim, start, length)
+
+
+def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None
+         ) -> Tensor:
+    return input.roll(shifts, dims)
+
+
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
+    return input.masked_fill(mask, value)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    return input.tril(diagonal)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    return input.triu(diagonal)
+
+
 def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0
           ) -> tuple[Tensor, ...]:
     return tensor.split(split_size_or_sections, dim)

@@ -966,6 +966,82 @@ class Tensor:
         keep = (slice(None),) * axis + (slice(0, k),)
         return ValuesIndices(values[keep], indices[keep])
 
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
+        """The entries at ``index`` (a vector of integers) along ``dim``; repeated indices
+        add their gradients."""
+        (axis,) = normalize_dims(dim, self.ndim) or (0,)
+        idx = index.data
+        if idx.ndim > 1 or idx.dtype.kind not in "iu":
+            raise IndexError("index_select(): Index is supposed to be a vector of integers")
+        size = self.shape[axis] if self.ndim else 1
+        if ((idx < -size) | (idx >= size)).any():
+            raise IndexError("index out of range in self")
+        if self.ndim == 0:
+            return self.reshape(1).index_select(0, index).reshape(())
+        return shape.GetItem.apply(self, index=(slice(None),) * axis + (idx.reshape(-1),))
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        """A view of ``length`` entries from ``start`` (negative: from the end) along ``dim``."""
+        (axis,) = normalize_dims(dim, self.ndim)
+        size = self.shape[axis]
+        if not -size <= start <= size:
+            raise IndexError(f"start out of range (expected to be in range of [{-size}, "
+                             f"{size}], but got {start})")
+        if start < 0:
+            start += size
+        if length < 0 or start + length > size:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                               f"({size}).")
+        return self[(slice(None),) * axis + (slice(start, start + length),)]
+
+    def roll(self, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None
+             ) -> Tensor:
+        """Entries shifted cyclically by ``shifts`` along ``dims`` (None: the flattened
+        tensor, its shape kept)."""
+        if dims is None:
+            if not isinstance(shifts, (builtins.int, np.integer)):
+                (shifts,) = shifts  # one shift for the flattened tensor, as PyTorch
+            return shape.Roll.apply(self, shifts=builtins.int(shifts), axes=None)
+        many = isinstance(dims, (tuple, list))
+        axes = [normalize_dims(d, self.ndim)[0] for d in (dims if many else (dims,))]
+        steps = [builtins.int(n) for n in (shifts if isinstance(shifts, (tuple, list))
+                                           else (shifts,))]
+        if len(steps) != len(axes):
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(steps)}, "
+                               f"dims:{len(axes)}")
+        return shape.Roll.apply(self, shifts=tuple(steps), axes=tuple(axes))
+
+    def masked_fill(self, mask: Tensor, value: Scalar | Tensor) -> Tensor:
+        """``value`` where ``mask`` (bool, broadcast to this tensor's shape) holds, else this
+        tensor; the dtype is this tensor's."""
+        if mask.dtype != np.bool_:
+            raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
+                               f"dtype {mask.dtype}")
+        fill = value.to(self.dtype) if isinstance(value, Tensor) else \
+            tensor(value, dtype=self.dtype, device=self.device)
+        if fill.ndim:
+            raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but "
+                               f"got tensor with {fill.ndim} dimension(s).")
+        return ew.Where.apply(fill, self, condition=mask.data)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two dims (on and below ``diagonal``), zeros above."""
+        return self._triangle(diagonal, lower=True)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two dims (on and above ``diagonal``), zeros below."""
+        return self._triangle(diagonal, lower=False)
+
+    def _triangle(self, diagonal: int, lower: bool) -> Tensor:
+        if self.ndim < 2:
+            raise RuntimeError(f"{'tril' if lower else 'triu'}: input tensor must have at "
+                               "least 2 dimensions")
+        xp = xp_of(self.data)
+        rows, cols = self.shape[-2:]
+        below = xp.tri(rows, cols, diagonal if lower else diagonal - 1, dtype=bool)
+        zero = Tensor._wrap(xp.zeros((), self.dtype))
+        return ew.Where.apply(self, zero, condition=below if lower else ~below)
+
     def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0
               ) -> tuple[Tensor, ...]:
         """Views of consecutive pieces along ``dim``: each ``split_size`` long (the last

@@ -247,3 +247,18 @@ def _fold_axis(xp: Any, grad: Any, axis: int, lo: int, hi: int, mode: str) -> An
         if hi:
             inner[at(0, hi)] += grad[at(lo + n, None)]
     return inner
+
+
+class Roll(Function):
+    """Elements shifted cyclically along axes (all flattened when ``axes`` is None)."""
+
+    reads_inputs = False
+
+    def forward(self, a: Any, shifts: Any = 0, axes: Any = None) -> Any:
+        self.meta = (shifts, axes)
+        return xp_of(a).roll(a, shifts, axis=axes)
+
+    def backward(self, gy: Any) -> Any:
+        shifts, axes = self.meta
+        back = -shifts if isinstance(shifts, int) else tuple(-s for s in shifts)
+        return xp_of(gy).roll(gy, back, axis=axes)

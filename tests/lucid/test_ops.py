@@ -97,6 +97,12 @@ CASES: dict[str, tuple[Callable, list[tuple[int, ...]], bool]] = {
     "sort_descending": (lambda a: a.sort(0, descending=True)[0].exp(), [(3, 4)], False),
     "topk_values": (lambda a: a.topk(2, 0)[0] ** 2, [(4, 3)], False),
     "topk_smallest": (lambda a: a.topk(3, largest=False)[0] ** 2, [(2, 5)], False),
+    "tril": (lambda a: a.tril() * a, [(2, 3, 4)], False),
+    "triu_diagonal": (lambda a: a.triu(-1).exp(), [(4, 3)], False),
+    "roll_flat": (lambda a: a.roll(5) * a, [(3, 4)], False),
+    "roll_dims": (lambda a: a.roll((1, -3), (0, 2)) ** 2, [(2, 3, 4)], False),
+    "narrow": (lambda a: a.narrow(1, -3, 2) ** 2, [(3, 4)], False),
+    "masked_fill": (lambda a: a.masked_fill(a > 0.2, 0.5) * a, [(3, 4)], False),
 }
 
 
@@ -351,4 +357,30 @@ def test_gather_sort_topk_cumsum_match_torch(torch) -> None:
             x.topk(5)
     for ours, theirs in zip(*results, strict=True):
         assert ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_index_select_narrow_masked_fill_match_torch(torch) -> None:
+    """Repeated index_select indices add their gradients; a tensor fill value takes the
+    gradient of what it fills; NaN below tril's diagonal still becomes 0; the refusals."""
+    array = np.arange(12.0).reshape(3, 4)
+    array[2, 0] = np.nan
+    results = []
+    for m in (lucid, torch):
+        x = m.tensor(array, requires_grad=True)
+        fill = m.tensor(2.0, dtype=m.float64, requires_grad=True)
+        picked = x.index_select(1, m.tensor([3, 0, 3]))
+        filled = x.masked_fill(m.tensor([True, False, True, False]), fill)
+        (picked.sum() + filled.sum() + x.triu(1).sum()).backward()
+        results.append([picked.detach().numpy(), filled.detach().numpy(), x.grad.numpy(),
+                        fill.grad.numpy(), x.detach().tril().numpy()])
+        with pytest.raises(IndexError):
+            x.index_select(0, m.tensor([3]))
+        with pytest.raises(RuntimeError):
+            x.narrow(0, 2, 2)
+        with pytest.raises(RuntimeError):
+            x.masked_fill(m.tensor([1, 0, 1, 0]), 0.0)
+        with pytest.raises(RuntimeError):
+            m.ones(3).tril()
+    for ours, theirs in zip(*results, strict=True):
         np.testing.assert_array_equal(ours, theirs)
