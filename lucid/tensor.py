@@ -788,8 +788,7 @@ class Tensor:
              keepdim: bool = False) -> Tensor:
         """Vector norm of the elements over ``dim`` (all when None), as PyTorch's
         ``linalg.vector_norm``: ``p`` 2 (or "fro"), 1, inf, -inf, 0 (a count, without
-        gradient) or any other number. Deliberate difference: for orders other than 1, 2
-        and +-inf an all-zero input's gradient is NaN (PyTorch's 0)."""
+        gradient) or any other number; an all-zero input's gradient is 0."""
         if self.dtype.kind != "f":
             raise RuntimeError(f"norm(): expected a floating point tensor, got {self.dtype}")
         axes = _reduced(dim, self.ndim)
@@ -797,16 +796,15 @@ class Tensor:
             return ew.Sqrt.apply((self * self).sum(axes, keepdim), zero_at_zero=True)
         if isinstance(p, str):
             raise ValueError(f"norm: order {p!r} is not supported (numbers or 'fro')")
-        magnitude = self.abs()
         if p == 1:
-            return magnitude.sum(axes, keepdim)
+            return self.abs().sum(axes, keepdim)
         if p == float("inf"):
-            return magnitude.amax(axes, keepdim)
+            return self.abs().amax(axes, keepdim)
         if p == float("-inf"):
-            return magnitude.amin(axes, keepdim)
+            return self.abs().amin(axes, keepdim)
         if p == 0:
             return (self != 0).to(self.dtype).sum(axes, keepdim)
-        return (magnitude**p).sum(axes, keepdim) ** (1 / p)
+        return reduction.PowerNorm.apply(self, p=builtins.float(p), axes=axes, keepdim=keepdim)
 
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False,
              dtype: DTypeLike = None) -> Tensor:

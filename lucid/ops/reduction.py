@@ -156,3 +156,28 @@ class Cumsum(Function):
     def backward(self, gy: Any) -> Any:
         xp = xp_of(gy)
         return xp.flip(xp.cumsum(xp.flip(gy, self.axis), axis=self.axis), self.axis)
+
+
+class PowerNorm(Function):
+    """``(sum |a|^p) ^ (1/p)`` over axes for an order ``p`` other than 0, 1, 2 and +-inf,
+    with PyTorch's gradient: ``sign(a) |a|^(p-1) / norm^(p-1)``, 0 where the norm is 0 (and,
+    below order 1, where ``a`` is 0)."""
+
+    def forward(self, a: Any, p: float = 3.0, axes: tuple[int, ...] = (),
+                keepdim: bool = False) -> Any:
+        xp = xp_of(a)
+        norm = (xp.abs(a) ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+        self.save_for_backward(a, norm)
+        self.meta = (p, axes, keepdim)
+        return norm if keepdim else norm.reshape([n for i, n in enumerate(a.shape)
+                                                  if i not in axes])
+
+    def backward(self, gy: Any) -> Any:
+        a, norm = self.saved_tensors
+        p, axes, keepdim = self.meta
+        xp = xp_of(a)
+        gy = _expand_back(gy, a.shape, axes, keepdim)
+        scaled = xp.sign(a) * xp.abs(a) ** (p - 1)
+        if p < 1:
+            return xp.where(a == 0, 0, scaled) * gy * norm ** (1 - p)
+        return scaled * xp.where(norm == 0, 0, gy / norm ** (p - 1))

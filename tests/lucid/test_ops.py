@@ -88,6 +88,8 @@ CASES: dict[str, tuple[Callable, list[tuple[int, ...]], bool]] = {
     "norm_1_dims": (lambda a: a.norm(1, (0, 2)), [(2, 3, 4)], False),
     "norm_3_keepdim": (lambda a: a.norm(3, 1, keepdim=True), [(3, 4)], False),
     "norm_inf": (lambda a: a.norm(float("inf"), 0), [(3, 4)], False),
+    "norm_half": (lambda a: a.norm(0.5, 1), [(3, 4)], True),
+    "norm_1_5_all": (lambda a: a.norm(1.5), [(3, 4)], False),
     "split": (lambda a: a.split(2, 1)[1] * 2, [(3, 5)], False),
     "split_sections": (lambda a: a.split([1, 3], -1)[1] ** 2, [(2, 4)], False),
     "chunk": (lambda a: a.chunk(3, 0)[2] * 3, [(7, 2)], False),
@@ -384,3 +386,15 @@ def test_index_select_narrow_masked_fill_match_torch(torch) -> None:
             m.ones(3).tril()
     for ours, theirs in zip(*results, strict=True):
         np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("p", [0.5, 1.5, 3.0, 2, 1, float("inf")])
+def test_norm_gradient_at_zeros_matches_torch(p: float, torch) -> None:
+    """An all-zero input's gradient is 0, and zeros beside non-zeros get PyTorch's."""
+    rows = np.array([[0.0, 0.0, 0.0], [0.0, -2.0, 3.0]])
+    grads = []
+    for m in (lucid, torch):
+        x = m.tensor(rows, requires_grad=True)
+        x.norm(p, 1).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(*grads, rtol=1e-12)
