@@ -460,6 +460,7 @@ class Tensor:
         before refuses to be used after (``autograd._check_views``: PyTorch would take it
         again). An in-place op on a view changes its base in the graph too (``_rebase``).
         """
+        self._check_no_overlap()
         producer = self._grad_fn
         if not autograd.is_grad_enabled():
             return self._write(self._castable(op(self)))
@@ -548,6 +549,17 @@ class Tensor:
             raise RuntimeError(f"result type {result.dtype} can't be cast to the desired "
                                f"output type {self.dtype}")
         return result
+
+    def _check_no_overlap(self) -> None:
+        """Refuse a write into a tensor whose elements share memory (an ``expand()``ed one),
+        as PyTorch's in-place arithmetic and copies do. Deliberate difference: PyTorch lets
+        ``fill_``/``zero_`` through, and an indexed write into a part with no such elements
+        (changing every element that shares its memory); lucid refuses those too."""
+        if any(n > 1 and step == 0 for n, step in zip(self.shape, self.data.strides)):
+            raise RuntimeError(
+                "unsupported operation: more than one element of the written-to tensor refers "
+                "to a single memory location. Please clone() the tensor before performing the "
+                "operation.")
 
     def _write(self, result: Tensor) -> Tensor:
         """``result`` into ``data``; the version (shared with views and aliases) goes up."""
@@ -1157,6 +1169,7 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         """``t[index] = value``, in place; a value that needs a gradient passes it on, as in
         PyTorch (``_inplace``: in a graph, the tensor takes the assignment's place)."""
+        self._check_no_overlap()
         index = self._index(index)
         steps = _integers_first(index)
         if steps is not None:

@@ -794,3 +794,22 @@ def test_optimizer_groups_lambda_state_and_module_memo_as_pytorch() -> None:
     assert ours[:2] == theirs[:2] == (0.5, True)
     assert "lr_lambdas" in ours[2] and "lr_lambdas" in theirs[2]
     assert ours[3] == theirs[3] == ["", "1"]
+
+
+def test_writes_into_an_expanded_tensor_are_refused_as_pytorch() -> None:
+    """An in-place op on an expand()ed tensor (its elements share memory) raised numpy's
+    'assignment destination is read-only'; PyTorch's error now, the same for both."""
+    torch = pytest.importorskip("torch")
+    for m in (lucid, torch):
+        x = m.zeros(3, 1).expand(3, 4)
+        for write in (lambda t: t.add_(1), lambda t: t.mul_(2),
+                      lambda t: t.copy_(m.ones(3, 4))):  # noqa: B023 - m is the loop's module
+            with pytest.raises(RuntimeError, match="more than one element of the written-to"):
+                write(x)
+    x = lucid.zeros(3, 1).expand(3, 4)
+    for write in (lambda: x.zero_(), lambda: x.__setitem__((0, 0), 1)):
+        with pytest.raises(RuntimeError, match="more than one element"):
+            write()  # PyTorch writes the shared memory here; lucid refuses, as documented
+    row = lucid.zeros(1, 4).expand(3, 4).clone()
+    row[0, 0] = 1  # a clone owns its memory
+    assert row.sum().item() == 1
