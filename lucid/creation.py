@@ -61,11 +61,26 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: DType
 
 def linspace(start: float, end: float, steps: int, dtype: DTypeLike = None,
              device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (default dtype)."""
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (default dtype),
+    as PyTorch's: from each end towards the middle, an integer dtype's ends converted to it
+    first and the values truncated. Computed in float64 and rounded once: PyTorch computes
+    in the dtype (float32 also for integers), so its values can differ in the last place,
+    and an integer that its rounding puts just below a whole number comes out one lower."""
     if steps < 0:
         raise RuntimeError("linspace(): number of steps must be non-negative")
-    values = np.linspace(start, end, steps).astype(as_dtype(dtype))
-    t = Tensor._wrap(array_module(device).asarray(values))
+    dtype = as_dtype(dtype)
+    if dtype.kind == "b":
+        raise RuntimeError("linspace(): not implemented for 'Bool'")
+    if dtype.kind in "iu":
+        start, end = (np.array(v).astype(np.int64).astype(dtype) for v in (start, end))
+    first, last = np.float64(start), np.float64(end)
+    i = np.arange(steps, dtype=np.float64)
+    if steps == 1:
+        values = np.array([first])
+    else:
+        step = (last - first) / max(steps - 1, 1)
+        values = np.where(i < steps // 2, first + i * step, last - (steps - 1 - i) * step)
+    t = Tensor._wrap(array_module(device).asarray(values.astype(dtype)))
     return t.requires_grad_(requires_grad) if requires_grad else t
 
 

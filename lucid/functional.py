@@ -85,7 +85,7 @@ def trunc(input: Tensor) -> Tensor:
     return input.trunc()
 
 
-def round(input: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
+def round(input: Tensor, decimals: int | None = None) -> Tensor:  # noqa: A001 - PyTorch's name
     return input.round(decimals)
 
 

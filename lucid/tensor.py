@@ -555,7 +555,8 @@ class Tensor:
         as PyTorch's in-place arithmetic and copies do. Deliberate difference: PyTorch lets
         ``fill_``/``zero_`` through, and an indexed write into a part with no such elements
         (changing every element that shares its memory); lucid refuses those too."""
-        if any(n > 1 and step == 0 for n, step in zip(self.shape, self.data.strides)):
+        if self.numel() and any(n > 1 and step == 0
+                                for n, step in zip(self.shape, self.data.strides)):
             raise RuntimeError(
                 "unsupported operation: more than one element of the written-to tensor refers "
                 "to a single memory location. Please clone() the tensor before performing the "
@@ -687,12 +688,13 @@ class Tensor:
     def cos(self) -> Tensor:
         return ew.Cos.apply(self._floating())
 
-    def _step(self, name: str, decimals: int = 0) -> Tensor:
+    def _step(self, name: str, decimals: int | None = None) -> Tensor:
         if self.dtype.kind == "b" and name != "sign":
-            raise RuntimeError(f"\"{name}\" not implemented for 'Bool'")
-        if decimals and self.dtype.kind in "iu":
-            raise RuntimeError(f"\"round\" with decimals not implemented for '{self.dtype}'")
-        return ew.Step.apply(self, name=name, decimals=decimals)
+            raise NotImplementedError(f"\"{name}\" not implemented for 'Bool'")
+        if decimals is not None and self.dtype.kind in "iu":
+            raise NotImplementedError(f"\"round\" with decimals not implemented for "
+                                      f"'{self.dtype}'")
+        return ew.Step.apply(self, name=name, decimals=decimals or 0)
 
     def floor(self) -> Tensor:
         return self._step("floor")
@@ -703,7 +705,7 @@ class Tensor:
     def trunc(self) -> Tensor:
         return self._step("trunc")
 
-    def round(self, decimals: int = 0) -> Tensor:
+    def round(self, decimals: int | None = None) -> Tensor:
         """Round half to even (``decimals`` places), as PyTorch's."""
         return self._step("round", decimals)
 
@@ -759,6 +761,8 @@ class Tensor:
     def prod(self, dim: int | None = None, keepdim: bool = False,
              dtype: DTypeLike = None) -> Tensor:
         """Product of all elements, or over one ``dim``; zeros get exact gradients."""
+        if dim is None and keepdim:
+            raise TypeError("prod(): keepdim needs a dim")
         x = self._accumulating(dtype)
         axes = _reduced(None, x.ndim) if dim is None else normalize_dims(builtins.int(dim), x.ndim)
         out = reduction.Prod.apply(x, axes=axes, keepdim=keepdim)
@@ -774,8 +778,8 @@ class Tensor:
 
     def _test(self, name: str, dim: int | Sequence[int] | None, keepdim: bool) -> Tensor:
         xp = xp_of(self.data)
-        out = xp.asarray(getattr(self.data, name)(axis=_reduced(dim, self.ndim),
-                                                  keepdims=keepdim))
+        axes = () if isinstance(dim, (tuple, list)) and not dim else _reduced(dim, self.ndim)
+        out = xp.asarray(getattr(self.data, name)(axis=axes, keepdims=keepdim))  # () as torch
         return Tensor._wrap(out.astype(np.uint8) if self.dtype == np.uint8 else out)
 
     def cumsum(self, dim: int, dtype: DTypeLike = None) -> Tensor:
@@ -804,6 +808,8 @@ class Tensor:
         if self.dtype.kind != "f":
             raise RuntimeError(f"norm(): expected a floating point tensor, got {self.dtype}")
         axes = _reduced(dim, self.ndim)
+        if p == "fro" and dim is not None and len(axes) > 2:
+            raise RuntimeError(f"norm: the Frobenius norm takes at most 2 dims, got {dim}")
         if p in ("fro", 2):  # the gradient of a zero norm is zero, as PyTorch's
             return ew.Sqrt.apply((self * self).sum(axes, keepdim), zero_at_zero=True)
         if isinstance(p, str):
@@ -916,19 +922,23 @@ class Tensor:
         return self.reshape(self.shape[:start] + (middle,) + self.shape[end + 1 :])
 
     def gather(self, dim: int, index: Tensor) -> Tensor:
-        """``out[i][j][k] = self[i][index[i][j][k]][k]`` for ``dim`` 1 (and so on): ``index``
-        has the same number of dims, each no longer than this tensor's but along ``dim``.
-        Repeated indices add their gradients."""
-        (axis,) = normalize_dims(dim, self.ndim) or (0,)
-        idx = index.data
-        if idx.dtype.kind not in "iu":
-            raise RuntimeError(f"gather(): Expected dtype int64 for index, got {idx.dtype}")
-        if idx.ndim != max(self.ndim, 1) or any(
+        """``out[i][j][k] = self[i][index[i][j][k]][k]`` for ``dim`` 1 (and so on): the
+        output has ``index``'s shape; ``index`` has as many dims as this tensor (a 0-d one
+        counts as one dim), each no longer than this tensor's but along ``dim``. Repeated
+        indices add their gradients."""
+        idx = _index_array(index, "gather")
+        if self.ndim == 0 or idx.ndim == 0:  # 0-d counts as one element, as in PyTorch
+            flat = self.reshape(-1) if self.ndim == 0 else self
+            if flat.ndim != 1:
+                raise RuntimeError("Index tensor must have the same number of dimensions as "
+                                   "input tensor")
+            normalize_dims(dim, self.ndim)
+            return flat.gather(0, Tensor._wrap(idx.reshape(-1))).reshape(idx.shape)
+        (axis,) = normalize_dims(dim, self.ndim)
+        if idx.ndim != self.ndim or any(
                 n > m for d, (n, m) in enumerate(zip(idx.shape, self.shape)) if d != axis):
             raise RuntimeError(f"Size does not match at dimension {axis}: index "
                                f"{tuple(idx.shape)} against input {self.shape} in gather")
-        if self.ndim == 0:
-            return self.reshape(1).gather(0, index).reshape(())
         bad = idx[(idx < 0) | (idx >= self.shape[axis])]
         if bad.size:
             raise RuntimeError(f"index {builtins.int(bad[0])} is out of bounds for dimension "
@@ -946,6 +956,7 @@ class Tensor:
         sorts as the largest value, as in PyTorch."""
         del stable  # always stable
         if self.ndim == 0:
+            normalize_dims(dim, 0)  # 0 or -1
             return ValuesIndices(self.clone(), Tensor._wrap(xp_of(self.data).zeros((), np.int64)))
         (axis,) = normalize_dims(dim, self.ndim)
         xp = xp_of(self.data)
@@ -967,6 +978,8 @@ class Tensor:
         """The ``k`` largest (or smallest) values along ``dim`` and their indices, in order
         (also with ``sorted=False``; among equal values the first comes first)."""
         del sorted  # always sorted
+        if self.dtype == np.bool_:
+            raise RuntimeError("topk does not support bool dtypes")
         (axis,) = normalize_dims(dim, self.ndim) or (0,)
         if not 0 <= k <= (self.shape[axis] if self.ndim else 1):
             raise RuntimeError("selected index k out of range")
@@ -980,11 +993,11 @@ class Tensor:
         """The entries at ``index`` (a vector of integers) along ``dim``; repeated indices
         add their gradients."""
         (axis,) = normalize_dims(dim, self.ndim) or (0,)
-        idx = index.data
-        if idx.ndim > 1 or idx.dtype.kind not in "iu":
-            raise IndexError("index_select(): Index is supposed to be a vector of integers")
+        idx = _index_array(index, "index_select")
+        if idx.ndim > 1:
+            raise IndexError("index_select(): Index is supposed to be a vector")
         size = self.shape[axis] if self.ndim else 1
-        if ((idx < -size) | (idx >= size)).any():
+        if ((idx < 0) | (idx >= size)).any():
             raise IndexError("index out of range in self")
         if self.ndim == 0:
             return self.reshape(1).index_select(0, index).reshape(())
@@ -1084,19 +1097,20 @@ class Tensor:
             raise RuntimeError("chunk expects `chunks` to be greater than 0, got: "
                                f"{chunks}")
         (axis,) = normalize_dims(dim, self.ndim)
-        return self.split(max(-(-self.shape[axis] // chunks), 1), dim)
+        if self.shape[axis] == 0:  # as many empty pieces as asked for, as PyTorch
+            return self.split([0] * chunks, dim)
+        return self.split(-(-self.shape[axis] // chunks), dim)
 
     def repeat(self, *sizes: Any) -> Tensor:
         """The tensor tiled ``sizes[i]`` times along each dim (extra leading sizes add
         dims), as PyTorch's ``repeat`` (numpy's ``tile``)."""
         reps = _shape_args(sizes)
+        if not sizes:
+            raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
         if len(reps) < self.ndim:
             raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
                                "number of dimensions of tensor")
-        dims = (1,) * (len(reps) - self.ndim) + self.shape
-        paired = self.reshape([m for n in dims for m in (1, n)])
-        tiled = paired.expand([m for r, n in zip(reps, dims) for m in (r, n)])
-        return tiled.reshape([r * n for r, n in zip(reps, dims)])
+        return shape.Repeat.apply(self, reps=reps)
 
     def permute(self, *dims: Any) -> Tensor:
         order = _shape_args(dims)
@@ -1228,6 +1242,13 @@ def _integers_first(index: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]] | Non
             first.append(part)
             then.append(slice(None))
     return tuple(first), tuple(then)
+
+
+def _index_array(index: Tensor, name: str) -> Any:
+    """An index tensor's array, refused unless int32 or int64, as PyTorch's."""
+    if index.dtype not in (np.int32, np.int64):
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index, got {index.dtype}")
+    return index.data
 
 
 def _reduced(dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:

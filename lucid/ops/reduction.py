@@ -118,30 +118,41 @@ class TakeAlong(Function):
 
 
 class Prod(Function):
-    """Product over dims. The gradient of each element is the product of all the others
-    (exclusive products from both sides), so zeros get their exact gradient, as in PyTorch."""
+    """Product over dims, with PyTorch's gradient: the product over the element where a
+    slice holds no zero, the product of the others where it holds one, 0 where it holds
+    more."""
 
     def forward(self, a: Any, axes: tuple[int, ...] = (), keepdim: bool = False) -> Any:
-        self.save_for_backward(a)
+        y = a.prod(axis=axes, keepdims=True)
+        self.save_for_backward(a, y)
         self.meta = (axes, keepdim)
-        return a.prod(axis=axes, keepdims=keepdim)
+        return y if keepdim else y.reshape([n for i, n in enumerate(a.shape) if i not in axes])
 
     def backward(self, gy: Any) -> Any:
-        (a,) = self.saved_tensors
+        a, y = self.saved_tensors
         axes, keepdim = self.meta
         xp = xp_of(a)
-        kept = [i for i in range(a.ndim) if i not in axes]
-        order = kept + list(axes)
-        moved = a.transpose(order)
-        if a.size == 0:
-            return xp.zeros(a.shape, dtype=gy.dtype)
-        flat = moved.reshape(moved.shape[: len(kept)] + (-1,))
-        ones = xp.ones(flat.shape[:-1] + (1,), dtype=a.dtype)
-        before = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
-        after = xp.cumprod(xp.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
-        back = [order.index(i) for i in range(a.ndim)]
-        others = (before * after).reshape(moved.shape).transpose(back)
-        return _expand_back(gy, a.shape, axes, keepdim) * others
+        gy = _expand_back(gy, a.shape, axes, keepdim)
+        zeros = (a == 0).sum(axis=axes, keepdims=True)
+        grad = xp.where(zeros == 0, gy * y / a, 0).astype(gy.dtype, copy=False)
+        if (zeros == 1).any():
+            grad = xp.where(zeros == 1, gy * _others_product(a, axes), grad)
+        return grad
+
+
+def _others_product(a: Any, axes: tuple[int, ...]) -> Any:
+    """Each element's product of the other elements of its slice over ``axes``, without
+    dividing (exclusive products from both sides)."""
+    xp = xp_of(a)
+    kept = [i for i in range(a.ndim) if i not in axes]
+    order = kept + list(axes)
+    moved = a.transpose(order)
+    flat = moved.reshape(moved.shape[: len(kept)] + (-1,))
+    ones = xp.ones(flat.shape[:-1] + (1,), dtype=a.dtype)
+    before = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after = xp.cumprod(xp.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    back = [order.index(i) for i in range(a.ndim)]
+    return (before * after).reshape(moved.shape).transpose(back)
 
 
 class Cumsum(Function):

@@ -41,6 +41,8 @@ class Expand(Function):
 
     def forward(self, a: Any, shape: tuple[int, ...] = ()) -> Any:
         self.source = a.shape
+        if (1,) * (len(shape) - a.ndim) + a.shape == tuple(shape):  # nothing repeated: a
+            return a.reshape(shape)  # writable view, as PyTorch's (broadcast_to's is read-only)
         return xp_of(a).broadcast_to(a, shape)
 
     def backward(self, gy: Any) -> Any:
@@ -262,3 +264,20 @@ class Roll(Function):
         shifts, axes = self.meta
         back = -shifts if isinstance(shifts, int) else tuple(-s for s in shifts)
         return xp_of(gy).roll(gy, back, axis=axes)
+
+
+class Repeat(Function):
+    """The input tiled ``reps[i]`` times along each dim (extra leading reps add dims); a
+    new array always. The gradient sums the tiles."""
+
+    reads_inputs = False
+
+    def forward(self, a: Any, reps: tuple[int, ...] = ()) -> Any:
+        self.meta = (a.shape, reps)
+        return xp_of(a).tile(a, reps).copy()  # tile returns the input itself for all-1 reps
+
+    def backward(self, gy: Any) -> Any:
+        source, reps = self.meta
+        dims = (1,) * (len(reps) - len(source)) + source
+        tiles = gy.reshape([m for r, n in zip(reps, dims) for m in (r, n)])
+        return tiles.sum(axis=tuple(range(0, 2 * len(reps), 2))).reshape(source)

@@ -398,3 +398,56 @@ def test_norm_gradient_at_zeros_matches_torch(p: float, torch) -> None:
         x.norm(p, 1).sum().backward()
         grads.append(x.grad.numpy())
     np.testing.assert_allclose(*grads, rtol=1e-12)
+
+
+def test_differential_fuzz_findings_match_torch(torch) -> None:
+    """Cases a differential fuzzer against torch found (each failed before): repeat always
+    copies; writes into empty tensors and into an expand() that repeats nothing; any/all
+    over dim=() reduce nothing; chunk of an empty dim; gather with 0-d input or index;
+    prod's gradient with inf, NaN and zeros; linspace from an infinite start; refusals."""
+    def outcome(program, m):  # noqa: ANN001, ANN202 - lucid or torch
+        try:
+            result = program(m)
+        except (RuntimeError, IndexError, TypeError, ValueError) as error:
+            return type(error).__name__
+        parts = result if isinstance(result, tuple) else (result,)
+        return [(np.nan_to_num(p.detach().numpy(), nan=-7.0).tolist(),  # NaN == NaN
+                 str(p.dtype).split(".")[-1]) for p in parts]
+
+    def repeat_copies(m):  # noqa: ANN001, ANN202
+        x = m.tensor([[1.0, 2.0], [3.0, 4.0]])
+        x.repeat(1, 1).add_(1)
+        return x, m.tensor([[7]]).repeat(2, 1, 3).add_(1)
+
+    def prod_grads(m):  # noqa: ANN001, ANN202
+        grads = []
+        for values in ([2.0, np.inf], [np.nan, 2.0], [0.0, 0.0, np.inf], [0.0, 3.0, np.inf]):
+            x = m.tensor(values, dtype=m.float64, requires_grad=True)
+            x.prod().backward()
+            grads.append(x.grad)
+        return tuple(grads)
+
+    programs = [
+        repeat_copies, prod_grads,
+        lambda m: m.zeros(0, 3).add_(1),
+        lambda m: m.tensor([1.0, 2.0]).expand(1, 2).add_(1),
+        lambda m: (m.ones(2, 2).any(dim=()), m.ones(2, 2).all(dim=[])),
+        lambda m: m.zeros(2, 0).chunk(3, dim=1),
+        lambda m: m.tensor(5.0).gather(0, m.tensor(0)),
+        lambda m: m.tensor(5.0).gather(0, m.tensor([0, 0])),
+        lambda m: m.tensor([5.0, 6.0]).gather(0, m.tensor(1)),
+        lambda m: m.tensor([[5.0, 6.0]]).gather(1, m.tensor(1)),
+        lambda m: m.linspace(-np.inf, 0, 1),
+        lambda m: m.linspace(100, -1, 4, dtype=m.uint8),
+        lambda m: m.linspace(-3.7, -1, 5, dtype=m.int64),
+        lambda m: m.tensor([True, False]).topk(1),
+        lambda m: m.zeros(3).gather(0, m.tensor([1], dtype=m.uint8)),
+        lambda m: m.zeros(3).index_select(0, m.tensor([-1])),
+        lambda m: m.tensor([1, 2]).round(decimals=0),
+        lambda m: m.zeros(2, 2).repeat(),
+        lambda m: m.zeros(2, 2, 2).norm("fro", dim=(0, 1, 2)),
+        lambda m: m.tensor(2.0).sort(1),
+        lambda m: m.zeros(2).prod(keepdim=True),
+    ]
+    for i, program in enumerate(programs):
+        assert outcome(program, lucid) == outcome(program, torch), i

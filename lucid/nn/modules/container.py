@@ -42,6 +42,14 @@ def _sequential(other: Any) -> Sequential:
     return other
 
 
+def _factor(times: Any) -> int:
+    if not isinstance(times, int) or isinstance(times, bool):
+        raise TypeError(f"unsupported operand type(s) for *: {type(times)} and Sequential")
+    if times <= 0:
+        raise ValueError(f"Non-positive multiplication factor {times} for Sequential.")
+    return times
+
+
 class Sequential(_NumberedModules):
     """Modules applied one after the other; built from modules or an ordered dict of them.
 
@@ -90,6 +98,15 @@ class Sequential(_NumberedModules):
 
     def __iadd__(self, other: Sequential) -> Sequential:
         return self.extend(_sequential(other))
+
+    def __mul__(self, times: int) -> Sequential:
+        """A new Sequential of its layers ``times`` over (the same module objects)."""
+        return Sequential().extend(list(self) * _factor(times))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, times: int) -> Sequential:
+        return self.extend(list(self) * (_factor(times) - 1))
 
     def extend(self, modules: Iterable[Module]) -> Sequential:
         for module in modules:

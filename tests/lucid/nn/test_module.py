@@ -407,7 +407,8 @@ def test_a_checkpoint_without_num_batches_tracked_loads() -> None:
 
 def test_paths_sequential_sums_and_half_as_pytorch() -> None:
     """get_submodule/get_parameter/get_buffer by dotted path (with PyTorch's errors),
-    Sequential + Sequential and +=, half(), and ``lucid.nn`` after a bare ``import lucid``."""
+    Sequential + Sequential, +=, * and *=, half(), and ``lucid.nn`` after a bare
+    ``import lucid``."""
     torch = pytest.importorskip("torch")
 
     def run(m) -> list:  # noqa: ANN001 - lucid or torch
@@ -419,6 +420,11 @@ def test_paths_sequential_sums_and_half_as_pytorch() -> None:
                 b[0].running_mean, c.get_submodule("") is c]
         a += b
         seen += [len(a), a[2] is b[0]]
+        doubled, tripled = b * 2, 3 * b
+        b *= 2
+        seen += [len(doubled), doubled[1] is doubled[0], len(tripled), len(b), b[1] is b[0]]
+        with pytest.raises(ValueError, match="Non-positive multiplication factor"):
+            b * 0
         for get, target in ((c.get_submodule, "3"), (c.get_submodule, "1.weight.x"),
                             (c.get_parameter, "2.running_mean"), (c.get_buffer, "1.weight"),
                             (c.get_parameter, "1.nope")):
