@@ -960,12 +960,14 @@ class Tensor:
             return ValuesIndices(self.clone(), Tensor._wrap(xp_of(self.data).zeros((), np.int64)))
         (axis,) = normalize_dims(dim, self.ndim)
         xp = xp_of(self.data)
+        def argsort(a: Any) -> Any:  # stable; CuPy's always is, and takes no kind
+            return np.argsort(a, axis=axis, kind="stable") if xp is np else \
+                xp.argsort(a, axis=axis)
+
         if descending:  # ascending of the reversed, reversed: equal values keep their order
-            n = self.shape[axis]
-            order = xp.flip(xp.argsort(xp.flip(self.data, axis), axis=axis, kind="stable"), axis)
-            order = n - 1 - order
+            order = self.shape[axis] - 1 - xp.flip(argsort(xp.flip(self.data, axis)), axis)
         else:
-            order = xp.argsort(self.data, axis=axis, kind="stable")
+            order = argsort(self.data)
         indices = Tensor._wrap(order.astype(np.int64, copy=False))
         return ValuesIndices(self.gather(axis, indices), indices)
 
