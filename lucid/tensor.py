@@ -7,6 +7,7 @@ never look at which, they ask ``backend.get_array_module``.
 from __future__ import annotations
 
 import builtins
+import math
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
@@ -749,6 +750,8 @@ class Tensor:
         """Itself in ``dtype``, or, when None, integers and bools as int64: PyTorch's sums and
         products of them."""
         if dtype is not None:
+            if as_dtype(dtype).kind != "f" and self.requires_grad and autograd.is_grad_enabled():
+                raise RuntimeError(f"Autograd not support dtype: {as_dtype(dtype)}")
             return self.to(dtype)
         return self.to(np.dtype("int64")) if self.dtype.kind in "biu" else self
 
@@ -1042,6 +1045,8 @@ class Tensor:
         if mask.dtype != np.bool_:
             raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
                                f"dtype {mask.dtype}")
+        if not isinstance(value, Tensor):
+            _check_fits(value, self.dtype)
         fill = value.to(self.dtype) if isinstance(value, Tensor) else \
             tensor(value, dtype=self.dtype, device=self.device)
         if fill.ndim:
@@ -1244,6 +1249,21 @@ def _integers_first(index: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]] | Non
             first.append(part)
             then.append(slice(None))
     return tuple(first), tuple(then)
+
+
+def _check_fits(value: Scalar, dtype: np.dtype) -> None:
+    """Refuse a Python number that ``dtype`` cannot hold, as PyTorch's scalar conversion
+    (an unsigned type takes negatives down to minus its maximum: they wrap)."""
+    if isinstance(value, builtins.bool) or dtype.kind not in "iuf":
+        return
+    if dtype.kind == "f":
+        bad = math.isfinite(value) and abs(value) > builtins.float(np.finfo(dtype).max)
+    else:
+        info = np.iinfo(dtype)
+        low = -builtins.int(info.max) if dtype.kind == "u" else builtins.int(info.min)
+        bad = value != value or abs(value) == math.inf or not low <= value <= info.max
+    if bad:
+        raise RuntimeError(f"value cannot be converted to type {dtype} without overflow")
 
 
 def _index_array(index: Tensor, name: str) -> Any:

@@ -448,6 +448,13 @@ def test_differential_fuzz_findings_match_torch(torch) -> None:
         lambda m: m.zeros(2, 2, 2).norm("fro", dim=(0, 1, 2)),
         lambda m: m.tensor(2.0).sort(1),
         lambda m: m.zeros(2).prod(keepdim=True),
+        lambda m: m.ones(3, requires_grad=True).cumsum(0, dtype=m.int32),
+        lambda m: m.ones(3, requires_grad=True).sum(dtype=m.int64),
+        lambda m: m.zeros(3, dtype=m.uint8).masked_fill(m.tensor([True, False, True]), 300),
+        lambda m: m.zeros(3, dtype=m.uint8).masked_fill(m.tensor([True, False, True]), -1),
+        lambda m: m.zeros(3, dtype=m.int64).masked_fill(m.tensor([True, False, True]), np.nan),
+        lambda m: m.zeros(3, dtype=m.int64).masked_fill(m.tensor([True, False, True]), 2.5),
+        lambda m: m.zeros(3).masked_fill(m.tensor([True, False, True]), 1e300),
     ]
     for i, program in enumerate(programs):
         assert outcome(program, lucid) == outcome(program, torch), i
