@@ -677,6 +677,14 @@ class Tensor:
     def tanh(self) -> Tensor:
         return ew.Tanh.apply(self._floating())
 
+    def _in_float32(self, compute: Callable[[Tensor], Tensor]) -> Tensor:
+        """``compute`` of itself, for float16 in float32 and the result cast back, as PyTorch
+        computes half-precision norms, running sums and rounding (float16 overflows past
+        65504, and its running sums stall)."""
+        if self.dtype != np.float16:
+            return compute(self)
+        return compute(self.float()).to(self.dtype)
+
     def reciprocal(self) -> Tensor:
         return ew.Reciprocal.apply(self._floating())
 
@@ -708,6 +716,8 @@ class Tensor:
 
     def round(self, decimals: int | None = None) -> Tensor:
         """Round half to even (``decimals`` places), as PyTorch's."""
+        if decimals:
+            return self._in_float32(lambda x: x._step("round", decimals))
         return self._step("round", decimals)
 
     def sign(self) -> Tensor:
@@ -789,7 +799,9 @@ class Tensor:
         """Running sum along ``dim`` (integers and bools as int64, as PyTorch's)."""
         x = self._accumulating(dtype)
         (axis,) = normalize_dims(dim, x.ndim) or (0,)
-        return reduction.Cumsum.apply(x, axis=axis) if x.ndim else x.clone()
+        if not x.ndim:
+            return x.clone()
+        return x._in_float32(lambda t: reduction.Cumsum.apply(t, axis=axis))
 
     def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
         """``log(sum(exp(x)))`` over ``dim``, computed from the largest value so it neither
@@ -810,6 +822,8 @@ class Tensor:
         gradient) or any other number; an all-zero input's gradient is 0."""
         if self.dtype.kind != "f":
             raise RuntimeError(f"norm(): expected a floating point tensor, got {self.dtype}")
+        if self.dtype == np.float16:
+            return self._in_float32(lambda x: x.norm(p, dim, keepdim))
         axes = _reduced(dim, self.ndim)
         if p == "fro" and dim is not None and len(axes) > 2:
             raise RuntimeError(f"norm: the Frobenius norm takes at most 2 dims, got {dim}")
@@ -957,26 +971,30 @@ class Tensor:
         """Values sorted along ``dim`` and where they came from. Always stable (equal values
         keep their order, descending too; PyTorch only promises that with ``stable``); NaN
         sorts as the largest value, as in PyTorch."""
+        indices = self.argsort(dim, descending, stable=stable)
+        if self.ndim == 0:
+            return ValuesIndices(self.clone(), indices)
+        return ValuesIndices(self.gather(dim, indices), indices)
+
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False
+                ) -> Tensor:
+        """Where ``sort``'s values come from (always stable)."""
         del stable  # always stable
+        xp = xp_of(self.data)
         if self.ndim == 0:
             normalize_dims(dim, 0)  # 0 or -1
-            return ValuesIndices(self.clone(), Tensor._wrap(xp_of(self.data).zeros((), np.int64)))
+            return Tensor._wrap(xp.zeros((), np.int64))
         (axis,) = normalize_dims(dim, self.ndim)
-        xp = xp_of(self.data)
-        def argsort(a: Any) -> Any:  # stable; CuPy's always is, and takes no kind
+
+        def stable_argsort(a: Any) -> Any:  # CuPy's always is stable, and takes no kind
             return np.argsort(a, axis=axis, kind="stable") if xp is np else \
                 xp.argsort(a, axis=axis)
 
         if descending:  # ascending of the reversed, reversed: equal values keep their order
-            order = self.shape[axis] - 1 - xp.flip(argsort(xp.flip(self.data, axis)), axis)
+            order = self.shape[axis] - 1 - xp.flip(stable_argsort(xp.flip(self.data, axis)), axis)
         else:
-            order = argsort(self.data)
-        indices = Tensor._wrap(order.astype(np.int64, copy=False))
-        return ValuesIndices(self.gather(axis, indices), indices)
-
-    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False
-                ) -> Tensor:
-        return self.sort(dim, descending, stable=stable).indices
+            order = stable_argsort(self.data)
+        return Tensor._wrap(order.astype(np.int64, copy=False))
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
              ) -> ValuesIndices:
@@ -1005,11 +1023,16 @@ class Tensor:
         if ((idx < 0) | (idx >= size)).any():
             raise IndexError("index out of range in self")
         if self.ndim == 0:
+            if idx.size != 1:
+                raise RuntimeError("index_select(): Index to scalar can have only 1 value, got "
+                                   f"{idx.size} value(s)")
             return self.reshape(1).index_select(0, index).reshape(())
         return shape.GetItem.apply(self, index=(slice(None),) * axis + (idx.reshape(-1),))
 
     def narrow(self, dim: int, start: int, length: int) -> Tensor:
         """A view of ``length`` entries from ``start`` (negative: from the end) along ``dim``."""
+        if self.ndim == 0:
+            raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
         (axis,) = normalize_dims(dim, self.ndim)
         size = self.shape[axis]
         if not -size <= start <= size:
@@ -1028,9 +1051,14 @@ class Tensor:
         tensor, its shape kept)."""
         if dims is None:
             if not isinstance(shifts, (builtins.int, np.integer)):
+                if len(shifts) != 1:
+                    raise RuntimeError(f"shifts and dimensions must align. shifts: "
+                                       f"{len(shifts)}, dims:0")
                 (shifts,) = shifts  # one shift for the flattened tensor, as PyTorch
             return shape.Roll.apply(self, shifts=builtins.int(shifts), axes=None)
         many = isinstance(dims, (tuple, list))
+        if self.ndim == 0:
+            raise IndexError(f"Dimension specified as {dims} but tensor has no dimensions")
         axes = [normalize_dims(d, self.ndim)[0] for d in (dims if many else (dims,))]
         steps = [builtins.int(n) for n in (shifts if isinstance(shifts, (tuple, list))
                                            else (shifts,))]
@@ -1076,6 +1104,7 @@ class Tensor:
               ) -> tuple[Tensor, ...]:
         """Views of consecutive pieces along ``dim``: each ``split_size`` long (the last
         shorter), or as long as each of the listed sections."""
+        _need_dims(self, "split")
         (axis,) = normalize_dims(dim, self.ndim)
         length = self.shape[axis]
         if isinstance(split_size_or_sections, (builtins.int, np.integer)):
@@ -1103,6 +1132,7 @@ class Tensor:
         if chunks <= 0:
             raise RuntimeError("chunk expects `chunks` to be greater than 0, got: "
                                f"{chunks}")
+        _need_dims(self, "chunk")
         (axis,) = normalize_dims(dim, self.ndim)
         if self.shape[axis] == 0:  # as many empty pieces as asked for, as PyTorch
             return self.split([0] * chunks, dim)
@@ -1251,6 +1281,11 @@ def _integers_first(index: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]] | Non
     return tuple(first), tuple(then)
 
 
+def _need_dims(tensor: Tensor, name: str) -> None:
+    if tensor.ndim == 0:
+        raise RuntimeError(f"{name} expects at least a 1-dimensional tensor")
+
+
 def _check_fits(value: Scalar, dtype: np.dtype) -> None:
     """Refuse a Python number that ``dtype`` cannot hold, as PyTorch's scalar conversion
     (an unsigned type takes negatives down to minus its maximum: they wrap)."""
@@ -1372,10 +1407,7 @@ def _index_in(view: Any, base: Any) -> tuple[Any, ...]:
 
     if base.ndim == 0:
         return ()
-    found = offsets(view)
-    if len(np.unique(found)) != found.size:
-        raise RuntimeError("unsupported operation: more than one element of the written-to "
-                           "tensor refers to a single memory location; clone() it first")
+    found = offsets(view)  # distinct: _check_no_overlap refused a view sharing memory
     own = offsets(base).ravel()
     order = np.argsort(own, kind="stable")
     flat = order[np.searchsorted(own[order], found)]

@@ -333,6 +333,8 @@ def _tie_split(gy: Any, a: Any, b: Any, a_loses: Any, b_loses: Any) -> tuple[Any
 class Where(Function):
     """``where(condition, a, b)``; the condition is a constant, not differentiated."""
 
+    reads_inputs = False
+
     def forward(self, a: Any, b: Any, condition: Any = None) -> Any:
         self.condition = condition
         self.shapes = (a.shape, b.shape)

@@ -15,6 +15,11 @@ def _expand_back(gy: Any, shape: tuple[int, ...], axes: tuple[int, ...], keepdim
     return gy
 
 
+def _drop_axes(y: Any, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool) -> Any:
+    """A result reduced with kept dims, without them unless ``keepdim``."""
+    return y if keepdim else y.reshape([n for i, n in enumerate(shape) if i not in axes])
+
+
 class Sum(Function):
     reads_inputs = False
 
@@ -81,7 +86,7 @@ class Amax(Function):
         y = getattr(a, self.reduce)(axis=axes, keepdims=True)
         self.save_for_backward(a, y)
         self.meta = (a.shape, axes, keepdim, nan_wins)
-        return y if keepdim else y.reshape([n for i, n in enumerate(a.shape) if i not in axes])
+        return _drop_axes(y, a.shape, axes, keepdim)
 
     def backward(self, gy: Any) -> Any:
         a, y = self.saved_tensors
@@ -122,11 +127,13 @@ class Prod(Function):
     slice holds no zero, the product of the others where it holds one, 0 where it holds
     more."""
 
+    saves_output = True
+
     def forward(self, a: Any, axes: tuple[int, ...] = (), keepdim: bool = False) -> Any:
         y = a.prod(axis=axes, keepdims=True)
         self.save_for_backward(a, y)
         self.meta = (axes, keepdim)
-        return y if keepdim else y.reshape([n for i, n in enumerate(a.shape) if i not in axes])
+        return _drop_axes(y, a.shape, axes, keepdim)
 
     def backward(self, gy: Any) -> Any:
         a, y = self.saved_tensors
@@ -174,14 +181,15 @@ class PowerNorm(Function):
     with PyTorch's gradient: ``sign(a) |a|^(p-1) / norm^(p-1)``, 0 where the norm is 0 (and,
     below order 1, where ``a`` is 0)."""
 
+    saves_output = True
+
     def forward(self, a: Any, p: float = 3.0, axes: tuple[int, ...] = (),
                 keepdim: bool = False) -> Any:
         xp = xp_of(a)
         norm = (xp.abs(a) ** p).sum(axis=axes, keepdims=True) ** (1 / p)
         self.save_for_backward(a, norm)
         self.meta = (p, axes, keepdim)
-        return norm if keepdim else norm.reshape([n for i, n in enumerate(a.shape)
-                                                  if i not in axes])
+        return _drop_axes(norm, a.shape, axes, keepdim)
 
     def backward(self, gy: Any) -> Any:
         a, norm = self.saved_tensors

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from lucid.autograd import Function
 from lucid.ops._util import xp_of
 
@@ -41,9 +43,11 @@ class Expand(Function):
 
     def forward(self, a: Any, shape: tuple[int, ...] = ()) -> Any:
         self.source = a.shape
-        if (1,) * (len(shape) - a.ndim) + a.shape == tuple(shape):  # nothing repeated: a
-            return a.reshape(shape)  # writable view, as PyTorch's (broadcast_to's is read-only)
-        return xp_of(a).broadcast_to(a, shape)
+        xp = xp_of(a)
+        out = xp.broadcast_to(a, shape)
+        if xp is np:  # writable as its input, as PyTorch's and CuPy's: numpy's is read-only
+            out = np.lib.stride_tricks.as_strided(a, out.shape, out.strides)
+        return out
 
     def backward(self, gy: Any) -> Any:
         from lucid.ops._util import unbroadcast

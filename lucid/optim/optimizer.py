@@ -246,6 +246,8 @@ class Optimizer:
         for group, saved in zip(self.param_groups, saved_groups, strict=True):
             restored = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
             restored["params"] = group["params"]
+            if "param_names" in group and "param_names" not in restored:  # kept, as PyTorch
+                restored["param_names"] = group["param_names"]
             new_groups.append(restored)
         self.param_groups = new_groups
 

@@ -455,6 +455,48 @@ def test_differential_fuzz_findings_match_torch(torch) -> None:
         lambda m: m.zeros(3, dtype=m.int64).masked_fill(m.tensor([True, False, True]), np.nan),
         lambda m: m.zeros(3, dtype=m.int64).masked_fill(m.tensor([True, False, True]), 2.5),
         lambda m: m.zeros(3).masked_fill(m.tensor([True, False, True]), 1e300),
+        lambda m: m.tensor(1.0).roll(1, 0),
+        lambda m: m.tensor(1.0).split(1),
+        lambda m: m.tensor(1.0).chunk(1),
+        lambda m: m.tensor(1.0).narrow(0, 0, 1),
+        lambda m: m.arange(4).roll((1, 2)),
+        lambda m: m.tensor(1.0).index_select(0, m.tensor([0, 0])),
     ]
     for i, program in enumerate(programs):
         assert outcome(program, lucid) == outcome(program, torch), i
+
+
+def test_review_findings_match_torch(torch) -> None:
+    """From a review against torch (each failed before): prod's and norm's outputs written
+    in place refuse the backward that needs them; tril and masked_fill do not need their
+    input's values, so writing it afterwards is fine; a slice of an expanded tensor writes
+    into its base; float16 norms, running sums and rounding computed in float32."""
+    def run(m):  # noqa: ANN001, ANN202 - lucid or torch
+        seen = []
+        for reduce in (lambda t: t.prod(0), lambda t: t.norm(3, 0)):
+            x = m.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+            out = reduce(x)
+            out.mul_(10)
+            with pytest.raises(RuntimeError, match="modified by an in"):
+                out.sum().backward()
+        for keep in (lambda t: t.tril(), lambda t: t.masked_fill(t > 2.5, 0.0)):
+            x = m.ones(2, 2, requires_grad=True)
+            y = x * 2
+            z = keep(y)
+            y.add_(1)
+            z.sum().backward()
+            seen.append(x.grad.numpy().tolist())
+        base = m.zeros(1, 3)
+        row = base.expand(2, 3)[0]
+        row += 1
+        seen.append(base.numpy().tolist())
+        half = m.float16
+        seen += [m.tensor([300.0, 400.0], dtype=half).norm().item(),
+                 m.tensor([300.0, 400.0], dtype=half).norm(3).item(),
+                 m.full((5000,), 0.1, dtype=half).cumsum(0)[-1].item(),
+                 m.tensor([1000.5], dtype=half).round(decimals=2).item()]
+        return seen
+
+    ours, theirs = run(lucid), run(torch)
+    assert ours[:3] == theirs[:3]
+    np.testing.assert_allclose(ours[3:], theirs[3:], rtol=2e-3)

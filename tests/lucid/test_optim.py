@@ -465,3 +465,18 @@ def test_named_parameters_as_pytorch() -> None:
         return seen
 
     assert run(lucid) == run(torch)
+
+
+def test_loading_a_state_dict_without_names_keeps_the_names() -> None:
+    """A group's param_names survive loading a state dict saved without them, as PyTorch's
+    (they were dropped, and adding a named group then failed)."""
+    torch = pytest.importorskip("torch")
+
+    def run(m) -> list:  # noqa: ANN001 - lucid or torch
+        layer = m.nn.Linear(2, 3)
+        named = m.optim.SGD(layer.named_parameters(), lr=0.1)
+        named.load_state_dict(m.optim.SGD(layer.parameters(), lr=0.2).state_dict())
+        named.add_param_group({"params": m.nn.Linear(1, 1).named_parameters()})
+        return [g["param_names"] for g in named.param_groups] + [named.param_groups[0]["lr"]]
+
+    assert run(lucid) == run(torch)
