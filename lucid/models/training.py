@@ -91,6 +91,11 @@ class TrainOptions:
     (``encoder_weights``) takes the losses, so that the objective stays the published one: the
     decoder may paint from features of its own, the painting is judged by ImageNet's. 0 (the
     default) keeps the encoder frozen, as the paper does.
+
+    ``gram_weight`` > 0 adds to the style loss, at each style tap, that weight times the
+    squared distance between the output's and the painting's Gram matrices (the channels'
+    correlations, as Gatys et al. and fast-neural-style match them), which per-channel means
+    and standard deviations leave free. 0 (the default) is the AdaIN paper's loss.
     """
 
     content_dir: str
@@ -109,6 +114,7 @@ class TrainOptions:
     log_every: int = 10
     ema_decay: float = 0.999
     encoder_lr: float = 0.0
+    gram_weight: float = 0.0
     encoder_weights: str = str(LITE2_ENCODER_WEIGHTS)
     config: dict[str, Any] = field(default_factory=lite_config)
 
@@ -117,6 +123,8 @@ class TrainOptions:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.encoder_lr < 0:
             raise ValueError(f"encoder_lr must be non-negative, got {self.encoder_lr}")
+        if self.gram_weight < 0:
+            raise ValueError(f"gram_weight must be non-negative, got {self.gram_weight}")
 
 
 @dataclass(frozen=True)
@@ -147,15 +155,25 @@ def mean_std(features: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
     return F.calc_mean_std(features, eps)
 
 
+def gram(features: Tensor) -> Tensor:
+    """Each image's Gram matrix, (B, C, C): the channels' products averaged over the
+    C x H x W features (Johnson et al.'s normalisation)."""
+    b, c, h, w = features.shape
+    flat = features.reshape(b, c, h * w)
+    return (flat @ flat.transpose(1, 2)) / (c * h * w)
+
+
 def adain_losses(model: StyleNet, content: Tensor, style: Tensor,
-                 critic: nn.Module | None = None) -> tuple[Tensor, Tensor]:
+                 critic: nn.Module | None = None,
+                 gram_weight: float = 0.0) -> tuple[Tensor, Tensor]:
     """(content loss, style loss) of the AdaIN objective for one batch.
 
     The content loss is taken at the main AdaIN layer only, also for a model with skips:
     they are a way for the decoder to keep more of the photo, not a second objective.
     ``critic``, when given, takes the losses in place of the model's encoder (which is then
     being fine-tuned and feeds the decoder with gradients): the content loss's target is the
-    AdaIN target in the critic's features.
+    AdaIN target in the critic's features. ``gram_weight`` adds the Gram matrices' distance
+    to the style loss (``TrainOptions``).
     """
     judge = model.encoder if critic is None else critic
     taps = list(dict.fromkeys([*model.style_taps, *model.adain_taps]))
@@ -174,13 +192,17 @@ def adain_losses(model: StyleNet, content: Tensor, style: Tensor,
         out_mean, out_std = mean_std(output_features[tap])
         ref_mean, ref_std = mean_std(style_features[tap])
         term = F.mse_loss(out_mean, ref_mean) + F.mse_loss(out_std, ref_std)
+        if gram_weight:
+            term = term + F.mse_loss(gram(output_features[tap]),
+                                     gram(style_features[tap])) * gram_weight
         style_loss = term if style_loss is None else style_loss + term
     return content_loss, style_loss
 
 
 def train_step(model: StyleNet, optimizer: Optimizer, content: Tensor, style: Tensor,
                content_weight: float = 1.0, style_weight: float = 10.0,
-               workers: int = 1, critic: nn.Module | None = None) -> tuple[float, float]:
+               workers: int = 1, critic: nn.Module | None = None,
+               gram_weight: float = 0.0) -> tuple[float, float]:
     """One optimisation step on a batch; returns (content loss, style loss).
 
     The optimiser's parameters are the ones trained (the decoder's, and the encoder's when it
@@ -190,7 +212,8 @@ def train_step(model: StyleNet, optimizer: Optimizer, content: Tensor, style: Te
     """
 
     def losses(part: slice) -> tuple[Tensor, Tensor, Tensor]:
-        content_loss, style_loss = adain_losses(model, content[part], style[part], critic)
+        content_loss, style_loss = adain_losses(model, content[part], style[part], critic,
+                                                gram_weight)
         return content_loss * content_weight + style_loss * style_weight, content_loss, style_loss
 
     optimizer.zero_grad()
@@ -333,7 +356,8 @@ class Trainer:
     #: often it checkpoints and logs, the weights' average. The rest (the data and its split,
     #: the seed, the learning-rate schedule, the encoder) is what the run is.
     RESUMABLE = frozenset({"iterations", "batch_size", "crop_size", "content_weight",
-                           "style_weight", "checkpoint_every", "log_every", "ema_decay"})
+                           "style_weight", "gram_weight", "checkpoint_every", "log_every",
+                           "ema_decay"})
 
     @classmethod
     def stored_options(cls, run_dir: str | Path) -> TrainOptions:
@@ -480,7 +504,7 @@ class Trainer:
                                   "style": len(self.style_held)}},
             "recipe": {k: getattr(options, k) for k in (
                 "batch_size", "crop_size", "lr", "lr_decay", "content_weight", "style_weight",
-                "seed")},
+                "gram_weight", "seed")},
             "weights": (f"moving average of the trained weights, decay {options.ema_decay}"
                         if averaged else "the last step's"),
             "encoder": "EfficientNet-Lite2 (ImageNet, Google, Apache-2.0)" + (
@@ -497,7 +521,7 @@ class Trainer:
         style = lucid.tensor(self.style_pool.batch(self.rng, options.batch_size),
                              device=self.device)
         losses = train_step(self.model, self.optimizer, content, style, options.content_weight,
-                            options.style_weight, self.workers, self.critic)
+                            options.style_weight, self.workers, self.critic, options.gram_weight)
         if options.ema_decay > 0:
             self._update_ema()
         self.scheduler.step()

@@ -384,3 +384,44 @@ def test_a_run_carried_on_with_its_encoder_fine_tuned(folders, tmp_path: Path) -
     resumed = Trainer.resume(tmp_path / "tuned", iterations=5)
     assert resumed.critic is not None and resumed.iteration == 4
     resumed.run()
+
+
+def test_the_gram_term_adds_the_gram_matrices_distance(folders, tmp_path: Path) -> None:
+    """With ``gram_weight`` the style loss gains, at each style tap, that weight times the
+    mean squared difference of the two Gram matrices (channel products over C x H x W),
+    computed here in numpy; 0 leaves the AdaIN loss as it was; a run can switch it on when
+    it resumes, and the model's recipe records it."""
+    import lucid
+    from lucid.models.training import adain_losses
+
+    trainer = Trainer(options(folders, tmp_path / "run", iterations=1))
+    trainer._load_data()
+    rng = np.random.default_rng(0)
+    content = lucid.tensor(trainer.content_pool.batch(rng, 2))
+    style = lucid.tensor(trainer.style_pool.batch(rng, 2))
+    model = trainer.model
+    with lucid.no_grad():
+        content_loss, plain = adain_losses(model, content, style)
+        _, with_gram = adain_losses(model, content, style, gram_weight=3.0)
+        target = model.blend(model.content_features(content), model.style_statistics(style))
+        output_features = model.encoder(model.decode(target), model.style_taps)
+        style_features = model.encoder(style, model.style_taps)
+
+    def gram(features: np.ndarray) -> np.ndarray:
+        b, c, h, w = features.shape
+        flat = features.reshape(b, c, h * w).astype(np.float64)
+        return flat @ flat.transpose(0, 2, 1) / (c * h * w)
+
+    expected = sum(np.mean((gram(output_features[t].numpy()) - gram(style_features[t].numpy()))
+                           ** 2) for t in model.style_taps)
+    np.testing.assert_allclose(with_gram.item() - plain.item(), 3.0 * expected, rtol=1e-3)
+    assert expected > 0
+
+    trainer.run()
+    resumed = Trainer.resume(tmp_path / "run", iterations=2, gram_weight=0.5)
+    assert resumed.options.gram_weight == 0.5
+    resumed.run()
+    resumed.export_model(tmp_path / "model.safetensors")
+    from lucid.models.store import read_info
+
+    assert read_info(tmp_path / "model.safetensors").provenance["recipe"]["gram_weight"] == 0.5
