@@ -813,7 +813,7 @@ class Tensor:
         peak = x.data.max(axis=axes, keepdims=True) if x.numel() else xp.zeros(kept, x.dtype)
         peak = Tensor._wrap(xp.where(xp.isfinite(peak), peak, 0).astype(x.dtype))
         out = (x - peak).exp().sum(axes, keepdim=True).log() + peak
-        return out if keepdim else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+        return reduction.drop_axes(out, x.shape, axes, keepdim)
 
     def norm(self, p: float | str = "fro", dim: int | Sequence[int] | None = None,
              keepdim: bool = False) -> Tensor:

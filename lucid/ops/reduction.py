@@ -15,7 +15,7 @@ def _expand_back(gy: Any, shape: tuple[int, ...], axes: tuple[int, ...], keepdim
     return gy
 
 
-def _drop_axes(y: Any, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool) -> Any:
+def drop_axes(y: Any, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool) -> Any:
     """A result reduced with kept dims, without them unless ``keepdim``."""
     return y if keepdim else y.reshape([n for i, n in enumerate(shape) if i not in axes])
 
@@ -86,7 +86,7 @@ class Amax(Function):
         y = getattr(a, self.reduce)(axis=axes, keepdims=True)
         self.save_for_backward(a, y)
         self.meta = (a.shape, axes, keepdim, nan_wins)
-        return _drop_axes(y, a.shape, axes, keepdim)
+        return drop_axes(y, a.shape, axes, keepdim)
 
     def backward(self, gy: Any) -> Any:
         a, y = self.saved_tensors
@@ -133,7 +133,7 @@ class Prod(Function):
         y = a.prod(axis=axes, keepdims=True)
         self.save_for_backward(a, y)
         self.meta = (axes, keepdim)
-        return _drop_axes(y, a.shape, axes, keepdim)
+        return drop_axes(y, a.shape, axes, keepdim)
 
     def backward(self, gy: Any) -> Any:
         a, y = self.saved_tensors
@@ -189,7 +189,7 @@ class PowerNorm(Function):
         norm = (xp.abs(a) ** p).sum(axis=axes, keepdims=True) ** (1 / p)
         self.save_for_backward(a, norm)
         self.meta = (p, axes, keepdim)
-        return _drop_axes(norm, a.shape, axes, keepdim)
+        return drop_axes(norm, a.shape, axes, keepdim)
 
     def backward(self, gy: Any) -> Any:
         a, norm = self.saved_tensors

@@ -278,7 +278,9 @@ class Repeat(Function):
 
     def forward(self, a: Any, reps: tuple[int, ...] = ()) -> Any:
         self.meta = (a.shape, reps)
-        return xp_of(a).tile(a, reps).copy()  # tile returns the input itself for all-1 reps
+        xp = xp_of(a)
+        out = xp.tile(a, reps)
+        return out.copy() if xp.may_share_memory(out, a) else out  # never the input itself
 
     def backward(self, gy: Any) -> Any:
         source, reps = self.meta
