@@ -96,6 +96,12 @@ class TrainOptions:
     squared distance between the output's and the painting's Gram matrices (the channels'
     correlations, as Gatys et al. and fast-neural-style match them), which per-channel means
     and standard deviations leave free. 0 (the default) is the AdaIN paper's loss.
+
+    ``remd_weight`` > 0 adds to the style loss, at the two deepest style taps, that weight
+    times the relaxed earth mover's distance between the output's and the painting's feature
+    vectors (``relaxed_emd``; Kolkin et al.'s STROTSS): a nearest-neighbour match of
+    whole feature vectors, each a patch of the picture as the encoder sees it, where moments
+    and Gram matrices match only statistics of the channels. 0 (the default) leaves it out.
     """
 
     content_dir: str
@@ -115,6 +121,7 @@ class TrainOptions:
     ema_decay: float = 0.999
     encoder_lr: float = 0.0
     gram_weight: float = 0.0
+    remd_weight: float = 0.0
     encoder_weights: str = str(LITE2_ENCODER_WEIGHTS)
     config: dict[str, Any] = field(default_factory=lite_config)
 
@@ -123,8 +130,9 @@ class TrainOptions:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.encoder_lr < 0:
             raise ValueError(f"encoder_lr must be non-negative, got {self.encoder_lr}")
-        if self.gram_weight < 0:
-            raise ValueError(f"gram_weight must be non-negative, got {self.gram_weight}")
+        for name in ("gram_weight", "remd_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -163,17 +171,35 @@ def gram(features: Tensor) -> Tensor:
     return (flat @ flat.transpose(1, 2)) / (c * h * w)
 
 
+def relaxed_emd(features: Tensor, reference: Tensor, eps: float = 1e-6) -> Tensor:
+    """The relaxed earth mover's distance between two batches of feature maps (B, C, H, W),
+    each position's C-vector a point: the cosine distance from each point of one to its
+    nearest in the other, averaged, and the larger of the two directions; the batch's mean.
+
+    Kolkin, Salavon and Shakhnarovich, "Style Transfer by Relaxed Optimal Transport and
+    Self-Similarity" (CVPR 2019). The cost matrix is (H W) x (H' W') per image.
+    """
+    b, c = features.shape[:2]
+    points = features.reshape(b, c, -1).transpose(1, 2)
+    others = reference.reshape(b, c, -1).transpose(1, 2)
+    points = points / (points.norm(dim=2, keepdim=True) + eps)
+    others = others / (others.norm(dim=2, keepdim=True) + eps)
+    cost = 1 - points @ others.transpose(1, 2)
+    return lucid.maximum(cost.min(2)[0].mean(1), cost.min(1)[0].mean(1)).mean()
+
+
 def adain_losses(model: StyleNet, content: Tensor, style: Tensor,
-                 critic: nn.Module | None = None,
-                 gram_weight: float = 0.0) -> tuple[Tensor, Tensor]:
+                 critic: nn.Module | None = None, gram_weight: float = 0.0,
+                 remd_weight: float = 0.0) -> tuple[Tensor, Tensor]:
     """(content loss, style loss) of the AdaIN objective for one batch.
 
     The content loss is taken at the main AdaIN layer only, also for a model with skips:
     they are a way for the decoder to keep more of the photo, not a second objective.
     ``critic``, when given, takes the losses in place of the model's encoder (which is then
     being fine-tuned and feeds the decoder with gradients): the content loss's target is the
-    AdaIN target in the critic's features. ``gram_weight`` adds the Gram matrices' distance
-    to the style loss (``TrainOptions``).
+    AdaIN target in the critic's features. ``gram_weight`` and ``remd_weight`` add the Gram
+    matrices' distance and the relaxed earth mover's distance to the style loss
+    (``TrainOptions``).
     """
     judge = model.encoder if critic is None else critic
     taps = list(dict.fromkeys([*model.style_taps, *model.adain_taps]))
@@ -188,6 +214,7 @@ def adain_losses(model: StyleNet, content: Tensor, style: Tensor,
     output_features = judge(output, model.style_taps)
     content_loss = F.mse_loss(output_features[model.adain_tap], goal[model.adain_tap])
     style_loss = None
+    matched = model.style_taps[-2:] if remd_weight else []
     for tap in model.style_taps:
         out_mean, out_std = mean_std(output_features[tap])
         ref_mean, ref_std = mean_std(style_features[tap])
@@ -195,6 +222,8 @@ def adain_losses(model: StyleNet, content: Tensor, style: Tensor,
         if gram_weight:
             term = term + F.mse_loss(gram(output_features[tap]),
                                      gram(style_features[tap])) * gram_weight
+        if tap in matched:
+            term = term + relaxed_emd(output_features[tap], style_features[tap]) * remd_weight
         style_loss = term if style_loss is None else style_loss + term
     return content_loss, style_loss
 
@@ -202,7 +231,7 @@ def adain_losses(model: StyleNet, content: Tensor, style: Tensor,
 def train_step(model: StyleNet, optimizer: Optimizer, content: Tensor, style: Tensor,
                content_weight: float = 1.0, style_weight: float = 10.0,
                workers: int = 1, critic: nn.Module | None = None,
-               gram_weight: float = 0.0) -> tuple[float, float]:
+               gram_weight: float = 0.0, remd_weight: float = 0.0) -> tuple[float, float]:
     """One optimisation step on a batch; returns (content loss, style loss).
 
     The optimiser's parameters are the ones trained (the decoder's, and the encoder's when it
@@ -213,7 +242,7 @@ def train_step(model: StyleNet, optimizer: Optimizer, content: Tensor, style: Te
 
     def losses(part: slice) -> tuple[Tensor, Tensor, Tensor]:
         content_loss, style_loss = adain_losses(model, content[part], style[part], critic,
-                                                gram_weight)
+                                                gram_weight, remd_weight)
         return content_loss * content_weight + style_loss * style_weight, content_loss, style_loss
 
     optimizer.zero_grad()
@@ -356,8 +385,8 @@ class Trainer:
     #: often it checkpoints and logs, the weights' average. The rest (the data and its split,
     #: the seed, the learning-rate schedule, the encoder) is what the run is.
     RESUMABLE = frozenset({"iterations", "batch_size", "crop_size", "content_weight",
-                           "style_weight", "gram_weight", "checkpoint_every", "log_every",
-                           "ema_decay"})
+                           "style_weight", "gram_weight", "remd_weight", "checkpoint_every",
+                           "log_every", "ema_decay"})
 
     @classmethod
     def stored_options(cls, run_dir: str | Path) -> TrainOptions:
@@ -504,7 +533,7 @@ class Trainer:
                                   "style": len(self.style_held)}},
             "recipe": {k: getattr(options, k) for k in (
                 "batch_size", "crop_size", "lr", "lr_decay", "content_weight", "style_weight",
-                "gram_weight", "seed")},
+                "gram_weight", "remd_weight", "seed")},
             "weights": (f"moving average of the trained weights, decay {options.ema_decay}"
                         if averaged else "the last step's"),
             "encoder": "EfficientNet-Lite2 (ImageNet, Google, Apache-2.0)" + (
@@ -521,7 +550,8 @@ class Trainer:
         style = lucid.tensor(self.style_pool.batch(self.rng, options.batch_size),
                              device=self.device)
         losses = train_step(self.model, self.optimizer, content, style, options.content_weight,
-                            options.style_weight, self.workers, self.critic, options.gram_weight)
+                            options.style_weight, self.workers, self.critic, options.gram_weight,
+                            options.remd_weight)
         if options.ema_decay > 0:
             self._update_ema()
         self.scheduler.step()

@@ -170,9 +170,11 @@ def test_a_resumed_run_takes_the_options_it_can_change_and_refuses_the_rest(
     assert Trainer.stored_options(run).content_dir == str(content)
 
 
-def test_gram_weight_is_an_option_a_run_can_change(data, tmp_path: Path) -> None:
+@pytest.mark.parametrize("term", ["gram", "remd"])
+def test_a_style_term_weight_is_an_option_a_run_can_change(data, tmp_path: Path,
+                                                           term: str) -> None:
     run, model, common = one_step_run(data, tmp_path)
-    assert read_info(model).provenance["recipe"]["gram_weight"] == 0.0
-    carried = train("--resume", "--iterations", "2", "--gram-weight", "0.5", *common)
+    assert read_info(model).provenance["recipe"][f"{term}_weight"] == 0.0
+    carried = train("--resume", "--iterations", "2", f"--{term}-weight", "0.5", *common)
     assert carried.exit_code == 0, carried.output
-    assert read_info(model).provenance["recipe"]["gram_weight"] == 0.5
+    assert read_info(model).provenance["recipe"][f"{term}_weight"] == 0.5
