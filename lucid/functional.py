@@ -201,6 +201,14 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     return input.gather(dim, index)
 
 
+def scatter(input: Tensor, dim: int, index: Tensor, src: Tensor | float) -> Tensor:
+    return input.scatter(dim, index, src)
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    return input.scatter_add(dim, index, src)
+
+
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     return input.logsumexp(dim, keepdim)
 

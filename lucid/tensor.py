@@ -956,15 +956,56 @@ class Tensor:
                 n > m for d, (n, m) in enumerate(zip(idx.shape, self.shape)) if d != axis):
             raise RuntimeError(f"Size does not match at dimension {axis}: index "
                                f"{tuple(idx.shape)} against input {self.shape} in gather")
-        bad = idx[(idx < 0) | (idx >= self.shape[axis])]
-        if bad.size:
-            raise RuntimeError(f"index {builtins.int(bad[0])} is out of bounds for dimension "
-                               f"{axis} with size {self.shape[axis]}")
-        xp = xp_of(idx)
-        where = tuple(idx if d == axis else
-                      xp.arange(n).reshape([-1 if e == d else 1 for e in range(idx.ndim)])
-                      for d, n in enumerate(idx.shape))
-        return shape.GetItem.apply(self, index=where)
+        _check_in_bounds(idx, axis, self.shape[axis])
+        return shape.GetItem.apply(self, index=_along(idx, axis))
+
+    def scatter(self, dim: int, index: Tensor, src: Tensor | Scalar) -> Tensor:
+        """A copy with ``out[index[i][j][k]][j][k] = src[i][j][k]`` for ``dim`` 0 (and so on),
+        for each entry of ``index`` (integers, as many dims as this tensor, no longer than
+        ``src`` along any and than this tensor but along ``dim``); ``src`` a tensor of this
+        dtype or a number. Where an index repeats, one of its values is written (PyTorch:
+        undefined which). ``reduce=`` is not supported: use ``scatter_add``."""
+        return self._scatter("scatter", dim, index, src, accumulate=False)
+
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        """As ``scatter``, but each ``src`` entry is added at its place (repeats add up)."""
+        return self._scatter("scatter_add", dim, index, src, accumulate=True)
+
+    def scatter_(self, dim: int, index: Tensor, src: Tensor | Scalar) -> Tensor:
+        return self._inplace(lambda t: t.scatter(dim, index, src))
+
+    def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        return self._inplace(lambda t: t.scatter_add(dim, index, src))
+
+    def _scatter(self, name: str, dim: int, index: Tensor, src: Tensor | Scalar,
+                 accumulate: bool) -> Tensor:
+        _index_array(index, name)
+        if not isinstance(src, Tensor):
+            _check_fits(src, self.dtype)
+            src = Tensor._wrap(xp_of(self.data).full(index.shape, src, dtype=self.dtype))
+        elif src.dtype != self.dtype:
+            raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
+        shapes = [_one_dim_at_least(t) for t in (self, index, src)]
+        (axis,) = normalize_dims(dim, len(shapes[0]))
+        if index.numel() == 0:
+            return self.clone()
+        for other, what in ((shapes[1], "self"), (shapes[2], "src")):
+            if len(other) != len(shapes[0]):
+                raise RuntimeError(f"Index tensor must have the same number of dimensions as "
+                                   f"{what} tensor")
+        out_shape, idx_shape, src_shape = shapes
+        if any(n > m for n, m in zip(idx_shape, src_shape)) or any(
+                n > m for d, (n, m) in enumerate(zip(idx_shape, out_shape)) if d != axis):
+            raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self "
+                               f"{list(self.shape)} apart from dimension {axis} and to be no "
+                               f"larger size than src {list(src.shape)}")
+        idx = index.data.reshape(idx_shape)
+        _check_in_bounds(idx, axis, out_shape[axis])
+        out = shape.Scatter.apply(self.reshape(out_shape), src.reshape(src_shape),
+                                  index=_along(idx, axis),
+                                  part=tuple(slice(0, n) for n in idx_shape),
+                                  accumulate=accumulate)
+        return out.reshape(self.shape)
 
     def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False
              ) -> ValuesIndices:
@@ -1306,6 +1347,27 @@ def _index_array(index: Tensor, name: str) -> Any:
     if index.dtype not in (np.int32, np.int64):
         raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index, got {index.dtype}")
     return index.data
+
+
+def _along(idx: Any, axis: int) -> tuple[Any, ...]:
+    """The advanced index that takes, for each entry of ``idx``, the element at that entry
+    along ``axis`` and at the entry's own place along the other axes (gather's, scatter's)."""
+    xp = xp_of(idx)
+    return tuple(idx if d == axis else
+                 xp.arange(n).reshape([-1 if e == d else 1 for e in range(idx.ndim)])
+                 for d, n in enumerate(idx.shape))
+
+
+def _check_in_bounds(idx: Any, axis: int, size: int) -> None:
+    bad = idx[(idx < 0) | (idx >= size)]
+    if bad.size:
+        raise RuntimeError(f"index {builtins.int(bad.reshape(-1)[0])} is out of bounds for "
+                           f"dimension {axis} with size {size}")
+
+
+def _one_dim_at_least(array: Any) -> tuple[int, ...]:
+    """The shape, a 0-d array's as (1,): PyTorch's index ops count a 0-d tensor as 1-d."""
+    return tuple(array.shape) if array.ndim else (1,)
 
 
 def _reduced(dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:

@@ -114,6 +114,36 @@ class GetItem(Function):
         return grad
 
 
+class Scatter(Function):
+    """``a`` with ``src[part]`` written (or, ``accumulate``, added) at ``a[index]``: the
+    scatters' op. ``index`` is a tuple of integer arrays of one shape, ``part`` the slices
+    of ``src`` they take. Written entries take no gradient from ``a`` (unless added to);
+    ``src`` gets the output's gradient at the places it went to."""
+
+    reads_inputs = False
+
+    def forward(self, a: Any, src: Any, index: Any = None, part: Any = None,
+                accumulate: bool = False) -> Any:
+        self.meta = (src.shape, index, part, accumulate)
+        out = a.copy()
+        if accumulate:
+            xp_of(a).add.at(out, index, src[part])
+        else:
+            out[index] = src[part]
+        return out
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        src_shape, index, part, accumulate = self.meta
+        xp = xp_of(gy)
+        ga = gy
+        if not accumulate:
+            ga = gy.copy()
+            ga[index] = 0
+        gsrc = xp.zeros(src_shape, gy.dtype)
+        gsrc[part] = gy[index]
+        return ga, gsrc
+
+
 class Flip(Function):
     reads_inputs = False
 

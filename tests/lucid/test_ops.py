@@ -362,6 +362,65 @@ def test_gather_sort_topk_cumsum_match_torch(torch) -> None:
         np.testing.assert_array_equal(ours, theirs)
 
 
+def test_scatter_and_scatter_add_match_torch(torch) -> None:
+    """Values and gradients (scatter's written places take no gradient from the input,
+    scatter_add's repeated places add up; src beyond the index's extent gets none), the
+    in-place forms, a number as src, 0-d tensors, and PyTorch's refusals."""
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal((4, 5))
+    src = rng.standard_normal((3, 6))
+    repeats = rng.integers(0, 4, (3, 5))  # along dim 0, repeated: for scatter_add
+    distinct = np.stack([rng.permutation(5)[:4] for _ in range(3)])  # along dim 1: scatter
+
+    def program(m):  # noqa: ANN001, ANN202 - lucid or torch
+        x = m.tensor(base, requires_grad=True)
+        s = m.tensor(src, requires_grad=True)
+        weight = m.tensor(rng_weights)
+        # torch's backward refuses a src larger than the index: lucid's gives the rest 0
+        added = x.scatter_add(0, m.tensor(repeats), s[:, :5])
+        written = x.scatter(1, m.tensor(distinct), s[:, :4])
+        larger = x.detach().scatter_add(0, m.tensor(repeats), s.detach())
+        number = x.scatter(1, m.tensor(distinct), 2.5)
+        ((added + written * 2 + number * 3) * weight).sum().backward()
+        y = m.zeros(4, 5)
+        y.scatter_(1, m.tensor(distinct), 1.0).scatter_add_(0, m.tensor(repeats).int(),
+                                                            m.ones(3, 5))
+        scalar = m.tensor(1.0).scatter_add(0, m.tensor(0), m.tensor(2.0))
+        return [added, written, number, larger, x.grad, s.grad, y, scalar]
+
+    rng_weights = rng.standard_normal((4, 5))
+    for ours, theirs in zip(program(lucid), program(torch), strict=True):
+        assert ours.shape == tuple(theirs.shape)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
+
+    refusals = [
+        lambda m: m.zeros(3).scatter(0, m.tensor([1], dtype=m.uint8), 1.0),
+        lambda m: m.zeros(3).scatter_add(0, m.tensor([1]), m.ones(1, dtype=m.float64)),
+        lambda m: m.zeros(3).scatter(0, m.tensor([3]), 1.0),
+        lambda m: m.zeros(3).scatter(0, m.tensor([-1]), 1.0),
+        lambda m: m.zeros(3).scatter(0, m.tensor([[0]]), 1.0),
+        lambda m: m.zeros(2, 3).scatter_add(1, m.tensor([[0, 1]]), m.ones(1, 1)),
+        lambda m: m.zeros(2, 3).scatter_add(0, m.tensor([[0, 0, 0, 0]]), m.ones(1, 4)),
+        lambda m: m.zeros(2, 3).scatter(1, m.tensor([[0]]), m.ones(2, 3, 1)),
+    ]
+    for refusal in refusals:
+        for m in (lucid, torch):
+            with pytest.raises(RuntimeError):
+                refusal(m)
+
+
+def test_scatter_add_gradient_checks_numerically() -> None:
+    from lucid.testing import gradcheck
+
+    index = lucid.tensor([[0, 2, 2], [1, 1, 0]])
+    gradcheck(lambda x, s: x.scatter_add(1, index, s) ** 2,  # s beyond the index: 0
+              (lucid.tensor(np.arange(8.0).reshape(2, 4) / 7, requires_grad=True),
+               lucid.tensor(np.linspace(-1, 1, 8).reshape(2, 4), requires_grad=True)))
+    gradcheck(lambda x, s: x.scatter(0, index[:, :2] % 2, s) ** 2,
+              (lucid.tensor(np.arange(8.0).reshape(2, 4) / 7, requires_grad=True),
+               lucid.tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True)))
+
+
 def test_index_select_narrow_masked_fill_match_torch(torch) -> None:
     """Repeated index_select indices add their gradients; a tensor fill value takes the
     gradient of what it fills; NaN below tril's diagonal still becomes 0; the refusals."""
