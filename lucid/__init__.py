@@ -67,6 +67,7 @@ from lucid.functional import (
     cos,
     cumsum,
     div,
+    einsum,
     exp,
     flatten,
     flip,
@@ -128,8 +129,8 @@ __version__ = "0.1.0"
 __all__ = [
     "abs", "add", "all", "amax", "amin", "any", "arange", "argmax", "argmin", "argsort", "bool",
     "bool_", "cat", "ceil", "chunk", "clamp", "clip", "concat", "cos", "cumsum", "Device", "device",
-    "div", "double", "empty", "empty_like", "enable_grad", "exp", "eye", "flatten", "flip",
-    "float16", "float32", "float64", "floor", "from_numpy", "full", "full_like", "gather",
+    "div", "einsum", "double", "empty", "empty_like", "enable_grad", "exp", "eye", "flatten",
+    "flip", "float16", "float32", "float64", "floor", "from_numpy", "full", "full_like", "gather",
     "get_default_dtype", "get_rng_state", "gpu", "gpu_available", "half", "index_select", "int16",
     "int32", "int64", "int8", "is_grad_enabled", "isfinite", "isinf", "isnan", "linspace", "log",
     "logsumexp", "long", "manual_seed", "masked_fill", "matmul", "max", "maximum", "mean", "min",

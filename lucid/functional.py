@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
+import collections
+import string
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,7 +12,7 @@ import numpy as np
 
 from lucid.dtypes import DTypeLike
 from lucid.ops import elementwise as ew
-from lucid.ops import shape
+from lucid.ops import linalg, shape
 from lucid.ops._util import normalize_dims
 from lucid.tensor import Tensor, check_same_device, tensor
 
@@ -143,6 +146,77 @@ def where(condition: Tensor, input: Any, other: Any) -> Tensor:
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     return input @ other
+
+
+def einsum(equation: str, *operands: Tensor | Sequence[Tensor]) -> Tensor:
+    """Sums of products of the operands' elements, their axes named by the letters of
+    ``equation`` as in PyTorch (and NumPy): ``"ij,jk->ik"`` a matrix product, ``"ii->i"`` a
+    diagonal, ``"bij->bji"`` a transpose; ``...`` stands for the same broadcast axes in each
+    operand; without ``->`` the output is the letters used once, in alphabetical order,
+    after the ellipsis' axes. The operands may also come as one list. The sublist form
+    (``einsum(a, [0, 1], b, [1, 2])``) is not supported.
+
+    Example::
+
+        >>> a, b = lucid.ones(2, 3), lucid.ones(3, 4)
+        >>> lucid.einsum("ij,jk->ik", a, b).shape
+        (2, 4)
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    tensors = list(operands)
+    if not tensors or not builtins.all(isinstance(t, Tensor) for t in tensors):
+        raise TypeError("einsum(): expected an equation and tensors")
+    check_same_device(tensors, "einsum")
+    if len({t.dtype for t in tensors}) > 1:
+        raise RuntimeError(f"einsum(): expected scalar type {tensors[0].dtype} but found "
+                           f"{next(t.dtype for t in tensors if t.dtype != tensors[0].dtype)}")
+    return linalg.Einsum.apply(*tensors, equation=_explicit_einsum(equation, tensors))
+
+
+def _explicit_einsum(equation: str, tensors: list[Tensor]) -> str:
+    """``equation`` with its output spelled out and each ``...`` replaced by letters of its
+    own (the same letter for the same broadcast axis in every operand), checked against the
+    operands' dims."""
+    equation = equation.replace(" ", "")
+    inputs, arrow, output = equation.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(tensors):
+        raise RuntimeError(f"einsum(): {len(terms)} operands in the equation ('{equation}') but "
+                           f"{len(tensors)} tensors given")
+    used = set(equation) - set(".,->")
+    if not builtins.all(c.isascii() and c.isalpha() for c in used):
+        raise RuntimeError(f"einsum(): invalid subscript in '{equation}': letters a-z and A-Z "
+                           "only")
+    spare = [c for c in string.ascii_letters if c not in used]
+    widest = 0
+    for term, t in zip(terms, tensors):
+        named = len(term.replace("...", ""))
+        if "..." in term:
+            widest = builtins.max(widest, t.ndim - named)
+        if ("..." in term and named > t.ndim) or ("..." not in term and named != t.ndim):
+            raise RuntimeError(f"einsum(): the subscripts '{term}' do not match the "
+                               f"{t.ndim} dims of the operand {t.shape}")
+    ellipsis = "".join(spare[:widest])
+    terms = [term.replace("...", ellipsis[widest - (t.ndim - len(term) + 3):])
+             if "..." in term else term for term, t in zip(terms, tensors)]
+    sizes: dict[str, int] = {}
+    for k, (term, t) in enumerate(zip(terms, tensors)):
+        for letter, n in zip(term, t.shape):
+            if n != 1 and sizes.setdefault(letter, n) not in (1, n):
+                raise RuntimeError(f"einsum(): subscript {letter} has size {n} for operand {k} "
+                                   f"which does not broadcast with previously seen size "
+                                   f"{sizes[letter]}")
+            sizes[letter] = builtins.max(sizes.get(letter, 1), n)
+    if not arrow:
+        counts = collections.Counter("".join(inputs.split(",")).replace(".", ""))
+        output = ellipsis + "".join(sorted(c for c, n in counts.items() if n == 1))
+    else:  # an ellipsis left out of the output is summed over, as PyTorch's
+        output = output.replace("...", ellipsis)
+        if len(set(output)) != len(output) or not set(output) <= set("".join(terms)):
+            raise RuntimeError(f"einsum(): output subscripts '{output}' must each appear in "
+                               "an operand, once")
+    return ",".join(terms) + "->" + output
 
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False,  # noqa: A001

@@ -421,6 +421,62 @@ def test_scatter_add_gradient_checks_numerically() -> None:
                lucid.tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True)))
 
 
+EINSUMS = [
+    ("ij,jk->ik", [(2, 3), (3, 4)]), ("ij,jk", [(2, 3), (3, 4)]), ("ii->i", [(3, 3)]),
+    ("ii", [(3, 3)]), ("bij->bji", [(2, 3, 4)]), ("...ij,...jk->...ik", [(5, 2, 3), (3, 4)]),
+    ("...ij,...jk", [(1, 2, 3), (4, 3, 2)]), ("i,i->", [(4,), (4,)]), ("i,j->ij", [(3,), (2,)]),
+    ("ij->", [(2, 3)]), ("iij->j", [(2, 2, 3)]), ("iji->j", [(2, 3, 2)]),
+    ("ijk,ikl,ilm->jm", [(2, 3, 4), (2, 4, 5), (2, 5, 3)]), ("ab,ba->a", [(3, 3), (3, 3)]),
+    ("Ba,aB", [(2, 3), (3, 2)]), ("ij->j", [(1, 3)]), ("bi,bi->b", [(1, 3), (4, 3)]),
+    ("i...->...", [(2, 3, 4)]), ("...", [(2, 3)]), ("...ij->ij", [(5, 2, 3)]),
+    ("ij,kl->ijkl", [(2, 1), (1, 3)]), (" i j -> j i ", [(2, 3)]),
+]
+
+
+@pytest.mark.parametrize(("equation", "shapes"), EINSUMS)
+def test_einsum_matches_torch(equation: str, shapes: list[tuple[int, ...]], torch) -> None:
+    """Values and gradients: implicit outputs, diagonals, broadcast ellipses and size-1
+    axes (summed back in the gradient), letters only one operand has, three operands."""
+    rng = np.random.default_rng(len(equation))
+    arrays = [rng.standard_normal(shape) for shape in shapes]
+    results = []
+    for m in (lucid, torch):
+        operands = [m.tensor(a, requires_grad=True) for a in arrays]
+        out = m.einsum(equation, *operands)
+        weight = np.cos(np.arange(out.numel())).reshape(tuple(out.shape))
+        (out * m.tensor(weight)).sum().backward()
+        results.append([out.detach().numpy(), *(t.grad.numpy() for t in operands)])
+    for ours, theirs in zip(*results, strict=True):
+        assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("equation", ["iij->j", "...ij,...jk", "ijk,ikl,ilm->jm", "bi,bi->b"])
+def test_einsum_gradients_check_numerically(equation: str) -> None:
+    from lucid.testing import gradcheck
+
+    shapes = dict(EINSUMS)[equation]
+    rng = np.random.default_rng(1)
+    gradcheck(lambda *xs: lucid.einsum(equation, *xs),
+              [lucid.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes])
+    np.testing.assert_allclose(  # and the values are NumPy's
+        lucid.einsum(equation, [lucid.tensor(np.ones(s)) for s in shapes]).numpy(),
+        np.einsum(equation, *(np.ones(s) for s in shapes)))
+
+
+def test_einsum_refuses_what_torch_refuses(torch) -> None:
+    for program in (lambda m: m.einsum("ij,jk->ik", m.ones(2, 3), m.ones(4, 4)),
+                    lambda m: m.einsum("ij->ii", m.ones(2, 2)),
+                    lambda m: m.einsum("ij->k", m.ones(2, 2)),
+                    lambda m: m.einsum("ij,jk", m.ones(2, 2)),
+                    lambda m: m.einsum("i->i", m.ones(2, 2)),
+                    lambda m: m.einsum("ij,jk", m.ones(2, 2), m.ones(2, 2, dtype=m.float64)),
+                    lambda m: m.einsum("i1->i", m.ones(2, 2))):
+        for m in (lucid, torch):
+            with pytest.raises(RuntimeError, match="einsum|scalar type"):
+                program(m)
+
+
 def test_index_select_narrow_masked_fill_match_torch(torch) -> None:
     """Repeated index_select indices add their gradients; a tensor fill value takes the
     gradient of what it fills; NaN below tril's diagonal still becomes 0; the refusals."""
