@@ -16,7 +16,7 @@ from lucid.optim.optimizer import Optimizer
 
 __all__ = [
     "CosineAnnealingLR", "ExponentialLR", "InverseDecayLR", "LRScheduler", "LambdaLR", "LinearLR",
-    "MultiStepLR", "StepLR",
+    "MultiStepLR", "OneCycleLR", "ReduceLROnPlateau", "StepLR",
 ]
 
 
@@ -334,3 +334,216 @@ class InverseDecayLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         return [base_lr / (1.0 + self.lr_decay * self.last_epoch) for base_lr in self.base_lrs]
+
+
+def _per_group(name: str, optimizer: Optimizer, value: float | Sequence[float]) -> list[float]:
+    """One value per param group: a list of that length, or one value for all."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(optimizer.param_groups):
+            raise ValueError(f"{name} must have the same length as optimizer.param_groups. "
+                             f"{name} has {len(value)} values, param_groups has "
+                             f"{len(optimizer.param_groups)}.")
+        return list(value)
+    return [value] * len(optimizer.param_groups)
+
+
+class OneCycleLR(LRScheduler):
+    r"""The 1cycle policy (Smith and Topin 2017), as PyTorch's: the lr rises from ``max_lr /
+    div_factor`` to ``max_lr`` over the first ``pct_start`` of ``total_steps`` (or ``epochs
+    * steps_per_epoch``) and anneals to ``max_lr / div_factor / final_div_factor`` by the
+    last; ``three_phase`` comes back down to the start before the final anneal. With
+    ``cycle_momentum`` the momentum (SGD's ``momentum``, Adam's first beta) moves the other
+    way, between ``max_momentum`` and ``base_momentum``. Call ``step()`` once per batch;
+    stepping past ``total_steps`` raises ValueError.
+
+    Example:
+        >>> import lucid
+        >>> from lucid.optim import SGD
+        >>> opt = SGD([lucid.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> sched = OneCycleLR(opt, max_lr=1.0, total_steps=10, anneal_strategy="linear")
+        >>> sched.get_last_lr(), opt.param_groups[0]["momentum"]
+        ([0.04], 0.95)
+        >>> for _ in range(2):
+        ...     sched.step()
+        >>> sched.get_last_lr()
+        [1.0]
+    """
+
+    def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float],
+                 total_steps: int | None = None, epochs: int | None = None,
+                 steps_per_epoch: int | None = None, pct_start: float = 0.3,
+                 anneal_strategy: str = "cos", cycle_momentum: bool = True,
+                 base_momentum: float | Sequence[float] = 0.85,
+                 max_momentum: float | Sequence[float] = 0.95, div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, three_phase: bool = False,
+                 last_epoch: int = -1) -> None:
+        if total_steps is not None:
+            if not isinstance(total_steps, int) or total_steps <= 0:
+                raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+            self.total_steps = total_steps
+        elif epochs is not None and steps_per_epoch is not None:
+            for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
+                if not isinstance(value, int) or value <= 0:
+                    raise ValueError(f"Expected positive integer {name}, but got {value}")
+            self.total_steps = epochs * steps_per_epoch
+        else:
+            raise ValueError("You must define either total_steps OR (epochs AND "
+                             "steps_per_epoch)")
+        if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got "
+                             f"{anneal_strategy}")
+        self.anneal_strategy = anneal_strategy
+        # (end step, start lr, end lr, start momentum, end momentum): keys of each group
+        rise = float(pct_start * self.total_steps) - 1
+        self.phases = ([[rise, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
+                        [float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr",
+                         "base_momentum", "max_momentum"],
+                        [self.total_steps - 1, "initial_lr", "min_lr", "max_momentum",
+                         "max_momentum"]] if three_phase else
+                       [[rise, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
+                        [self.total_steps - 1, "max_lr", "min_lr", "base_momentum",
+                         "max_momentum"]])
+        if last_epoch == -1:
+            for top, group in zip(_per_group("max_lr", optimizer, max_lr),
+                                  optimizer.param_groups):
+                group["initial_lr"] = top / div_factor
+                group["max_lr"] = top
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("optimizer must support momentum or beta1 with "
+                                 "`cycle_momentum` option enabled")
+            self.use_beta1 = "betas" in optimizer.defaults
+            if last_epoch == -1:
+                for top, low, group in zip(_per_group("max_momentum", optimizer, max_momentum),
+                                           _per_group("base_momentum", optimizer,
+                                                      base_momentum),
+                                           optimizer.param_groups):
+                    self._set_momentum(group, top)
+                    group["max_momentum"] = top
+                    group["base_momentum"] = low
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def _anneal(self, start: float, end: float, pct: float) -> float:
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self) -> list[float]:
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(f"Tried to step {step} times. The specified number of total "
+                             f"steps is {self.total_steps}")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start = 0.0
+            for i, (end, lr_from, lr_to, momentum_from, momentum_to) in enumerate(self.phases):
+                if step <= end or i == len(self.phases) - 1:
+                    pct = (step - start) / (end - start)
+                    lrs.append(self._anneal(group[lr_from], group[lr_to], pct))
+                    if self.cycle_momentum:
+                        self._set_momentum(group, self._anneal(group[momentum_from],
+                                                               group[momentum_to], pct))
+                    break
+                start = end
+        return lrs
+
+
+class ReduceLROnPlateau(LRScheduler):
+    r"""Multiply the lr by ``factor`` (never below ``min_lr``) when a metric has stopped
+    improving for more than ``patience`` epochs, as PyTorch's: ``step(metric)`` once per
+    epoch. ``mode`` "min" (a loss) or "max" (an accuracy); an improvement is by more than
+    ``threshold``, relative (``threshold_mode`` "rel") or absolute ("abs"); after a
+    reduction ``cooldown`` epochs pass before counting again; a change smaller than ``eps``
+    is not made. Its ``step`` takes the metric (so it builds without ``LRScheduler``'s
+    first step, as PyTorch's).
+
+    Example:
+        >>> import lucid
+        >>> from lucid.optim import SGD
+        >>> opt = SGD([lucid.zeros(1, requires_grad=True)], lr=1.0)
+        >>> sched = ReduceLROnPlateau(opt, patience=1, factor=0.5)
+        >>> for loss in [3.0, 2.0, 2.0, 2.0, 2.0]:
+        ...     sched.step(loss)
+        >>> sched.get_last_lr()
+        [0.5]
+    """
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
+                 cooldown: int = 0, min_lr: float | Sequence[float] = 0,
+                 eps: float = 1e-8) -> None:
+        if factor >= 1.0:
+            raise ValueError("Factor should be < 1.0.")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode {mode} is unknown!")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold mode {threshold_mode} is unknown!")
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != len(optimizer.param_groups):
+                raise ValueError(f"expected {len(optimizer.param_groups)} min_lrs, got "
+                                 f"{len(min_lr)}")
+            self.default_min_lr: float | None = None
+            self.min_lrs = list(min_lr)
+        else:
+            self.default_min_lr = min_lr
+            self.min_lrs = [min_lr] * len(optimizer.param_groups)
+        self.optimizer = optimizer
+        self.mode, self.factor, self.patience = mode, factor, patience
+        self.threshold, self.threshold_mode = threshold, threshold_mode
+        self.cooldown, self.eps = cooldown, eps
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        self.last_epoch = 0
+        self.best = self.mode_worse
+        self.cooldown_counter = 0
+        self.num_bad_epochs = 0
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def step(self, metrics: float) -> None:  # type: ignore[override]
+        """Count an epoch with this value of the metric (a number or a 0-d tensor)."""
+        current = float(metrics)
+        self.last_epoch += 1
+        if self._is_better(current):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs in a cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            self._reduce_lr()
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def _is_better(self, value: float) -> bool:
+        rel, t = self.threshold_mode == "rel", self.threshold
+        if self.mode == "min":
+            return value < (self.best * (1.0 - t) if rel else self.best - t)
+        return value > (self.best * (1.0 + t) if rel else self.best + t)
+
+    def _reduce_lr(self) -> None:
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.min_lrs):
+            if self.default_min_lr is None:
+                raise RuntimeError(f"The number of param groups in the `optimizer` "
+                                   f"({len(groups)}) differs from when `ReduceLROnPlateau` "
+                                   f"was initialized ({len(self.min_lrs)})")
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        for group, floor in zip(groups, self.min_lrs):
+            old = float(group["lr"])
+            new = max(old * self.factor, floor)
+            if old - new > self.eps:
+                group["lr"] = new

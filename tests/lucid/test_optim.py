@@ -414,6 +414,64 @@ def test_schedulers_resumed_at_an_epoch_match_torch(name: str, kwargs: dict) -> 
         tsched.step()
 
 
+@pytest.mark.parametrize(("optimiser", "kwargs"), [
+    ("SGD", {"total_steps": 17}),
+    ("SGD", {"epochs": 3, "steps_per_epoch": 5, "anneal_strategy": "linear",
+             "max_lr": [0.5, 2.0]}),
+    ("Adam", {"total_steps": 16, "three_phase": True, "pct_start": 0.25}),
+    ("Adam", {"total_steps": 12, "cycle_momentum": False, "div_factor": 5.0,
+              "final_div_factor": 100.0}),
+])
+def test_one_cycle_lr_matches_torch(optimiser: str, kwargs: dict) -> None:
+    """Every step's lrs and momenta (SGD's momentum, Adam's first beta) as PyTorch's, to the
+    end of the cycle, and the refusal one step past it."""
+    torch = pytest.importorskip("torch")
+    kwargs = {"max_lr": 1.0, **kwargs}
+    opts = []
+    for m in (lucid, torch):
+        groups = [{"params": [m.zeros(1, requires_grad=True)]} for _ in range(2)]
+        opts.append(m.optim.SGD(groups, lr=0.1, momentum=0.9) if optimiser == "SGD" else
+                    m.optim.Adam(groups, lr=0.1))
+    lsched = lr_scheduler.OneCycleLR(opts[0], **kwargs)
+    tsched = torch.optim.lr_scheduler.OneCycleLR(opts[1], **kwargs)
+    momentum = "momentum" if optimiser == "SGD" else "betas"
+    for _ in range(tsched.total_steps - 1):
+        np.testing.assert_allclose(lsched.get_last_lr(), tsched.get_last_lr(), rtol=1e-13)
+        for ours, theirs in zip(opts[0].param_groups, opts[1].param_groups, strict=True):
+            np.testing.assert_allclose(ours[momentum], theirs[momentum], rtol=1e-13)
+        for opt in opts:
+            opt.step()
+        lsched.step()
+        tsched.step()
+    lsched.step()
+    with pytest.raises(ValueError, match="Tried to step"):
+        lsched.step()
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"patience": 2, "factor": 0.5, "cooldown": 2},
+    {"mode": "max", "threshold_mode": "abs", "threshold": 0.2, "patience": 1},
+    {"patience": 0, "min_lr": [0.02, 0.001], "factor": 0.3},
+])
+def test_reduce_lr_on_plateau_matches_torch(kwargs: dict) -> None:
+    torch = pytest.importorskip("torch")
+    lopt, topt = _lucid_and_torch_optimisers([0.1, 0.033])
+    lsched = lr_scheduler.ReduceLROnPlateau(lopt, **kwargs)
+    tsched = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **kwargs)
+    metrics = [5.0, 4.0, 4.0, 3.9999, 4.1, 4.0, 4.0, 3.0, 3.1, 3.2, 3.05, 3.0, 2.0, 2.0,
+               2.1, 2.2, 2.3, 2.4, 2.5, 2.6, 2.7, 2.8, 2.9, 3.0, 3.1, 3.2]
+    for value in metrics:
+        lsched.step(value)
+        tsched.step(torch.tensor(value))
+        assert lsched.get_last_lr() == tsched.get_last_lr()
+        assert [g["lr"] for g in lopt.param_groups] == [g["lr"] for g in topt.param_groups]
+    assert lsched.get_last_lr() != [0.1, 0.033]  # something was reduced
+    restored = lr_scheduler.ReduceLROnPlateau(SGD([lucid.zeros(1, requires_grad=True)] * 1,
+                                                  lr=0.1))
+    restored.load_state_dict(json.loads(json.dumps(lsched.state_dict())))
+    assert restored.num_bad_epochs == lsched.num_bad_epochs and restored.best == lsched.best
+
+
 def test_inverse_decay_lr_is_adain_schedule() -> None:
     base_lr, lr_decay = 1e-4, 5e-5
     opt = Adam([lucid.zeros(1, requires_grad=True)], lr=base_lr)
