@@ -33,10 +33,10 @@ from lucid.nn.modules import (
     Upsample,
     ZeroPad2d,
 )
-from lucid.nn.parameter import Parameter
+from lucid.nn.parameter import Buffer, Parameter
 
 __all__ = [
-    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "ConstantPad2d", "Conv2d", "Dropout",
+    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "Buffer", "ConstantPad2d", "Conv2d", "Dropout",
     "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LeakyReLU", "Linear",
     "MaxPool2d", "Module", "ModuleDict", "ModuleList", "Parameter", "ReLU", "ReLU6",
     "ReflectionPad2d", "ReplicationPad2d", "Sequential", "Sigmoid", "Tanh", "Upsample",

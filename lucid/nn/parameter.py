@@ -1,4 +1,5 @@
-"""``Parameter``: a tensor that a ``Module`` registers as learnable when assigned to it."""
+"""``Parameter`` and ``Buffer``: tensors that a ``Module`` registers when assigned to it, as
+learnable weights and as state (running statistics and the like)."""
 
 from __future__ import annotations
 
@@ -34,3 +35,38 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+class _BufferMeta(type):
+    """``isinstance(t, Buffer)`` for the plain tensors ``Buffer(...)`` makes, as PyTorch's."""
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, Tensor) and getattr(instance, "_is_buffer", False)
+
+
+class Buffer(metaclass=_BufferMeta):
+    """A tensor that a ``Module`` registers as a buffer when assigned to it (as
+    ``register_buffer``): module state that is not learnt, such as a norm layer's running
+    statistics, saved in ``state_dict`` unless ``persistent=False``. ``Buffer(data)`` is
+    ``data`` detached (its array shared, as PyTorch's), a plain ``Tensor`` marked as a buffer.
+
+    Example:
+        >>> import lucid
+        >>> from lucid import nn
+        >>> layer = nn.Module()
+        >>> layer.count = nn.Buffer(lucid.zeros(1))
+        >>> layer.scratch = nn.Buffer(lucid.ones(2), persistent=False)
+        >>> list(layer.state_dict())
+        ['count']
+    """
+
+    persistent: bool
+
+    def __new__(cls, data: Tensor | None = None, *, persistent: bool = True) -> Tensor:  # type: ignore[misc]
+        data = Tensor(np.empty((0,), dtype=np.float32)) if data is None else data
+        buffer = data.detach()
+        if data.requires_grad:
+            buffer.requires_grad_(True)
+        buffer.persistent = persistent
+        buffer._is_buffer = True
+        return buffer

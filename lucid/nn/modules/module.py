@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from lucid import autograd
 from lucid.backend import Device, array_module, as_device, device_of, to_device
 from lucid.dtypes import as_dtype
-from lucid.nn.parameter import Parameter
+from lucid.nn.parameter import Buffer, Parameter
 from lucid.tensor import Tensor
 
 M = TypeVar("M", bound="Module")
@@ -188,11 +188,16 @@ class Module:
                     "(lucid.nn.Module or None expected)"
                 )
             modules[name] = None
+        elif isinstance(value, Buffer):
+            if buffers is None:
+                raise AttributeError("cannot assign buffer before Module.__init__() call")
+            self._forget(name, keep=buffers)
+            self.register_buffer(name, value, value.persistent)
         elif buffers is not None and name in buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(
                     f"cannot assign '{type(value).__name__}' as buffer '{name}' "
-                    "(lucid Tensor or None expected)"
+                    "(lucid.nn.Buffer, lucid Tensor or None expected)"
                 )
             buffers[name] = value
         else:

@@ -439,3 +439,29 @@ def test_paths_sequential_sums_and_half_as_pytorch() -> None:
     assert run(lucid) == run(torch)
     bare = "import lucid; lucid.nn.Conv2d; lucid.optim.Adam; lucid.nn.functional.relu"
     subprocess.run([sys.executable, "-c", bare], check=True)
+
+
+def test_buffer_assignment_registers_as_torch() -> None:
+    """``nn.Buffer`` assigned to a module registers a buffer (persistent or not) as
+    PyTorch's: the same state_dict keys and buffers; the tensor is the data detached (shared
+    array), a plain tensor that isinstance-checks as a Buffer; a plain tensor assigned later
+    to the name stays a buffer with its persistence; a parameter's name is refused."""
+    torch = pytest.importorskip("torch")
+    results = []
+    for m in (lucid, torch):
+        module = m.nn.Module()
+        source = m.zeros(2)
+        module.count = m.nn.Buffer(source)
+        module.scratch = m.nn.Buffer(m.ones(3), persistent=False)
+        module.plain = m.ones(1)  # a tensor attribute, not a buffer
+        module.scratch = m.full((3,), 2.0)
+        module.weight = m.nn.Parameter(m.ones(1))
+        with pytest.raises(TypeError):
+            module.weight = m.nn.Buffer(m.ones(1))
+        source.add_(1)
+        results.append((list(module.state_dict()), [n for n, _ in module.named_buffers()],
+                        type(module.count).__name__, isinstance(module.count, m.nn.Buffer),
+                        isinstance(source, m.nn.Buffer), module.count.numpy().tolist(),
+                        module.scratch.numpy().tolist()))
+    assert results[0] == results[1]
+    assert results[0][0] == ["weight", "count"]  # parameters first
