@@ -827,16 +827,17 @@ class Tensor:
         axes = _reduced(dim, self.ndim)
         if p == "fro" and dim is not None and len(axes) > 2:
             raise RuntimeError(f"norm: the Frobenius norm takes at most 2 dims, got {dim}")
+        if p != 0 and math.prod(self.shape[a] for a in axes) == 1:
+            return self.abs().sum(axes, keepdim)  # |x|, as PyTorch's: no square to overflow
         if p in ("fro", 2):  # the gradient of a zero norm is zero, as PyTorch's
             return ew.Sqrt.apply((self * self).sum(axes, keepdim), zero_at_zero=True)
         if isinstance(p, str):
             raise ValueError(f"norm: order {p!r} is not supported (numbers or 'fro')")
         if p == 1:
             return self.abs().sum(axes, keepdim)
-        if p == float("inf"):
-            return self.abs().amax(axes, keepdim)
-        if p == float("-inf"):
-            return self.abs().amin(axes, keepdim)
+        if p in (float("inf"), float("-inf")):  # a NaN norm passes no gradient back (torch)
+            extreme = reduction.Amax if p > 0 else reduction.Amin
+            return extreme.apply(self.abs(), axes=axes, keepdim=keepdim, nan="zero")
         if p == 0:
             return (self != 0).to(self.dtype).sum(axes, keepdim)
         return reduction.PowerNorm.apply(self, p=builtins.float(p), axes=axes, keepdim=keepdim)
@@ -893,7 +894,7 @@ class Tensor:
         if isinstance(dim, Tensor):
             return self.maximum(dim)
         if dim is None:  # PyTorch: the gradient shared by the maxima, or by the NaNs if any
-            return reduction.Amax.apply(self, axes=_reduced(None, self.ndim), nan_wins=True)
+            return reduction.Amax.apply(self, axes=_reduced(None, self.ndim), nan="wins")
         return self._extreme(dim, keepdim, largest=True)
 
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
@@ -901,7 +902,7 @@ class Tensor:
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         if dim is None:
-            return reduction.Amin.apply(self, axes=_reduced(None, self.ndim), nan_wins=True)
+            return reduction.Amin.apply(self, axes=_reduced(None, self.ndim), nan="wins")
         return self._extreme(dim, keepdim, largest=False)
 
     def _extreme(self, dim: int, keepdim: bool, largest: bool) -> ValuesIndices:

@@ -74,28 +74,31 @@ class Var(Function):
 
 
 class Amax(Function):
-    """Maximum over dims; ties share the gradient equally (PyTorch's ``amax``; a NaN result
-    passes NaN back, or, with ``nan_wins``, its gradient to the NaNs, as ``max()``)."""
+    """Maximum over dims; ties share the gradient equally (PyTorch's ``amax``). Where the
+    result is NaN, ``nan`` says where its gradient goes: "pass" NaN back to every element
+    (``amax``), "wins" to the NaNs (``max()``), "zero" nowhere (``norm(inf)``)."""
 
     saves_output = True
 
     reduce = "max"
 
     def forward(self, a: Any, axes: tuple[int, ...] = (), keepdim: bool = False,
-                nan_wins: bool = False) -> Any:
+                nan: str = "pass") -> Any:
         y = getattr(a, self.reduce)(axis=axes, keepdims=True)
         self.save_for_backward(a, y)
-        self.meta = (a.shape, axes, keepdim, nan_wins)
+        self.meta = (a.shape, axes, keepdim, nan)
         return drop_axes(y, a.shape, axes, keepdim)
 
     def backward(self, gy: Any) -> Any:
         a, y = self.saved_tensors
-        shape, axes, keepdim, nan_wins = self.meta
+        shape, axes, keepdim, nan = self.meta
         mask = a == y
-        if nan_wins:  # max()/min() of everything: a NaN result's gradient goes to the NaNs
+        if nan == "wins":
             mask |= (a != a) & (y != y)
-        count = mask.sum(axis=axes, keepdims=True)
-        return _expand_back(gy, shape, axes, keepdim) * mask / count.astype(gy.dtype)
+        count = mask.sum(axis=axes, keepdims=True).astype(gy.dtype)
+        if nan == "zero":  # no element equals a NaN result: nothing to share
+            count[count == 0] = xp_of(count).inf
+        return _expand_back(gy, shape, axes, keepdim) * mask / count
 
 
 class Amin(Amax):

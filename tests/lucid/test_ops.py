@@ -515,6 +515,23 @@ def test_norm_gradient_at_zeros_matches_torch(p: float, torch) -> None:
     np.testing.assert_allclose(*grads, rtol=1e-12)
 
 
+@pytest.mark.parametrize(("values", "p"), [
+    ([np.nan, 1.0], float("inf")), ([np.nan, 1.0, 3.0], float("-inf")), ([3e38], 2),
+    ([1e-30], 2), ([-2.0], "fro"), ([0.0], 0.5), ([-3e38], 1), ([3e38, 1.0], 2)])
+def test_norm_of_one_element_and_of_nan_match_torch(values: list[float], p: float,
+                                                    torch) -> None:
+    """A norm over one element is its absolute value (no square to overflow or underflow);
+    an infinity norm that is NaN passes no gradient back: both as PyTorch's."""
+    results = []
+    for m in (lucid, torch):
+        x = m.tensor(values, dtype=m.float32, requires_grad=True)
+        y = x.norm(p)
+        y.backward()
+        results.append((y.item(), x.grad.numpy().tolist()))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-7)  # NaN == NaN
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
 def test_differential_fuzz_findings_match_torch(torch) -> None:
     """Cases a differential fuzzer against torch found (each failed before): repeat always
     copies; writes into empty tensors and into an expand() that repeats nothing; any/all
