@@ -11,7 +11,7 @@ import numpy as np
 from lucid.backend import DeviceLike, array_module, as_device
 from lucid.dtypes import DTypeLike, as_dtype, get_default_dtype
 from lucid.random import generator
-from lucid.tensor import Tensor, _shape_args
+from lucid.tensor import Tensor, _check_fits, _shape_args
 
 
 def _make(fill: Any, sizes: tuple[Any, ...], dtype: DTypeLike, device: DeviceLike,
@@ -71,6 +71,8 @@ def linspace(start: float, end: float, steps: int, dtype: DTypeLike = None,
     dtype = as_dtype(dtype)
     if dtype.kind == "b":
         raise RuntimeError("linspace(): not implemented for 'Bool'")
+    _check_fits(start, dtype)
+    _check_fits(end, dtype)
     if dtype.kind in "iu":
         start, end = (np.array(v).astype(np.int64).astype(dtype) for v in (start, end))
     first, last = np.float64(start), np.float64(end)

@@ -797,6 +797,8 @@ class Tensor:
 
     def cumsum(self, dim: int, dtype: DTypeLike = None) -> Tensor:
         """Running sum along ``dim`` (integers and bools as int64, as PyTorch's)."""
+        if dtype is not None and as_dtype(dtype).kind == "b":
+            raise NotImplementedError("cumsum: not implemented for 'Bool' (PyTorch's neither)")
         x = self._accumulating(dtype)
         (axis,) = normalize_dims(dim, x.ndim) or (0,)
         if not x.ndim:
@@ -1344,8 +1346,11 @@ def _check_fits(value: Scalar, dtype: np.dtype) -> None:
 
 
 def _index_array(index: Tensor, name: str) -> Any:
-    """An index tensor's array, refused unless int32 or int64, as PyTorch's."""
+    """An index tensor's array, refused unless int32 or int64, as PyTorch's (whose gather
+    and scatter take an empty index of any dtype: as int64 here)."""
     if index.dtype not in (np.int32, np.int64):
+        if name != "index_select" and not index.numel():
+            return index.data.astype(np.int64)
         raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index, got {index.dtype}")
     return index.data
 

@@ -536,7 +536,9 @@ def test_differential_fuzz_findings_match_torch(torch) -> None:
     """Cases a differential fuzzer against torch found (each failed before): repeat always
     copies; writes into empty tensors and into an expand() that repeats nothing; any/all
     over dim=() reduce nothing; chunk of an empty dim; gather with 0-d input or index;
-    prod's gradient with inf, NaN and zeros; linspace from an infinite start; refusals."""
+    prod's gradient with inf, NaN and zeros; linspace from an infinite start; refusals
+    (linspace's ends that overflow the dtype, cumsum to bool) and acceptances (an empty
+    index of any dtype in gather and scatter)."""
     def outcome(program, m):  # noqa: ANN001, ANN202 - lucid or torch
         try:
             result = program(m)
@@ -593,6 +595,15 @@ def test_differential_fuzz_findings_match_torch(torch) -> None:
         lambda m: m.tensor(1.0).narrow(0, 0, 1),
         lambda m: m.arange(4).roll((1, 2)),
         lambda m: m.tensor(1.0).index_select(0, m.tensor([0, 0])),
+        lambda m: m.linspace(0, 300, 4, dtype=m.uint8),
+        lambda m: m.linspace(-5, 3, 4, dtype=m.uint8),
+        lambda m: m.linspace(0, 1e10, 3, dtype=m.int32),
+        lambda m: m.linspace(0, 1e39, 3),
+        lambda m: m.tensor([1, 0, 2]).cumsum(0, dtype=m.bool),
+        lambda m: m.zeros(3).gather(0, m.zeros(0, dtype=m.uint8)),
+        lambda m: m.zeros(3).scatter(0, m.zeros(0, dtype=m.bool), 1.0),
+        lambda m: m.zeros(3).scatter_add(0, m.zeros(0, dtype=m.float32), m.ones(0)),
+        lambda m: m.zeros(3).index_select(0, m.zeros(0, dtype=m.uint8)),
     ]
     for i, program in enumerate(programs):
         assert outcome(program, lucid) == outcome(program, torch), i
