@@ -153,8 +153,9 @@ def einsum(equation: str, *operands: Tensor | Sequence[Tensor]) -> Tensor:
     ``equation`` as in PyTorch (and NumPy): ``"ij,jk->ik"`` a matrix product, ``"ii->i"`` a
     diagonal, ``"bij->bji"`` a transpose; ``...`` stands for the same broadcast axes in each
     operand; without ``->`` the output is the letters used once, in alphabetical order,
-    after the ellipsis' axes. The operands may also come as one list. The sublist form
-    (``einsum(a, [0, 1], b, [1, 2])``) is not supported.
+    after the ellipsis' axes. The operands may also come as one list. Not supported: the
+    sublist form (``einsum(a, [0, 1], b, [1, 2])``); a single integer or bool operand summed
+    keeps its dtype (PyTorch sums it into int64).
 
     Example::
 
@@ -191,6 +192,8 @@ def _explicit_einsum(equation: str, tensors: list[Tensor]) -> str:
     spare = [c for c in string.ascii_letters if c not in used]
     widest = 0
     for term, t in zip(terms, tensors):
+        if term.count("...") > 1 or term.replace("...", "").count("."):
+            raise RuntimeError(f"einsum(): more than one ellipsis ('...') in '{term}'")
         named = len(term.replace("...", ""))
         if "..." in term:
             widest = builtins.max(widest, t.ndim - named)
@@ -200,14 +203,13 @@ def _explicit_einsum(equation: str, tensors: list[Tensor]) -> str:
     ellipsis = "".join(spare[:widest])
     terms = [term.replace("...", ellipsis[widest - (t.ndim - len(term) + 3):])
              if "..." in term else term for term, t in zip(terms, tensors)]
-    sizes: dict[str, int] = {}
+    sizes: dict[str, int] = {}  # each letter's size other than 1: one per letter
     for k, (term, t) in enumerate(zip(terms, tensors)):
         for letter, n in zip(term, t.shape):
-            if n != 1 and sizes.setdefault(letter, n) not in (1, n):
+            if n != 1 and sizes.setdefault(letter, n) != n:
                 raise RuntimeError(f"einsum(): subscript {letter} has size {n} for operand {k} "
                                    f"which does not broadcast with previously seen size "
                                    f"{sizes[letter]}")
-            sizes[letter] = builtins.max(sizes.get(letter, 1), n)
     if not arrow:
         counts = collections.Counter("".join(inputs.split(",")).replace(".", ""))
         output = ellipsis + "".join(sorted(c for c, n in counts.items() if n == 1))

@@ -821,7 +821,9 @@ class Tensor:
              keepdim: bool = False) -> Tensor:
         """Vector norm of the elements over ``dim`` (all when None), as PyTorch's
         ``linalg.vector_norm``: ``p`` 2 (or "fro"), 1, inf, -inf, 0 (a count, without
-        gradient) or any other number; an all-zero input's gradient is 0."""
+        gradient) or any other number; an all-zero input's gradient is 0. Difference: an
+        order other than 2 over a single element computes ``|x|^p`` too, which can overflow
+        or underflow where PyTorch's value is ``|x|``."""
         if self.dtype.kind != "f":
             raise RuntimeError(f"norm(): expected a floating point tensor, got {self.dtype}")
         if self.dtype == np.float16:
@@ -829,12 +831,16 @@ class Tensor:
         axes = _reduced(dim, self.ndim)
         if p == "fro" and dim is not None and len(axes) > 2:
             raise RuntimeError(f"norm: the Frobenius norm takes at most 2 dims, got {dim}")
-        if p != 0 and math.prod(self.shape[a] for a in axes) == 1:
-            return self.abs().sum(axes, keepdim)  # |x|, as PyTorch's: no square to overflow
-        if p in ("fro", 2):  # the gradient of a zero norm is zero, as PyTorch's
-            return ew.Sqrt.apply((self * self).sum(axes, keepdim), zero_at_zero=True)
-        if isinstance(p, str):
+        if isinstance(p, str) and p != "fro":
             raise ValueError(f"norm: order {p!r} is not supported (numbers or 'fro')")
+        reduced = math.prod(self.shape[a] for a in axes)
+        if p in ("fro", 2):  # the gradient of a zero norm is zero, as PyTorch's
+            if reduced == 1:  # |x|, as PyTorch's: no square to overflow
+                return reduction.SingleNorm.apply(self, axes=axes, keepdim=keepdim)
+            return ew.Sqrt.apply((self * self).sum(axes, keepdim), zero_at_zero=True)
+        if p < 0 and reduced == 0:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {p} norm on an empty "
+                               "tensor because the operation does not have an identity")
         if p == 1:
             return self.abs().sum(axes, keepdim)
         if p in (float("inf"), float("-inf")):  # a NaN norm passes no gradient back (torch)
@@ -947,6 +953,9 @@ class Tensor:
         counts as one dim), each no longer than this tensor's but along ``dim``. Repeated
         indices add their gradients."""
         idx = _index_array(index, "gather")
+        if idx.size == 0:  # PyTorch checks nothing more: an empty result of index's shape
+            normalize_dims(dim, builtins.max(self.ndim, 1))
+            return self.reshape(-1)[:0].reshape(idx.shape)
         if self.ndim == 0 or idx.ndim == 0:  # 0-d counts as one element, as in PyTorch
             flat = self.reshape(-1) if self.ndim == 0 else self
             if flat.ndim != 1:
@@ -962,52 +971,61 @@ class Tensor:
         _check_in_bounds(idx, axis, self.shape[axis])
         return shape.GetItem.apply(self, index=_along(idx, axis))
 
-    def scatter(self, dim: int, index: Tensor, src: Tensor | Scalar) -> Tensor:
+    def scatter(self, dim: int, index: Tensor, src: Tensor | Scalar | None = None, *,
+                value: Scalar | None = None) -> Tensor:
         """A copy with ``out[index[i][j][k]][j][k] = src[i][j][k]`` for ``dim`` 0 (and so on),
         for each entry of ``index`` (integers, as many dims as this tensor, no longer than
         ``src`` along any and than this tensor but along ``dim``); ``src`` a tensor of this
-        dtype or a number. Where an index repeats, one of its values is written (PyTorch:
-        undefined which). ``reduce=`` is not supported: use ``scatter_add``."""
-        return self._scatter("scatter", dim, index, src, accumulate=False)
+        dtype, or a number (also as ``value=``). Where an index repeats, one of its values is
+        written (PyTorch: undefined which). ``reduce=`` is not supported: ``scatter_add``."""
+        if (src is None) == (value is None):
+            raise TypeError("scatter() takes one of 'src' and 'value'")
+        return self._scatter("scatter", dim, index, value if src is None else src, False)
 
     def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         """As ``scatter``, but each ``src`` entry is added at its place (repeats add up)."""
-        return self._scatter("scatter_add", dim, index, src, accumulate=True)
+        if not isinstance(src, Tensor):
+            raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not "
+                            f"{type(src).__name__}")
+        return self._scatter("scatter_add", dim, index, src, True)
 
-    def scatter_(self, dim: int, index: Tensor, src: Tensor | Scalar) -> Tensor:
-        return self._inplace(lambda t: t.scatter(dim, index, src))
+    def scatter_(self, dim: int, index: Tensor, src: Tensor | Scalar | None = None, *,
+                 value: Scalar | None = None) -> Tensor:
+        return self._inplace(lambda t: t.scatter(dim, index, src, value=value))
 
     def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         return self._inplace(lambda t: t.scatter_add(dim, index, src))
 
     def _scatter(self, name: str, dim: int, index: Tensor, src: Tensor | Scalar,
                  accumulate: bool) -> Tensor:
-        _index_array(index, name)
+        idx = _index_array(index, name)
         if not isinstance(src, Tensor):
             _check_fits(src, self.dtype)
-            src = Tensor._wrap(xp_of(self.data).full(index.shape, src, dtype=self.dtype))
+            src = Tensor._wrap(xp_of(self.data).asarray(src).astype(self.dtype)
+                               ).expand(*index.shape)
         elif src.dtype != self.dtype:
             raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
         shapes = [_one_dim_at_least(t) for t in (self, index, src)]
-        (axis,) = normalize_dims(dim, len(shapes[0]))
-        if index.numel() == 0:
-            return self.clone()
-        for other, what in ((shapes[1], "self"), (shapes[2], "src")):
-            if len(other) != len(shapes[0]):
-                raise RuntimeError(f"Index tensor must have the same number of dimensions as "
-                                   f"{what} tensor")
         out_shape, idx_shape, src_shape = shapes
-        if any(n > m for n, m in zip(idx_shape, src_shape)) or any(
-                n > m for d, (n, m) in enumerate(zip(idx_shape, out_shape)) if d != axis):
-            raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self "
-                               f"{list(self.shape)} apart from dimension {axis} and to be no "
-                               f"larger size than src {list(src.shape)}")
-        idx = index.data.reshape(idx_shape)
-        _check_in_bounds(idx, axis, out_shape[axis])
-        out = shape.Scatter.apply(self.reshape(out_shape), src.reshape(src_shape),
-                                  index=_along(idx, axis),
-                                  part=tuple(slice(0, n) for n in idx_shape),
-                                  accumulate=accumulate)
+        (axis,) = normalize_dims(dim, len(out_shape))
+        if idx.size == 0:  # PyTorch checks nothing more: nothing is written
+            where = tuple(xp_of(idx).zeros(0, np.int64) for _ in out_shape)
+            part = tuple(slice(0, 0) for _ in src_shape)
+        else:
+            for other, what in ((idx_shape, "self"), (src_shape, "src")):
+                if len(other) != len(out_shape):
+                    raise RuntimeError(f"Index tensor must have the same number of "
+                                       f"dimensions as {what} tensor")
+            if any(n > m for n, m in zip(idx_shape, src_shape)) or any(
+                    n > m for d, (n, m) in enumerate(zip(idx_shape, out_shape)) if d != axis):
+                raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than "
+                                   f"self {list(self.shape)} apart from dimension {axis} and "
+                                   f"to be no larger size than src {list(src.shape)}")
+            idx = idx.reshape(idx_shape)
+            _check_in_bounds(idx, axis, out_shape[axis])
+            where, part = _along(idx, axis), tuple(slice(0, n) for n in idx_shape)
+        out = shape.Scatter.apply(self.reshape(out_shape), src.reshape(src_shape), index=where,
+                                  part=part, accumulate=accumulate)
         return out.reshape(self.shape)
 
     def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False
@@ -1332,14 +1350,16 @@ def _need_dims(tensor: Tensor, name: str) -> None:
 
 def _check_fits(value: Scalar, dtype: np.dtype) -> None:
     """Refuse a Python number that ``dtype`` cannot hold, as PyTorch's scalar conversion
-    (an unsigned type takes negatives down to minus its maximum: they wrap)."""
+    (an unsigned type takes negative integers down to minus its maximum: they wrap; no
+    negative float)."""
     if isinstance(value, builtins.bool) or dtype.kind not in "iuf":
         return
     if dtype.kind == "f":
         bad = math.isfinite(value) and abs(value) > builtins.float(np.finfo(dtype).max)
     else:
         info = np.iinfo(dtype)
-        low = -builtins.int(info.max) if dtype.kind == "u" else builtins.int(info.min)
+        low = builtins.int(info.min) if dtype.kind == "i" else \
+            0 if isinstance(value, builtins.float) else -builtins.int(info.max)
         bad = value != value or abs(value) == math.inf or not low <= value <= info.max
     if bad:
         raise RuntimeError(f"value cannot be converted to type {dtype} without overflow")

@@ -214,7 +214,7 @@ def adain_losses(model: StyleNet, content: Tensor, style: Tensor,
     output_features = judge(output, model.style_taps)
     content_loss = F.mse_loss(output_features[model.adain_tap], goal[model.adain_tap])
     style_loss = None
-    matched = model.style_taps[-2:] if remd_weight else []
+    matched = model.style_taps[-2:] if remd_weight else []  # the taps run shallow to deep
     for tap in model.style_taps:
         out_mean, out_std = mean_std(output_features[tap])
         ref_mean, ref_std = mean_std(style_features[tap])

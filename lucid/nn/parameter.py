@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from lucid.dtypes import get_default_dtype
 from lucid.tensor import Tensor
 
 
@@ -63,7 +64,7 @@ class Buffer(metaclass=_BufferMeta):
     persistent: bool
 
     def __new__(cls, data: Tensor | None = None, *, persistent: bool = True) -> Tensor:  # type: ignore[misc]
-        data = Tensor(np.empty((0,), dtype=np.float32)) if data is None else data
+        data = Tensor(np.empty((0,), dtype=get_default_dtype())) if data is None else data
         buffer = data.detach()
         if data.requires_grad:
             buffer.requires_grad_(True)

@@ -42,9 +42,9 @@ class MatMul(Function):
 class Einsum(Function):
     """``einsum`` of an explicit equation (``"ij,jk->ik"``: one letter per axis, ``->`` and
     the output given, no ellipsis). An operand's gradient is the einsum of the output's
-    gradient with the other operands into its letters; a letter only it has is broadcast, a
-    letter it repeats (a diagonal) is written back on the diagonal, and an axis of size 1
-    that broadcast against a longer one is summed back."""
+    gradient with the other operands into its letters; along a letter only it has the
+    gradient is broadcast, along an axis of size 1 that met a longer one it is summed, and
+    a letter it repeats (a diagonal) has it written back on the diagonal."""
 
     reads_inputs = "others"
 
@@ -54,36 +54,33 @@ class Einsum(Function):
         return xp_of(*arrays).einsum(equation, *arrays, optimize=len(arrays) > 2)
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
-        arrays = self.saved_tensors
         inputs, output = self.equation.split("->")
-        letters = inputs.split(",")
-        sizes: dict[str, int] = {}
-        for term, array in zip(letters, arrays):
-            for letter, n in zip(term, array.shape):
-                sizes[letter] = max(sizes.get(letter, 1), n)
-        return tuple(self._gradient(gy, output, letters, arrays, k, sizes)
-                     for k in range(len(arrays)))
+        terms = inputs.split(",")
+        return tuple(_einsum_gradient(gy, output, terms, self.saved_tensors, k)
+                     for k in range(len(terms)))
 
-    def _gradient(self, gy: Any, output: str, letters: list[str], arrays: Any, k: int,
-                  sizes: dict[str, int]) -> Any:
-        xp = xp_of(gy)
-        term, array = letters[k], arrays[k]
-        others = [(t, a) for i, (t, a) in enumerate(zip(letters, arrays)) if i != k]
-        known = set(output).union(*(t for t, _ in others))
-        unique = "".join(dict.fromkeys(term))
-        kept = "".join(c for c in unique if c in known)
-        equation = ",".join([output, *(t for t, _ in others)]) + "->" + kept
-        grad = xp.einsum(equation, gy, *(a for _, a in others), optimize=len(others) > 1)
-        # letters only this operand has: the output does not depend on where along them
-        grad = grad.reshape([sizes[c] if c in known else 1 for c in unique])
-        grad = xp.broadcast_to(grad, [sizes[c] for c in unique])
-        if len(unique) < len(term):  # a repeated letter: the gradient lies on the diagonal
-            full = xp.zeros([sizes[c] for c in term], gy.dtype)
-            ranges = {c: xp.arange(sizes[c]).reshape(
-                [-1 if d == c else 1 for d in unique]) for c in unique}
-            full[tuple(ranges[c] for c in term)] = grad
-            grad = full
-        shrunk = tuple(d for d, n in enumerate(array.shape) if n == 1 and grad.shape[d] != 1)
-        if shrunk:  # an axis of size 1 broadcast against a longer one
-            grad = grad.sum(axis=shrunk, keepdims=True)
-        return xp.ascontiguousarray(grad).astype(array.dtype, copy=False)
+
+def _einsum_gradient(gy: Any, output: str, terms: list[str], arrays: Any, k: int) -> Any:
+    """The gradient of ``einsum`` for operand ``k`` (``Einsum``)."""
+    xp = xp_of(gy)
+    term, array = terms[k], arrays[k]
+    others = [(t, a) for i, (t, a) in enumerate(zip(terms, arrays)) if i != k]
+    known = set(output).union(*(t for t, _ in others))
+    unique = "".join(dict.fromkeys(term))
+    own = {c: n for c, n in zip(term, array.shape)}
+    kept = "".join(c for c in unique if c in known)
+    equation = ",".join([output, *(t for t, _ in others)]) + "->" + kept
+    grad = xp.einsum(equation, gy, *(a for _, a in others), optimize=len(others) > 1)
+    found = dict(zip(kept, grad.shape))
+    grad = grad.reshape([found.get(c, 1) for c in unique])
+    met_longer = tuple(d for d, c in enumerate(unique) if own[c] == 1 and grad.shape[d] > 1)
+    if met_longer:
+        grad = grad.sum(axis=met_longer, keepdims=True)
+    grad = xp.broadcast_to(grad, [own[c] for c in unique])
+    if len(unique) < len(term):  # a repeated letter: the gradient lies on the diagonal
+        full = xp.zeros(array.shape, gy.dtype)
+        ranges = {c: xp.arange(own[c]).reshape([-1 if d == c else 1 for d in unique])
+                  for c in unique}
+        full[tuple(ranges[c] for c in term)] = grad
+        grad = full
+    return xp.array(grad, dtype=array.dtype)  # a writable copy; 0-d stays 0-d

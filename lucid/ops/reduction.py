@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from lucid.autograd import Function
 from lucid.ops._util import xp_of
@@ -83,7 +83,7 @@ class Amax(Function):
     reduce = "max"
 
     def forward(self, a: Any, axes: tuple[int, ...] = (), keepdim: bool = False,
-                nan: str = "pass") -> Any:
+                nan: Literal["pass", "wins", "zero"] = "pass") -> Any:
         y = getattr(a, self.reduce)(axis=axes, keepdims=True)
         self.save_for_backward(a, y)
         self.meta = (a.shape, axes, keepdim, nan)
@@ -177,6 +177,22 @@ class Cumsum(Function):
     def backward(self, gy: Any) -> Any:
         xp = xp_of(gy)
         return xp.flip(xp.cumsum(xp.flip(gy, self.axis), axis=self.axis), self.axis)
+
+
+class SingleNorm(Function):
+    """The 2-norm over axes that hold one element: ``|a|``, which no square overflows or
+    underflows, with PyTorch's gradient ``a / |a|`` (0 at 0, NaN at NaN and at infinity)."""
+
+    def forward(self, a: Any, axes: tuple[int, ...] = (), keepdim: bool = False) -> Any:
+        self.save_for_backward(a)
+        self.meta = (axes, keepdim)
+        return drop_axes(xp_of(a).abs(a), a.shape, axes, keepdim)
+
+    def backward(self, gy: Any) -> Any:
+        (a,) = self.saved_tensors
+        axes, keepdim = self.meta
+        xp = xp_of(a)
+        return _expand_back(gy, a.shape, axes, keepdim) * xp.where(a == 0, 0, a / xp.abs(a))
 
 
 class PowerNorm(Function):

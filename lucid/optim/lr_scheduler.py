@@ -405,9 +405,9 @@ class OneCycleLR(LRScheduler):
                        [[rise, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
                         [self.total_steps - 1, "max_lr", "min_lr", "base_momentum",
                          "max_momentum"]])
+        max_lrs = _per_group("max_lr", optimizer, max_lr)
         if last_epoch == -1:
-            for top, group in zip(_per_group("max_lr", optimizer, max_lr),
-                                  optimizer.param_groups):
+            for top, group in zip(max_lrs, optimizer.param_groups):
                 group["initial_lr"] = top / div_factor
                 group["max_lr"] = top
                 group["min_lr"] = group["initial_lr"] / final_div_factor
@@ -417,11 +417,10 @@ class OneCycleLR(LRScheduler):
                 raise ValueError("optimizer must support momentum or beta1 with "
                                  "`cycle_momentum` option enabled")
             self.use_beta1 = "betas" in optimizer.defaults
+            tops = _per_group("max_momentum", optimizer, max_momentum)
+            lows = _per_group("base_momentum", optimizer, base_momentum)
             if last_epoch == -1:
-                for top, low, group in zip(_per_group("max_momentum", optimizer, max_momentum),
-                                           _per_group("base_momentum", optimizer,
-                                                      base_momentum),
-                                           optimizer.param_groups):
+                for top, low, group in zip(tops, lows, optimizer.param_groups):
                     self._set_momentum(group, top)
                     group["max_momentum"] = top
                     group["base_momentum"] = low
@@ -499,6 +498,8 @@ class ReduceLROnPlateau(LRScheduler):
         else:
             self.default_min_lr = min_lr
             self.min_lrs = [min_lr] * len(optimizer.param_groups)
+        # LRScheduler.__init__ is not called: it would take a first step, and this schedule
+        # steps on a metric (PyTorch's does the same); get_lr() is not used
         self.optimizer = optimizer
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode

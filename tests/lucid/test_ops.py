@@ -430,6 +430,10 @@ EINSUMS = [
     ("Ba,aB", [(2, 3), (3, 2)]), ("ij->j", [(1, 3)]), ("bi,bi->b", [(1, 3), (4, 3)]),
     ("i...->...", [(2, 3, 4)]), ("...", [(2, 3)]), ("...ij->ij", [(5, 2, 3)]),
     ("ij,kl->ijkl", [(2, 1), (1, 3)]), (" i j -> j i ", [(2, 3)]),
+    # from a review: 0-d operands, size-1 axes meeting longer ones, empty axes
+    (",i->i", [(), (3,)]), ("", [()]), ("ij,jk->ik", [(2, 1), (3, 4)]), ("i,i->", [(1,), (3,)]),
+    ("i->", [(0,)]), ("ijk->jk", [(0, 2, 2)]), ("i,i", [(0,), (0,)]), ("ii->i", [(1, 1)]),
+    ("iij->ij", [(2, 2, 1)]), ("ij,ij->ij", [(1, 3), (2, 1)]),
 ]
 
 
@@ -443,7 +447,7 @@ def test_einsum_matches_torch(equation: str, shapes: list[tuple[int, ...]], torc
     for m in (lucid, torch):
         operands = [m.tensor(a, requires_grad=True) for a in arrays]
         out = m.einsum(equation, *operands)
-        weight = np.cos(np.arange(out.numel())).reshape(tuple(out.shape))
+        weight = np.cos(np.arange(out.numel()) + 0.5).reshape(tuple(out.shape))
         (out * m.tensor(weight)).sum().backward()
         results.append([out.detach().numpy(), *(t.grad.numpy() for t in operands)])
     for ours, theirs in zip(*results, strict=True):
@@ -471,7 +475,9 @@ def test_einsum_refuses_what_torch_refuses(torch) -> None:
                     lambda m: m.einsum("ij,jk", m.ones(2, 2)),
                     lambda m: m.einsum("i->i", m.ones(2, 2)),
                     lambda m: m.einsum("ij,jk", m.ones(2, 2), m.ones(2, 2, dtype=m.float64)),
-                    lambda m: m.einsum("i1->i", m.ones(2, 2))):
+                    lambda m: m.einsum("i1->i", m.ones(2, 2)),
+                    lambda m: m.einsum("i,i,i", m.ones(1), m.ones(0), m.ones(3)),
+                    lambda m: m.einsum("i...j...", m.ones(2, 3))):
         for m in (lucid, torch):
             with pytest.raises(RuntimeError, match="einsum|scalar type"):
                 program(m)
@@ -517,11 +523,13 @@ def test_norm_gradient_at_zeros_matches_torch(p: float, torch) -> None:
 
 @pytest.mark.parametrize(("values", "p"), [
     ([np.nan, 1.0], float("inf")), ([np.nan, 1.0, 3.0], float("-inf")), ([3e38], 2),
-    ([1e-30], 2), ([-2.0], "fro"), ([0.0], 0.5), ([-3e38], 1), ([3e38, 1.0], 2)])
+    ([1e-30], 2), ([-2.0], "fro"), ([0.0], 0.5), ([-3e38], 1), ([3e38, 1.0], 2), ([np.nan], 2),
+    ([np.inf], 2), ([0.0], 2)])
 def test_norm_of_one_element_and_of_nan_match_torch(values: list[float], p: float,
                                                     torch) -> None:
-    """A norm over one element is its absolute value (no square to overflow or underflow);
-    an infinity norm that is NaN passes no gradient back: both as PyTorch's."""
+    """A 2-norm over one element is its absolute value (no square to overflow or underflow)
+    with the gradient x / |x| (NaN at NaN and infinity); an infinity norm that is NaN passes
+    no gradient back: all as PyTorch's."""
     results = []
     for m in (lucid, torch):
         x = m.tensor(values, dtype=m.float32, requires_grad=True)
@@ -552,6 +560,12 @@ def test_differential_fuzz_findings_match_torch(torch) -> None:
         x = m.tensor([[1.0, 2.0], [3.0, 4.0]])
         x.repeat(1, 1).add_(1)
         return x, m.tensor([[7]]).repeat(2, 1, 3).add_(1)
+
+    def empty_scatter_grads(m):  # noqa: ANN001, ANN202
+        x = m.zeros(3, requires_grad=True)
+        src = m.ones(0, requires_grad=True)
+        (x.scatter_add(0, m.zeros(0, dtype=m.int64), src) * 2).sum().backward()
+        return x.grad, src.grad
 
     def prod_grads(m):  # noqa: ANN001, ANN202
         grads = []
@@ -604,6 +618,18 @@ def test_differential_fuzz_findings_match_torch(torch) -> None:
         lambda m: m.zeros(3).scatter(0, m.zeros(0, dtype=m.bool), 1.0),
         lambda m: m.zeros(3).scatter_add(0, m.zeros(0, dtype=m.float32), m.ones(0)),
         lambda m: m.zeros(3).index_select(0, m.zeros(0, dtype=m.uint8)),
+        # from a review of scatter, linspace, gather and norm against torch
+        empty_scatter_grads,
+        lambda m: m.tensor(np.array([1, 2], np.uint8)).scatter(0, m.tensor([0]), -1),
+        lambda m: m.zeros(3, dtype=m.uint8).scatter(0, m.tensor([0]), -1.5),
+        lambda m: m.zeros(2, 3).scatter(1, m.tensor([[0], [2]]), value=3.0),
+        lambda m: m.zeros(3).scatter_add(0, m.tensor([0]), 2.0),
+        lambda m: m.linspace(-1.5, 3, 3, dtype=m.uint8),
+        lambda m: m.linspace(0, 1000, 1, dtype=m.int8),
+        lambda m: m.linspace(0, 1000, 0, dtype=m.int8),
+        lambda m: m.ones(2, 2).gather(1, m.zeros(0, dtype=m.int64)),
+        lambda m: m.zeros(0).norm(-1),
+        lambda m: m.zeros(2, 0).norm(-2, dim=0),
     ]
     for i, program in enumerate(programs):
         assert outcome(program, lucid) == outcome(program, torch), i

@@ -188,10 +188,7 @@ class Module:
                     "(lucid.nn.Module or None expected)"
                 )
             modules[name] = None
-        elif isinstance(value, Buffer):
-            if buffers is None:
-                raise AttributeError("cannot assign buffer before Module.__init__() call")
-            self._forget(name, keep=buffers)
+        elif isinstance(value, Buffer):  # over a plain attribute: refused, as PyTorch's
             self.register_buffer(name, value, value.persistent)
         elif buffers is not None and name in buffers:
             if value is not None and not isinstance(value, Tensor):

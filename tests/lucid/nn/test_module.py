@@ -458,6 +458,13 @@ def test_buffer_assignment_registers_as_torch() -> None:
         module.weight = m.nn.Parameter(m.ones(1))
         with pytest.raises(TypeError):
             module.weight = m.nn.Buffer(m.ones(1))
+        with pytest.raises(KeyError):  # over a plain attribute
+            module.plain = m.nn.Buffer(m.ones(1))
+        m.set_default_dtype(m.float64)
+        try:
+            assert str(m.nn.Buffer().dtype).endswith("float64")
+        finally:
+            m.set_default_dtype(m.float32)
         source.add_(1)
         results.append((list(module.state_dict()), [n for n, _ in module.named_buffers()],
                         type(module.count).__name__, isinstance(module.count, m.nn.Buffer),
