@@ -159,6 +159,7 @@ def einsum(equation: str, *operands: Tensor | Sequence[Tensor]) -> Tensor:
 
     Example::
 
+        >>> import lucid
         >>> a, b = lucid.ones(2, 3), lucid.ones(3, 4)
         >>> lucid.einsum("ij,jk->ik", a, b).shape
         (2, 4)

@@ -532,13 +532,16 @@ def test_an_interrupt_during_a_save_waits_for_it(tmp_path: Path,
         fsync(fd)
 
     monkeypatch.setattr(os, "fsync", interrupted)
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # both as the CLI has them (a shell's background job starts with SIGINT ignored)
+    previous = {s: signal.signal(s, signal.default_int_handler)
+                for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with pytest.raises(KeyboardInterrupt):
             save_image(tmp_path / "o.png", np.full((4, 4, 3), 0.5, np.float32))
-        assert signal.getsignal(signal.SIGTERM) is signal.default_int_handler  # given back
+        assert signal.getsignal(sig) is signal.default_int_handler  # given back
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     assert [p.name for p in tmp_path.iterdir()] == ["o.png"]
     assert load_image(tmp_path / "o.png").rgb.min() > 0.49
 
