@@ -154,8 +154,8 @@ def einsum(equation: str, *operands: Tensor | Sequence[Tensor]) -> Tensor:
     diagonal, ``"bij->bji"`` a transpose; ``...`` stands for the same broadcast axes in each
     operand; without ``->`` the output is the letters used once, in alphabetical order,
     after the ellipsis' axes. The operands may also come as one list. Not supported: the
-    sublist form (``einsum(a, [0, 1], b, [1, 2])``); a single integer or bool operand summed
-    keeps its dtype (PyTorch sums it into int64).
+    sublist form (``einsum(a, [0, 1], b, [1, 2])``). A single integer or bool operand that
+    is summed over comes out int64, as its ``sum()`` (PyTorch's too).
 
     Example::
 
@@ -173,7 +173,14 @@ def einsum(equation: str, *operands: Tensor | Sequence[Tensor]) -> Tensor:
     if len({t.dtype for t in tensors}) > 1:
         raise RuntimeError(f"einsum(): expected scalar type {tensors[0].dtype} but found "
                            f"{next(t.dtype for t in tensors if t.dtype != tensors[0].dtype)}")
-    return linalg.Einsum.apply(*tensors, equation=_explicit_einsum(equation, tensors))
+    explicit = _explicit_einsum(equation, tensors)
+    inputs, output = explicit.split("->")
+    if tensors[0].dtype.kind in "biu" and set(inputs) - set(output) - {","}:  # a sum
+        if len(tensors) == 1:  # PyTorch sums one integer operand as its sum(): into int64
+            tensors = [tensors[0].to(np.int64)]
+        elif tensors[0].dtype.kind == "b":
+            raise RuntimeError("einsum(): bool operands cannot be multiplied and summed")
+    return linalg.Einsum.apply(*tensors, equation=explicit)
 
 
 def _explicit_einsum(equation: str, tensors: list[Tensor]) -> str:

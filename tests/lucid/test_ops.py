@@ -468,6 +468,26 @@ def test_einsum_gradients_check_numerically(equation: str) -> None:
         np.einsum(equation, *(np.ones(s) for s in shapes)))
 
 
+@pytest.mark.parametrize("dtype", ["int32", "uint8", "bool", "int64", "float16"])
+def test_einsum_dtypes_match_torch(dtype: str, torch) -> None:
+    """One integer or bool operand summed over comes out int64 (as its sum()), products
+    keep the dtype, bool products that sum are refused: as PyTorch's."""
+    outcomes = []
+    for m in (lucid, torch):
+        x = m.ones(2, 2, dtype=getattr(m, dtype))
+        row = []
+        for equation, operands in (("ij,jk->ik", (x, x)), ("ij->i", (x,)), ("ii->i", (x,)),
+                                   ("ij->ji", (x,)), ("ij->", (x,)), ("ij,ij->i", (x, x)),
+                                   ("ii", (x,))):
+            try:
+                out = m.einsum(equation, *operands)
+                row.append((str(out.dtype).split(".")[-1], out.numpy().tolist()))
+            except RuntimeError:
+                row.append("refused")
+        outcomes.append(row)
+    assert outcomes[0] == outcomes[1]
+
+
 def test_einsum_refuses_what_torch_refuses(torch) -> None:
     for program in (lambda m: m.einsum("ij,jk->ik", m.ones(2, 3), m.ones(4, 4)),
                     lambda m: m.einsum("ij->ii", m.ones(2, 2)),
