@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import types
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -511,10 +512,14 @@ class ReduceLROnPlateau(LRScheduler):
         self.num_bad_epochs = 0
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
 
-    def step(self, metrics: float) -> None:  # type: ignore[override]
-        """Count an epoch with this value of the metric (a number or a 0-d tensor)."""
+    def step(self, metrics: float, epoch: int | None = None) -> None:  # type: ignore[override]
+        """Count an epoch with this value of the metric (a number or a 0-d tensor).
+        ``epoch`` sets the epoch's number instead, with PyTorch's deprecation warning."""
         current = float(metrics)
-        self.last_epoch += 1
+        if epoch is not None:
+            warnings.warn("The epoch parameter in `scheduler.step()` was not necessary and is "
+                          "being deprecated where possible.", UserWarning, stacklevel=2)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self._is_better(current):
             self.best = current
             self.num_bad_epochs = 0

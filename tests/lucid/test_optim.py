@@ -466,6 +466,11 @@ def test_reduce_lr_on_plateau_matches_torch(kwargs: dict) -> None:
         assert lsched.get_last_lr() == tsched.get_last_lr()
         assert [g["lr"] for g in lopt.param_groups] == [g["lr"] for g in topt.param_groups]
     assert lsched.get_last_lr() != [0.1, 0.033]  # something was reduced
+    with pytest.warns(UserWarning, match="deprecated"):
+        lsched.step(1.0, epoch=40)
+    with pytest.warns(UserWarning, match="deprecated"):
+        tsched.step(1.0, epoch=40)
+    assert lsched.last_epoch == tsched.last_epoch == 40
     restored = lr_scheduler.ReduceLROnPlateau(SGD([lucid.zeros(1, requires_grad=True)] * 1,
                                                   lr=0.1))
     restored.load_state_dict(json.loads(json.dumps(lsched.state_dict())))
