@@ -952,7 +952,7 @@ class Tensor:
         output has ``index``'s shape; ``index`` has as many dims as this tensor (a 0-d one
         counts as one dim), each no longer than this tensor's but along ``dim``. Repeated
         indices add their gradients."""
-        idx = _index_array(index, "gather")
+        idx = _index_array(index, "gather", empty_of_any_dtype=True)
         if idx.size == 0:  # PyTorch checks nothing more: an empty result of index's shape
             normalize_dims(dim, builtins.max(self.ndim, 1))
             return self.reshape(-1)[:0].reshape(idx.shape)
@@ -998,7 +998,7 @@ class Tensor:
 
     def _scatter(self, name: str, dim: int, index: Tensor, src: Tensor | Scalar,
                  accumulate: bool) -> Tensor:
-        idx = _index_array(index, name)
+        idx = _index_array(index, name, empty_of_any_dtype=True)
         if not isinstance(src, Tensor):
             _check_fits(src, self.dtype)
             src = Tensor._wrap(xp_of(self.data).asarray(src).astype(self.dtype)
@@ -1358,18 +1358,23 @@ def _check_fits(value: Scalar, dtype: np.dtype) -> None:
         bad = math.isfinite(value) and abs(value) > builtins.float(np.finfo(dtype).max)
     else:
         info = np.iinfo(dtype)
-        low = builtins.int(info.min) if dtype.kind == "i" else \
-            0 if isinstance(value, builtins.float) else -builtins.int(info.max)
+        if dtype.kind == "i":
+            low = builtins.int(info.min)
+        elif isinstance(value, builtins.float):
+            low = 0  # no negative float into an unsigned type
+        else:
+            low = -builtins.int(info.max)  # a negative integer wraps
         bad = value != value or abs(value) == math.inf or not low <= value <= info.max
     if bad:
         raise RuntimeError(f"value cannot be converted to type {dtype} without overflow")
 
 
-def _index_array(index: Tensor, name: str) -> Any:
-    """An index tensor's array, refused unless int32 or int64, as PyTorch's (whose gather
-    and scatter take an empty index of any dtype: as int64 here)."""
+def _index_array(index: Tensor, name: str, empty_of_any_dtype: bool = False) -> Any:
+    """An index tensor's array, refused unless int32 or int64, as PyTorch's; with
+    ``empty_of_any_dtype`` an empty index of any dtype is taken (as int64), as PyTorch's
+    gather and scatter do."""
     if index.dtype not in (np.int32, np.int64):
-        if name != "index_select" and not index.numel():
+        if empty_of_any_dtype and not index.numel():
             return index.data.astype(np.int64)
         raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index, got {index.dtype}")
     return index.data
