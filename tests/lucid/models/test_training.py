@@ -386,6 +386,19 @@ def test_a_run_carried_on_with_its_encoder_fine_tuned(folders, tmp_path: Path) -
     resumed.run()
 
 
+def switched_on_when_resumed(trainer: Trainer, tmp_path: Path, name: str) -> None:
+    """Run ``trainer`` (to its 1 iteration), resume it to 2 with the loss weight ``name`` at
+    0.5: the run takes it, and the exported model's recipe records it."""
+    from lucid.models.store import read_info
+
+    trainer.run()
+    resumed = Trainer.resume(tmp_path / "run", iterations=2, **{name: 0.5})
+    assert getattr(resumed.options, name) == 0.5
+    resumed.run()
+    resumed.export_model(tmp_path / "model.safetensors")
+    assert read_info(tmp_path / "model.safetensors").provenance["recipe"][name] == 0.5
+
+
 def test_the_gram_term_adds_the_gram_matrices_distance(folders, tmp_path: Path) -> None:
     """With ``gram_weight`` the style loss gains, at each style tap, that weight times the
     mean squared difference of the two Gram matrices (channel products over C x H x W),
@@ -417,14 +430,7 @@ def test_the_gram_term_adds_the_gram_matrices_distance(folders, tmp_path: Path) 
     np.testing.assert_allclose(with_gram.item() - plain.item(), 3.0 * expected, rtol=1e-3)
     assert expected > 0
 
-    trainer.run()
-    resumed = Trainer.resume(tmp_path / "run", iterations=2, gram_weight=0.5)
-    assert resumed.options.gram_weight == 0.5
-    resumed.run()
-    resumed.export_model(tmp_path / "model.safetensors")
-    from lucid.models.store import read_info
-
-    assert read_info(tmp_path / "model.safetensors").provenance["recipe"]["gram_weight"] == 0.5
+    switched_on_when_resumed(trainer, tmp_path, "gram_weight")
 
 
 def test_relaxed_emd_is_the_nearest_neighbour_distance_and_its_gradient() -> None:
@@ -507,11 +513,4 @@ def test_the_remd_term_matches_at_the_two_deepest_taps(folders, tmp_path: Path) 
     np.testing.assert_allclose(matched.item() - plain.item(), 2.0 * expected, rtol=1e-4)
     assert expected > 0
 
-    trainer.run()
-    resumed = Trainer.resume(tmp_path / "run", iterations=2, remd_weight=0.5)
-    assert resumed.options.remd_weight == 0.5
-    resumed.run()
-    resumed.export_model(tmp_path / "model.safetensors")
-    from lucid.models.store import read_info
-
-    assert read_info(tmp_path / "model.safetensors").provenance["recipe"]["remd_weight"] == 0.5
+    switched_on_when_resumed(trainer, tmp_path, "remd_weight")
