@@ -386,6 +386,28 @@ def test_a_run_carried_on_with_its_encoder_fine_tuned(folders, tmp_path: Path) -
     resumed.run()
 
 
+def with_a_style_term(run: TrainOptions, **weight: float) -> tuple[Trainer, float, dict, dict]:
+    """A trainer for ``run``, and for one held-in batch of 2: how much the style loss grows
+    with the term ``weight`` (a keyword of ``adain_losses``), and the output's and the
+    painting's features at the style taps."""
+    import lucid
+    from lucid.models.training import adain_losses
+
+    trainer = Trainer(run)
+    trainer._load_data()
+    rng = np.random.default_rng(0)
+    content = lucid.tensor(trainer.content_pool.batch(rng, 2))
+    style = lucid.tensor(trainer.style_pool.batch(rng, 2))
+    model = trainer.model
+    with lucid.no_grad():
+        _, plain = adain_losses(model, content, style)
+        _, with_term = adain_losses(model, content, style, **weight)
+        target = model.blend(model.content_features(content), model.style_statistics(style))
+        output_features = model.encoder(model.decode(target), model.style_taps)
+        style_features = model.encoder(style, model.style_taps)
+    return trainer, with_term.item() - plain.item(), output_features, style_features
+
+
 def switched_on_when_resumed(trainer: Trainer, tmp_path: Path, name: str) -> None:
     """Run ``trainer`` (to its 1 iteration), resume it to 2 with the loss weight ``name`` at
     0.5: the run takes it, and the exported model's recipe records it."""
@@ -404,21 +426,9 @@ def test_the_gram_term_adds_the_gram_matrices_distance(folders, tmp_path: Path) 
     mean squared difference of the two Gram matrices (channel products over C x H x W),
     computed here in numpy; 0 leaves the AdaIN loss as it was; a run can switch it on when
     it resumes, and the model's recipe records it."""
-    import lucid
-    from lucid.models.training import adain_losses
-
-    trainer = Trainer(options(folders, tmp_path / "run", iterations=1))
-    trainer._load_data()
-    rng = np.random.default_rng(0)
-    content = lucid.tensor(trainer.content_pool.batch(rng, 2))
-    style = lucid.tensor(trainer.style_pool.batch(rng, 2))
+    trainer, added, output_features, style_features = with_a_style_term(
+        options(folders, tmp_path / "run", iterations=1), gram_weight=3.0)
     model = trainer.model
-    with lucid.no_grad():
-        content_loss, plain = adain_losses(model, content, style)
-        _, with_gram = adain_losses(model, content, style, gram_weight=3.0)
-        target = model.blend(model.content_features(content), model.style_statistics(style))
-        output_features = model.encoder(model.decode(target), model.style_taps)
-        style_features = model.encoder(style, model.style_taps)
 
     def gram(features: np.ndarray) -> np.ndarray:
         b, c, h, w = features.shape
@@ -427,7 +437,7 @@ def test_the_gram_term_adds_the_gram_matrices_distance(folders, tmp_path: Path) 
 
     expected = sum(np.mean((gram(output_features[t].numpy()) - gram(style_features[t].numpy()))
                            ** 2) for t in model.style_taps)
-    np.testing.assert_allclose(with_gram.item() - plain.item(), 3.0 * expected, rtol=1e-3)
+    np.testing.assert_allclose(added, 3.0 * expected, rtol=1e-3)
     assert expected > 0
 
     switched_on_when_resumed(trainer, tmp_path, "gram_weight")
@@ -491,26 +501,16 @@ def test_the_remd_term_matches_at_the_two_deepest_taps(folders, tmp_path: Path) 
     """With ``remd_weight`` the style loss gains that weight times the relaxed EMD at the
     two deepest style taps only; a run can switch it on when it resumes, and the model's
     recipe records it."""
-    import lucid
-    from lucid.models.training import adain_losses, relaxed_emd
+    from lucid.models.training import relaxed_emd
 
-    trainer = Trainer(options(folders, tmp_path / "run", iterations=1,
-                              config=tiny_config(deep=True)))
-    trainer._load_data()
-    rng = np.random.default_rng(0)
-    content = lucid.tensor(trainer.content_pool.batch(rng, 2))
-    style = lucid.tensor(trainer.style_pool.batch(rng, 2))
+    trainer, added, output_features, style_features = with_a_style_term(
+        options(folders, tmp_path / "run", iterations=1, config=tiny_config(deep=True)),
+        remd_weight=2.0)
     model = trainer.model
     assert len(model.style_taps) == 3
-    with lucid.no_grad():
-        _, plain = adain_losses(model, content, style)
-        _, matched = adain_losses(model, content, style, remd_weight=2.0)
-        target = model.blend(model.content_features(content), model.style_statistics(style))
-        output_features = model.encoder(model.decode(target), model.style_taps)
-        style_features = model.encoder(style, model.style_taps)
-        expected = sum(relaxed_emd(output_features[t], style_features[t]).item()
-                       for t in model.style_taps[-2:])
-    np.testing.assert_allclose(matched.item() - plain.item(), 2.0 * expected, rtol=1e-4)
+    expected = sum(relaxed_emd(output_features[t], style_features[t]).item()
+                   for t in model.style_taps[-2:])
+    np.testing.assert_allclose(added, 2.0 * expected, rtol=1e-4)
     assert expected > 0
 
     switched_on_when_resumed(trainer, tmp_path, "remd_weight")
