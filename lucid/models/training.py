@@ -102,6 +102,11 @@ class TrainOptions:
     vectors (``relaxed_emd``; Kolkin et al.'s STROTSS): a nearest-neighbour match of
     whole feature vectors, each a patch of the picture as the encoder sees it, where moments
     and Gram matrices match only statistics of the channels. 0 (the default) leaves it out.
+
+    ``coarse_weight`` > 0 adds to the style loss that weight times the AdaIN style loss
+    between the output and the painting both halved in size (2x2 averages): the same taps
+    then see the pictures' structures at twice their scale, the painting's larger marks
+    inside the encoder's reach. 0 (the default) leaves it out.
     """
 
     content_dir: str
@@ -122,6 +127,7 @@ class TrainOptions:
     encoder_lr: float = 0.0
     gram_weight: float = 0.0
     remd_weight: float = 0.0
+    coarse_weight: float = 0.0
     encoder_weights: str = str(LITE2_ENCODER_WEIGHTS)
     config: dict[str, Any] = field(default_factory=lite_config)
 
@@ -130,9 +136,23 @@ class TrainOptions:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.encoder_lr < 0:
             raise ValueError(f"encoder_lr must be non-negative, got {self.encoder_lr}")
-        for name in ("gram_weight", "remd_weight"):
+        for name in ("gram_weight", "remd_weight", "coarse_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
+
+    @property
+    def style_terms(self) -> StyleTerms:
+        return StyleTerms(self.gram_weight, self.remd_weight, self.coarse_weight)
+
+
+@dataclass(frozen=True)
+class StyleTerms:
+    """The terms a style loss adds to the AdaIN paper's, each at its weight (0 leaves it
+    out): ``TrainOptions``'s ``gram_weight``, ``remd_weight`` and ``coarse_weight``."""
+
+    gram: float = 0.0
+    remd: float = 0.0
+    coarse: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -189,16 +209,16 @@ def relaxed_emd(features: Tensor, reference: Tensor, eps: float = 1e-6) -> Tenso
 
 
 def adain_losses(model: StyleNet, content: Tensor, style: Tensor,
-                 critic: nn.Module | None = None, gram_weight: float = 0.0,
-                 remd_weight: float = 0.0) -> tuple[Tensor, Tensor]:
+                 critic: nn.Module | None = None,
+                 terms: StyleTerms = StyleTerms()) -> tuple[Tensor, Tensor]:
     """(content loss, style loss) of the AdaIN objective for one batch.
 
     The content loss is taken at the main AdaIN layer only, also for a model with skips:
     they are a way for the decoder to keep more of the photo, not a second objective.
     ``critic``, when given, takes the losses in place of the model's encoder (which is then
     being fine-tuned and feeds the decoder with gradients): the content loss's target is the
-    AdaIN target in the critic's features. ``gram_weight`` and ``remd_weight`` add the Gram
-    matrices' distance and the relaxed earth mover's distance to the style loss
+    AdaIN target in the critic's features. ``terms`` adds the Gram matrices' distance, the
+    relaxed earth mover's distance and the coarse scale's loss to the style loss
     (``TrainOptions``).
     """
     judge = model.encoder if critic is None else critic
@@ -214,24 +234,37 @@ def adain_losses(model: StyleNet, content: Tensor, style: Tensor,
     output_features = judge(output, model.style_taps)
     content_loss = F.mse_loss(output_features[model.adain_tap], goal[model.adain_tap])
     style_loss = None
-    matched = model.style_taps[-2:] if remd_weight else []  # the taps run shallow to deep
+    matched = model.style_taps[-2:] if terms.remd else []  # the taps run shallow to deep
     for tap in model.style_taps:
-        out_mean, out_std = mean_std(output_features[tap])
-        ref_mean, ref_std = mean_std(style_features[tap])
-        term = F.mse_loss(out_mean, ref_mean) + F.mse_loss(out_std, ref_std)
-        if gram_weight:
+        term = moments_distance(output_features[tap], style_features[tap])
+        if terms.gram:
             term = term + F.mse_loss(gram(output_features[tap]),
-                                     gram(style_features[tap])) * gram_weight
+                                     gram(style_features[tap])) * terms.gram
         if tap in matched:
-            term = term + relaxed_emd(output_features[tap], style_features[tap]) * remd_weight
+            term = term + relaxed_emd(output_features[tap], style_features[tap]) * terms.remd
         style_loss = term if style_loss is None else style_loss + term
+    if terms.coarse:
+        with lucid.no_grad():
+            coarse_style = judge(F.avg_pool2d(style, 2), model.style_taps)
+        coarse_output = judge(F.avg_pool2d(output, 2), model.style_taps)
+        style_loss = style_loss + sum(
+            moments_distance(coarse_output[tap], coarse_style[tap])
+            for tap in model.style_taps) * terms.coarse
     return content_loss, style_loss
+
+
+def moments_distance(features: Tensor, reference: Tensor) -> Tensor:
+    """The AdaIN paper's style distance at one tap: the squared distances of the per-channel
+    means and of the standard deviations, each averaged over batch and channels."""
+    mean, std = mean_std(features)
+    ref_mean, ref_std = mean_std(reference)
+    return F.mse_loss(mean, ref_mean) + F.mse_loss(std, ref_std)
 
 
 def train_step(model: StyleNet, optimizer: Optimizer, content: Tensor, style: Tensor,
                content_weight: float = 1.0, style_weight: float = 10.0,
                workers: int = 1, critic: nn.Module | None = None,
-               gram_weight: float = 0.0, remd_weight: float = 0.0) -> tuple[float, float]:
+               terms: StyleTerms = StyleTerms()) -> tuple[float, float]:
     """One optimisation step on a batch; returns (content loss, style loss).
 
     The optimiser's parameters are the ones trained (the decoder's, and the encoder's when it
@@ -242,7 +275,7 @@ def train_step(model: StyleNet, optimizer: Optimizer, content: Tensor, style: Te
 
     def losses(part: slice) -> tuple[Tensor, Tensor, Tensor]:
         content_loss, style_loss = adain_losses(model, content[part], style[part], critic,
-                                                gram_weight, remd_weight)
+                                                terms)
         return content_loss * content_weight + style_loss * style_weight, content_loss, style_loss
 
     optimizer.zero_grad()
@@ -385,8 +418,8 @@ class Trainer:
     #: often it checkpoints and logs, the weights' average. The rest (the data and its split,
     #: the seed, the learning-rate schedule, the encoder) is what the run is.
     RESUMABLE = frozenset({"iterations", "batch_size", "crop_size", "content_weight",
-                           "style_weight", "gram_weight", "remd_weight", "checkpoint_every",
-                           "log_every", "ema_decay"})
+                           "style_weight", "gram_weight", "remd_weight", "coarse_weight",
+                           "checkpoint_every", "log_every", "ema_decay"})
 
     @classmethod
     def stored_options(cls, run_dir: str | Path) -> TrainOptions:
@@ -533,7 +566,7 @@ class Trainer:
                                   "style": len(self.style_held)}},
             "recipe": {k: getattr(options, k) for k in (
                 "batch_size", "crop_size", "lr", "lr_decay", "content_weight", "style_weight",
-                "gram_weight", "remd_weight", "seed")},
+                "gram_weight", "remd_weight", "coarse_weight", "seed")},
             "weights": (f"moving average of the trained weights, decay {options.ema_decay}"
                         if averaged else "the last step's"),
             "encoder": "EfficientNet-Lite2 (ImageNet, Google, Apache-2.0)" + (
@@ -550,8 +583,8 @@ class Trainer:
         style = lucid.tensor(self.style_pool.batch(self.rng, options.batch_size),
                              device=self.device)
         losses = train_step(self.model, self.optimizer, content, style, options.content_weight,
-                            options.style_weight, self.workers, self.critic, options.gram_weight,
-                            options.remd_weight)
+                            options.style_weight, self.workers, self.critic,
+                            options.style_terms)
         if options.ema_decay > 0:
             self._update_ema()
         self.scheduler.step()

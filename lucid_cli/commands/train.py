@@ -25,7 +25,7 @@ def train(
     resume: Annotated[bool, typer.Option(
         help="Continue from the run's last checkpoint, with any of --iterations, --batch-size, "
              "--crop-size, --content-weight, --style-weight, --gram-weight, --remd-weight, "
-             "--checkpoint-every, --log-every and --ema-decay changed.")] = False,
+             "--coarse-weight, --checkpoint-every, --log-every and --ema-decay changed.")] = False,
     iterations: Annotated[int, typer.Option(min=1, help="Total optimisation steps.")] = 20000,
     batch_size: Annotated[int, typer.Option(min=1)] = 8,
     crop_size: Annotated[int, typer.Option(min=32, help="Random crop side in pixels.")] = 128,
@@ -40,6 +40,10 @@ def train(
         min=0.0, help="Also match the style's feature vectors one by one, nearest to nearest "
                       "(relaxed earth mover's distance, STROTSS) at the two deepest style taps, "
                       "at this weight inside the style loss (default 0).")] = 0.0,
+    coarse_weight: Annotated[float, typer.Option(
+        min=0.0, help="Also match the style at half size (output and painting halved, the "
+                      "painting's larger marks in the encoder's reach), at this weight inside "
+                      "the style loss (default 0).")] = 0.0,
     checkpoint_every: Annotated[int, typer.Option(min=1)] = 500,
     log_every: Annotated[int, typer.Option(min=1)] = 10,
     ema_decay: Annotated[float | None, typer.Option(
@@ -88,7 +92,8 @@ def train(
                 content_dir=str(content_dir), style_dir=str(style_dir), run_dir=str(run_dir),
                 iterations=iterations, batch_size=batch_size, crop_size=crop_size, lr=lr,
                 lr_decay=lr_decay, content_weight=content_weight, style_weight=style_weight,
-                gram_weight=gram_weight, remd_weight=remd_weight, holdout=holdout, seed=seed,
+                gram_weight=gram_weight, remd_weight=remd_weight, coarse_weight=coarse_weight,
+                holdout=holdout, seed=seed,
                 checkpoint_every=checkpoint_every, log_every=log_every,
             )
             if ema_decay is not None:
@@ -110,7 +115,8 @@ def train(
 # options of ``lucid train`` that are TrainOptions' fields of the same name
 _RUN_OPTIONS = ("content_dir", "style_dir", "iterations", "batch_size", "crop_size", "lr",
                 "lr_decay", "content_weight", "style_weight", "gram_weight", "remd_weight",
-                "checkpoint_every", "log_every", "ema_decay", "holdout", "seed", "encoder_weights")
+                "coarse_weight", "checkpoint_every", "log_every", "ema_decay", "holdout", "seed",
+                "encoder_weights")
 
 
 def _given_on_resume(ctx: typer.Context, run_dir: Path) -> dict[str, object]:

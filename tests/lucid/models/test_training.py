@@ -388,10 +388,10 @@ def test_a_run_carried_on_with_its_encoder_fine_tuned(folders, tmp_path: Path) -
 
 def with_a_style_term(run: TrainOptions, **weight: float) -> tuple[Trainer, float, dict, dict]:
     """A trainer for ``run``, and for one held-in batch of 2: how much the style loss grows
-    with the term ``weight`` (a keyword of ``adain_losses``), and the output's and the
+    with the term ``weight`` (a field of ``StyleTerms``), and the output's and the
     painting's features at the style taps."""
     import lucid
-    from lucid.models.training import adain_losses
+    from lucid.models.training import StyleTerms, adain_losses
 
     trainer = Trainer(run)
     trainer._load_data()
@@ -401,7 +401,7 @@ def with_a_style_term(run: TrainOptions, **weight: float) -> tuple[Trainer, floa
     model = trainer.model
     with lucid.no_grad():
         _, plain = adain_losses(model, content, style)
-        _, with_term = adain_losses(model, content, style, **weight)
+        _, with_term = adain_losses(model, content, style, terms=StyleTerms(**weight))
         target = model.blend(model.content_features(content), model.style_statistics(style))
         output_features = model.encoder(model.decode(target), model.style_taps)
         style_features = model.encoder(style, model.style_taps)
@@ -427,7 +427,7 @@ def test_the_gram_term_adds_the_gram_matrices_distance(folders, tmp_path: Path) 
     computed here in numpy; 0 leaves the AdaIN loss as it was; a run can switch it on when
     it resumes, and the model's recipe records it."""
     trainer, added, output_features, style_features = with_a_style_term(
-        options(folders, tmp_path / "run", iterations=1), gram_weight=3.0)
+        options(folders, tmp_path / "run", iterations=1), gram=3.0)
     model = trainer.model
 
     def gram(features: np.ndarray) -> np.ndarray:
@@ -505,7 +505,7 @@ def test_the_remd_term_matches_at_the_two_deepest_taps(folders, tmp_path: Path) 
 
     trainer, added, output_features, style_features = with_a_style_term(
         options(folders, tmp_path / "run", iterations=1, config=tiny_config(deep=True)),
-        remd_weight=2.0)
+        remd=2.0)
     model = trainer.model
     assert len(model.style_taps) == 3
     expected = sum(relaxed_emd(output_features[t], style_features[t]).item()
@@ -514,3 +514,43 @@ def test_the_remd_term_matches_at_the_two_deepest_taps(folders, tmp_path: Path) 
     assert expected > 0
 
     switched_on_when_resumed(trainer, tmp_path, "remd_weight")
+
+
+def test_the_coarse_term_is_the_style_loss_at_half_size(folders, tmp_path: Path) -> None:
+    """With ``coarse_weight`` the style loss gains that weight times the AdaIN style loss
+    (means and standard deviations, computed here in numpy) between the output and the
+    painting each averaged over 2x2 pixels; a run can switch it on when it resumes, and the
+    model's recipe records it."""
+    import lucid
+
+    trainer, added, _, _ = with_a_style_term(
+        options(folders, tmp_path / "run", iterations=1), coarse=2.0)
+    model = trainer.model
+    rng = np.random.default_rng(0)  # the batch with_a_style_term drew
+    content = lucid.tensor(trainer.content_pool.batch(rng, 2))
+    style = trainer.style_pool.batch(rng, 2)
+
+    def halved(pictures: np.ndarray) -> lucid.Tensor:
+        b, c, h, w = pictures.shape
+        return lucid.tensor(pictures.reshape(b, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5)))
+
+    with lucid.no_grad():
+        target = model.blend(model.content_features(content),
+                             model.style_statistics(lucid.tensor(style)))
+        output = model.decode(target).numpy()
+        ours = model.encoder(halved(output), model.style_taps)
+        theirs = model.encoder(halved(style), model.style_taps)
+
+    def moments(features: lucid.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        flat = features.numpy().astype(np.float64)
+        flat = flat.reshape(*flat.shape[:2], -1)
+        return flat.mean(axis=2), np.sqrt(flat.var(axis=2, ddof=1) + 1e-5)
+
+    expected = 0.0
+    for tap in model.style_taps:
+        (mean, std), (ref_mean, ref_std) = moments(ours[tap]), moments(theirs[tap])
+        expected += np.mean((mean - ref_mean) ** 2) + np.mean((std - ref_std) ** 2)
+    np.testing.assert_allclose(added, 2.0 * expected, rtol=1e-3)
+    assert expected > 0
+
+    switched_on_when_resumed(trainer, tmp_path, "coarse_weight")
