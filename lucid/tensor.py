@@ -972,32 +972,59 @@ class Tensor:
         return shape.GetItem.apply(self, index=_along(idx, axis))
 
     def scatter(self, dim: int, index: Tensor, src: Tensor | Scalar | None = None, *,
-                value: Scalar | None = None) -> Tensor:
+                value: Scalar | None = None, reduce: str | None = None) -> Tensor:
         """A copy with ``out[index[i][j][k]][j][k] = src[i][j][k]`` for ``dim`` 0 (and so on),
         for each entry of ``index`` (integers, as many dims as this tensor, no longer than
         ``src`` along any and than this tensor but along ``dim``); ``src`` a tensor of this
         dtype, or a number (also as ``value=``). Where an index repeats, one of its values is
-        written (PyTorch: undefined which). ``reduce=`` is not supported: ``scatter_add``."""
+        written (PyTorch: undefined which). ``reduce`` "add" or "multiply" combines instead
+        (``scatter_reduce``'s "sum" and "prod"); unlike PyTorch's, that has a gradient."""
         if (src is None) == (value is None):
             raise TypeError("scatter() takes one of 'src' and 'value'")
-        return self._scatter("scatter", dim, index, value if src is None else src, False)
+        if reduce not in (None, "add", "multiply"):
+            raise RuntimeError("reduce argument must be either add or multiply.")
+        reduction = {None: None, "add": "sum", "multiply": "prod"}[reduce]
+        return self._scatter("scatter", dim, index, value if src is None else src, reduction)
 
     def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         """As ``scatter``, but each ``src`` entry is added at its place (repeats add up)."""
         if not isinstance(src, Tensor):
             raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not "
                             f"{type(src).__name__}")
-        return self._scatter("scatter_add", dim, index, src, True)
+        return self._scatter("scatter_add", dim, index, src, "sum")
+
+    def scatter_reduce(self, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                       include_self: bool = True) -> Tensor:
+        """As ``scatter``, but the ``src`` entries sent to a place are reduced there with this
+        tensor's own value (or without it: ``include_self=False``): ``reduce`` is "sum",
+        "prod", "mean" (integers: rounded down), "amax" or "amin". Places no entry goes to
+        keep their value. The gradient's split of a maximum or minimum among equal values
+        counts this tensor's only where it is included (PyTorch counts it always), and is
+        computed for any ``src`` (PyTorch: only one of the index's shape)."""
+        if not isinstance(src, Tensor):
+            raise TypeError(f"scatter_reduce(): argument 'src' must be Tensor, not "
+                            f"{type(src).__name__}")
+        if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+            raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, "
+                               f"got {reduce}")
+        if reduce == "mean" and self.dtype == np.bool_:
+            raise NotImplementedError("scatter_reduce(): 'mean' is not implemented for bool")
+        return self._scatter("scatter_reduce", dim, index, src, reduce, include_self)
 
     def scatter_(self, dim: int, index: Tensor, src: Tensor | Scalar | None = None, *,
-                 value: Scalar | None = None) -> Tensor:
-        return self._inplace(lambda t: t.scatter(dim, index, src, value=value))
+                 value: Scalar | None = None, reduce: str | None = None) -> Tensor:
+        return self._inplace(lambda t: t.scatter(dim, index, src, value=value, reduce=reduce))
 
     def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         return self._inplace(lambda t: t.scatter_add(dim, index, src))
 
+    def scatter_reduce_(self, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                        include_self: bool = True) -> Tensor:
+        return self._inplace(lambda t: t.scatter_reduce(dim, index, src, reduce,
+                                                        include_self=include_self))
+
     def _scatter(self, name: str, dim: int, index: Tensor, src: Tensor | Scalar,
-                 accumulate: bool) -> Tensor:
+                 reduce: str | None, include_self: bool = True) -> Tensor:
         idx = _index_array(index, name, empty_of_any_dtype=True)
         if not isinstance(src, Tensor):
             _check_fits(src, self.dtype)
@@ -1025,7 +1052,7 @@ class Tensor:
             _check_in_bounds(idx, axis, out_shape[axis])
             where, part = _along(idx, axis), tuple(slice(0, n) for n in idx_shape)
         out = shape.Scatter.apply(self.reshape(out_shape), src.reshape(src_shape), index=where,
-                                  part=part, accumulate=accumulate)
+                                  part=part, reduce=reduce, include_self=include_self)
         return out.reshape(self.shape)
 
     def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False

@@ -115,33 +115,112 @@ class GetItem(Function):
 
 
 class Scatter(Function):
-    """``a`` with ``src[part]`` written (or, ``accumulate``, added) at ``a[index]``: the
-    scatters' op. ``index`` is a tuple of integer arrays of one shape, ``part`` the slices
-    of ``src`` they take. Written entries take no gradient from ``a`` (unless added to);
-    ``src`` gets the output's gradient at the places it went to."""
+    """``a`` with ``src[part]`` written at ``a[index]``, or reduced into it (``reduce``: "sum",
+    "prod", "mean", "amax", "amin"; with ``include_self`` False the reduction at a place
+    leaves out ``a``'s own value there): the scatters' op. ``index`` is a tuple of integer
+    arrays of one shape, ``part`` the slices of ``src`` they take.
+
+    Gradients as PyTorch's ``scatter_reduce``: written places take none from ``a`` (nor
+    places reduced without it); a mean's share is 1/count; a product's is the product of the
+    other factors (exact with zeros among them); a maximum's or minimum's goes evenly to the
+    values equal to it, ``a``'s only when it is included (where PyTorch counts it in the
+    split all the same)."""
 
     reads_inputs = False
 
     def forward(self, a: Any, src: Any, index: Any = None, part: Any = None,
-                accumulate: bool = False) -> Any:
-        self.meta = (src.shape, index, part, accumulate)
+                reduce: str | None = None, include_self: bool = True) -> Any:
+        xp = xp_of(a)
+        values = src[part]
         out = a.copy()
-        if accumulate:
-            xp_of(a).add.at(out, index, src[part])
-        else:
-            out[index] = src[part]
+        if reduce is None or not include_self:  # a's values out of the reduction
+            out[index] = 0 if reduce in ("sum", "mean") else 1 if reduce == "prod" else values
+        if reduce is not None:
+            at = {"sum": xp.add.at, "mean": xp.add.at, "prod": _multiply_at,
+                  "amax": xp.maximum.at, "amin": xp.minimum.at}[reduce]
+            at(out, index, values)
+        if reduce == "mean":
+            count = self._count(xp, a, index, include_self)
+            out = out // count if out.dtype.kind in "iu" else (out / count).astype(out.dtype)
+        if reduce in ("prod", "amax", "amin"):  # their gradients read the values
+            self.reads_inputs = self.saves_output = True
+            self.arrays = (a, values, out)
+        self.meta = (src.shape, index, part, reduce, include_self)
         return out
 
+    @staticmethod
+    def _count(xp: Any, a: Any, index: Any, include_self: bool) -> Any:
+        """How many values a mean takes at each place of ``a`` (1 where there are none)."""
+        count = xp.full(a.shape, 1 if include_self else 0, a.dtype)
+        xp.add.at(count, index, 1)
+        count[count == 0] = 1
+        return count
+
     def backward(self, gy: Any) -> tuple[Any, Any]:
-        src_shape, index, part, accumulate = self.meta
+        src_shape, index, part, reduce, include_self = self.meta
         xp = xp_of(gy)
-        ga = gy
-        if not accumulate:
-            ga = gy.copy()
+        if reduce in (None, "sum"):
+            ga, gvalues = gy, gy[index]
+        elif reduce == "mean":
+            ga = gy / self._count(xp, gy, index, include_self)
+            gvalues = ga[index]
+        elif reduce == "prod":
+            ga, gvalues = self._product_gradients(xp, gy, index, include_self)
+        else:
+            a, values, out = self.arrays
+            own = _same(a, out)
+            if not include_self:
+                own[index] = False
+            ties = _same(values, out[index])
+            count = own.astype(gy.dtype)
+            xp.add.at(count, index, ties.astype(gy.dtype))
+            share = gy / xp.maximum(count, 1)
+            ga, gvalues = share * own, share[index] * ties
+        if reduce is None or not include_self:
+            ga = ga.copy() if ga is gy else ga
             ga[index] = 0
         gsrc = xp.zeros(src_shape, gy.dtype)
-        gsrc[part] = gy[index]
+        gsrc[part] = gvalues
         return ga, gsrc
+
+    def _product_gradients(self, xp: Any, gy: Any, index: Any,
+                           include_self: bool) -> tuple[Any, Any]:
+        """Each factor's gradient: ``gy`` times the product of the other factors at its place,
+        from the count of zeros and the product of the non-zero factors there."""
+        a, values, _ = self.arrays
+        zeros, nonzero = (a == 0).astype(np.int64), xp.where(a == 0, 1, a)
+        if not include_self:
+            zeros[index], nonzero[index] = 0, 1
+        xp.add.at(zeros, index, (values == 0).astype(np.int64))
+        _multiply_at(nonzero, index, xp.where(values == 0, 1, values))
+
+        def others(factor: Any, zeros_there: Any, product_there: Any) -> Any:
+            is_zero = factor == 0
+            alone = xp.where(zeros_there == 0, product_there / xp.where(is_zero, 1, factor), 0)
+            return xp.where(is_zero, xp.where(zeros_there == 1, product_there, 0), alone)
+
+        return gy * others(a, zeros, nonzero), gy[index] * others(values, zeros[index],
+                                                                   nonzero[index])
+
+
+def _multiply_at(out: Any, index: Any, values: Any) -> None:
+    """``numpy.multiply.at(out, index, values)`` on either array module (CuPy's ufuncs have
+    no ``multiply.at``): a place's values multiply in one at a time, a round per repeat."""
+    xp = xp_of(out)
+    places = xp.ravel_multi_index(xp.broadcast_arrays(*index), out.shape).ravel()
+    values = values.ravel()  # of the index's shape, as the places
+    order = xp.argsort(places, kind="stable")
+    places, values = places[order], values[order]
+    repeat = xp.arange(places.size) - xp.searchsorted(places, places)
+    flat = out.reshape(-1)  # a view: out is contiguous
+    for turn in range(int(repeat.max()) + 1 if places.size else 0):
+        chosen = repeat == turn
+        flat[places[chosen]] *= values[chosen]
+
+
+def _same(a: Any, b: Any) -> Any:
+    """Where ``a`` equals ``b``, NaN equal to NaN (a maximum that is NaN came from one)."""
+    return (a == b) | ((a != a) & (b != b))
 
 
 class Flip(Function):

@@ -421,6 +421,125 @@ def test_scatter_add_gradient_checks_numerically() -> None:
                lucid.tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True)))
 
 
+REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+@pytest.mark.parametrize("include_self", [True, False])
+@pytest.mark.parametrize("reduce", REDUCTIONS)
+def test_scatter_reduce_matches_torch(torch, reduce: str, include_self: bool) -> None:
+    """Values and gradients of each reduction, with and without the input's own values:
+    repeated places, places no entry goes to, zeros among a product's factors (one and two
+    at a place), the in-place form and lucid.scatter_reduce."""
+    rng = np.random.default_rng(6)
+    base = rng.standard_normal((4, 5))
+    src = rng.standard_normal((3, 5))
+    if reduce == "prod":
+        base[0, 0] = src[0, 1] = src[1, 2] = src[2, 2] = 0.0
+    index = rng.integers(0, 4, (3, 5))
+    index[0, 1] = index[1, 2] = index[2, 2] = 0  # the zeros meet at row 0
+    weights = rng.standard_normal((4, 5))
+
+    def program(m):  # noqa: ANN001, ANN202 - lucid or torch
+        x = m.tensor(base, requires_grad=True)
+        s = m.tensor(src, requires_grad=True)
+        out = x.scatter_reduce(0, m.tensor(index), s, reduce, include_self=include_self)
+        (out * m.tensor(weights)).sum().backward()
+        y = m.tensor(base.T.copy())
+        y.scatter_reduce_(1, m.tensor(index.T.copy()), m.tensor(src.T.copy()), reduce,
+                          include_self=include_self)
+        functional = m.scatter_reduce(m.tensor(base), 0, m.tensor(index), m.tensor(src),
+                                      reduce, include_self=include_self)
+        return [out, x.grad, s.grad, y, functional]
+
+    for ours, theirs in zip(program(lucid), program(torch), strict=True):
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12,
+                                   atol=1e-15)
+
+
+@pytest.mark.filterwarnings("ignore:The reduce argument of torch.scatter")
+def test_scatter_reduce_on_integers_and_its_refusals_match_torch(torch) -> None:
+    """An integer mean rounds down (negative too), uint8 sums wrap, a bool sum is an or;
+    scatter's reduce= "add" and "multiply" (with a number too); what PyTorch refuses."""
+    index = [0, 0, 1]
+
+    def program(m):  # noqa: ANN001, ANN202 - lucid or torch
+        x, s = m.tensor([5, -7, 9, 11]), m.tensor([2, 4, -4])
+        return [x.scatter_reduce(0, m.tensor(index), s, r, include_self=i)
+                for r in REDUCTIONS for i in (True, False)] + [
+            m.tensor(np.array([1, 2], np.uint8)).scatter_reduce(
+                0, m.tensor([0, 0]), m.tensor(np.array([200, 100], np.uint8)), "sum"),
+            m.tensor([True, False]).scatter_reduce(0, m.tensor([0, 1]),
+                                                   m.tensor([False, True]), "sum"),
+            x.double().scatter(0, m.tensor(index), s.double(), reduce="multiply"),
+            x.double().scatter(0, m.tensor(index), 2.0, reduce="add"),
+            m.scatter(x.double(), 0, m.tensor(index), s.double(), reduce="add"),
+        ]
+
+    for ours, theirs in zip(program(lucid), program(torch), strict=True):
+        assert f"torch.{ours.dtype}" == str(theirs.dtype)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    for refusal in (lambda m: m.zeros(3).scatter(0, m.tensor([0]), 1.0, reduce="sum"),
+                    lambda m: m.zeros(3).scatter_reduce(0, m.tensor([3]), m.ones(1), "amax"),
+                    lambda m: m.zeros(2).bool().scatter_reduce(0, m.tensor([0]),
+                                                               m.ones(1).bool(), "mean")):
+        for m in (lucid, torch):
+            with pytest.raises((RuntimeError, NotImplementedError)):
+                refusal(m)
+    with pytest.raises(RuntimeError, match="sum, prod, mean, amax or amin"):
+        lucid.zeros(3).scatter_reduce(0, lucid.tensor([0]), lucid.ones(1), "max")
+
+
+@pytest.mark.parametrize("reduce", REDUCTIONS)
+def test_scatter_reduce_runs_alike_on_each_device(device: str, reduce: str) -> None:
+    """Values and gradients on the device equal numpy's (float64), repeats and zeros too."""
+    rng = np.random.default_rng(7)
+    base = rng.standard_normal((4, 5))
+    src = rng.standard_normal((6, 5))
+    base[1, 1] = src[2, 3] = 0.0
+    index = lucid.tensor(rng.integers(0, 4, (6, 5)))
+
+    def run(where: str) -> list[np.ndarray]:
+        x = lucid.tensor(base, requires_grad=True, device=where)
+        s = lucid.tensor(src, requires_grad=True, device=where)
+        out = x.scatter_reduce(0, index.to(where), s, reduce, include_self=reduce != "amin")
+        (out * out).sum().backward()
+        return [t.detach().to("cpu").numpy() for t in (out, x.grad, s.grad)]
+
+    for ours, reference in zip(run(device), run("cpu"), strict=True):
+        np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduce", REDUCTIONS)
+def test_scatter_reduce_gradients_check_numerically(reduce: str) -> None:
+    """Each reduction's gradient against finite differences (float64), with and without the
+    input, a src longer than the index (its rest gets 0), and for the product a zero at a
+    place with no other zero and one at a place with two."""
+    from lucid.testing import gradcheck
+
+    index = lucid.tensor([[0, 2, 2], [1, 1, 0]])
+    x = np.arange(8.0).reshape(2, 4) / 7 + 0.3
+    s = np.linspace(-1, 1, 8).reshape(2, 4) * 1.3
+    if reduce == "prod":
+        x[0, 2], s[0, 1], s[1, 1], s[1, 0] = 0.0, 0.0, 0.0, 0.0
+    for include_self in (True, False):
+        gradcheck(lambda a, b, i=include_self: a.scatter_reduce(1, index, b, reduce,
+                                                                include_self=i) ** 2,
+                  (lucid.tensor(x, requires_grad=True), lucid.tensor(s, requires_grad=True)))
+
+
+def test_scatter_reduce_splits_a_maximums_gradient_among_equal_values() -> None:
+    """Ties share a maximum's gradient evenly; the input's value counts only when included;
+    a NaN maximum passes its gradient to the NaN."""
+    x = lucid.tensor([3.0, 1.0, 5.0], requires_grad=True)
+    s = lucid.tensor([3.0, 3.0, float("nan")], requires_grad=True)
+    for include_self, share in ((True, 1 / 3), (False, 1 / 2)):
+        x.grad = s.grad = None
+        x.scatter_reduce(0, lucid.tensor([0, 0, 2]), s, "amax",
+                         include_self=include_self).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), [share if include_self else 0, 1, 0])
+        np.testing.assert_allclose(s.grad.numpy(), [share, share, 1])
+
+
 EINSUMS = [
     ("ij,jk->ik", [(2, 3), (3, 4)]), ("ij,jk", [(2, 3), (3, 4)]), ("ii->i", [(3, 3)]),
     ("ii", [(3, 3)]), ("bij->bji", [(2, 3, 4)]), ("...ij,...jk->...ik", [(5, 2, 3), (3, 4)]),
