@@ -821,9 +821,10 @@ class Tensor:
              keepdim: bool = False) -> Tensor:
         """Vector norm of the elements over ``dim`` (all when None), as PyTorch's
         ``linalg.vector_norm``: ``p`` 2 (or "fro"), 1, inf, -inf, 0 (a count, without
-        gradient) or any other number; an all-zero input's gradient is 0. Difference: an
-        order other than 2 over a single element computes ``|x|^p`` too, which can overflow
-        or underflow where PyTorch's value is ``|x|``."""
+        gradient) or any other number; an all-zero input's gradient is 0. Over a single
+        element any order but 0 gives ``|x|`` (as PyTorch's) with the gradient ``sign(x)``,
+        where PyTorch's formula for orders other than 2 overflows to NaN far from 1 (a
+        deliberate difference)."""
         if self.dtype.kind != "f":
             raise RuntimeError(f"norm(): expected a floating point tensor, got {self.dtype}")
         if self.dtype == np.float16:
@@ -834,9 +835,9 @@ class Tensor:
         if isinstance(p, str) and p != "fro":
             raise ValueError(f"norm: order {p!r} is not supported (numbers or 'fro')")
         reduced = math.prod(self.shape[a] for a in axes)
+        if reduced == 1 and p != 0:  # |x|, as PyTorch's: no power to overflow
+            return reduction.SingleNorm.apply(self, axes=axes, keepdim=keepdim)
         if p in ("fro", 2):  # the gradient of a zero norm is zero, as PyTorch's
-            if reduced == 1:  # |x|, as PyTorch's: no square to overflow
-                return reduction.SingleNorm.apply(self, axes=axes, keepdim=keepdim)
             return ew.Sqrt.apply((self * self).sum(axes, keepdim), zero_at_zero=True)
         if p < 0 and reduced == 0:
             raise RuntimeError(f"linalg.vector_norm cannot compute the {p} norm on an empty "

@@ -180,8 +180,9 @@ class Cumsum(Function):
 
 
 class SingleNorm(Function):
-    """The 2-norm over axes that hold one element: ``|a|``, which no square overflows or
-    underflows, with PyTorch's gradient ``a / |a|`` (0 at 0, NaN at NaN and at infinity)."""
+    """A norm of any order but 0 over axes that hold one element: ``|a|``, which no power
+    overflows or underflows, with the gradient ``a / |a|`` (0 at 0, NaN at NaN and at
+    infinity: PyTorch's for the 2-norm)."""
 
     def forward(self, a: Any, axes: tuple[int, ...] = (), keepdim: bool = False) -> Any:
         self.save_for_backward(a)
