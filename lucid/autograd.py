@@ -251,19 +251,22 @@ def _no_create_graph(create_graph: bool) -> None:
                                   "lucid's backward passes run on arrays, outside any graph")
 
 
+def accumulate(tensor: Tensor, g: Any) -> None:
+    """Add ``g`` into ``tensor.grad``: never overwritten, added in place, as PyTorch's."""
+    from lucid.tensor import Tensor
+
+    if tensor.grad is None:
+        tensor.grad = Tensor._wrap(g.astype(tensor.dtype, copy=True))
+    else:
+        tensor.grad.data[...] += g
+        tensor.grad._bump_version()
+
+
 def backward(root: Tensor, grad: Any, retain_graph: bool = False,
              inputs: Sequence[Tensor] | None = None) -> None:
     """Accumulate d(root)/d(leaf) into every leaf's ``.grad``, seeded with ``grad``; with
-    ``inputs``, into theirs only (leaves or not), as PyTorch's."""
-    from lucid.tensor import Tensor
-
-    def accumulate(leaf: Tensor, g: Any) -> None:  # never overwrite: add in place, as PyTorch
-        if leaf.grad is None:
-            leaf.grad = Tensor._wrap(g.astype(leaf.dtype, copy=True))
-        else:
-            leaf.grad.data[...] += g
-            leaf.grad._bump_version()
-
+    ``inputs``, into theirs only (leaves or not), as PyTorch's. A non-leaf tensor's that
+    ``retain_grad`` asked for is kept in any pass that reaches it (``_propagate``)."""
     _check_views([root])
     if inputs is None:
         _propagate(root, grad, retain_graph, accumulate)
@@ -273,7 +276,7 @@ def backward(root: Tensor, grad: Any, retain_graph: bool = False,
     wanted = {id(tensor) for tensor in inputs}
 
     def chosen(tensor: Tensor, g: Any) -> None:
-        if id(tensor) in wanted:
+        if id(tensor) in wanted and not tensor._retains_grad:  # a retained one has it
             accumulate(tensor, g)
 
     _propagate(root, grad, retain_graph, chosen, chosen)
@@ -349,6 +352,10 @@ def _propagate(root: Tensor, grad: Any, retain_graph: bool, on_leaf: Callable[[T
             g = grads.pop(id(tensor), None)
             if g is None:
                 continue
+            if tensor._hooks:
+                g = tensor._hooked(g)
+            if tensor._retains_grad:  # in autograd.grad too, as PyTorch's
+                accumulate(tensor, g)
             fn = tensor._grad_fn
             if fn is None:
                 on_leaf(tensor, g)

@@ -28,6 +28,7 @@ from lucid.dtypes import DTypeLike, as_dtype, get_default_dtype
 from lucid.ops import elementwise as ew
 from lucid.ops import linalg, reduction, shape
 from lucid.ops._util import normalize_dims, unbroadcast, xp_of
+from lucid.utils.hooks import RemovableHandle
 
 Scalar = builtins.int | builtins.float | builtins.bool
 
@@ -82,6 +83,10 @@ class Tensor:
     #: the tensor whose array a view's array views (the first of a chain of views), as
     #: PyTorch's ``_base``: an in-place op on the view changes it in the graph too
     _base: Tensor | None = None
+    #: ``register_hook``'s hooks by handle id, run on this tensor's gradient in a backward
+    _hooks: dict[int, Callable[[Tensor], Tensor | None]] | None = None
+    #: ``retain_grad``: a non-leaf tensor whose gradient ``backward`` keeps in ``.grad``
+    _retains_grad: builtins.bool = False
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.data = data
@@ -146,6 +151,60 @@ class Tensor:
     @property
     def grad_fn(self) -> autograd.Function | None:
         return self._grad_fn
+
+    @property
+    def retains_grad(self) -> builtins.bool:
+        return self._retains_grad
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` in the backward passes to come
+        (added up, as a leaf's); a leaf's is kept anyway."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if not self.is_leaf:
+            self._retains_grad = True
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Run ``hook(grad)`` on this tensor's gradient in each backward pass (and in
+        ``autograd.grad``), in the order registered; a tensor it returns takes the
+        gradient's place, for this tensor's ``.grad`` and for what flows on. A retained
+        gradient (``retain_grad``) is the one after the hooks, as PyTorch's.
+
+        Example:
+            >>> import lucid
+            >>> x = lucid.tensor([1.0, 2.0], requires_grad=True)
+            >>> y = x * 2
+            >>> handle = y.register_hook(lambda grad: grad * 0)
+            >>> (y * y).sum().backward()
+            >>> x.grad.tolist()
+            [0.0, 0.0]
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        if self._hooks is None:
+            self._hooks = {}
+        handle = RemovableHandle(self._hooks)
+        self._hooks[handle.id] = hook
+        return handle
+
+    def _hooked(self, grad: Any) -> Any:
+        """``grad`` (an array) after this tensor's hooks."""
+        for hook in list(self._hooks.values()):
+            result = hook(Tensor._wrap(grad))
+            if result is None:
+                continue
+            if not isinstance(result, Tensor):
+                raise TypeError(f"a hook must return a Tensor or None, got "
+                                f"{type(result).__name__}")
+            if result.shape != self.shape:
+                raise RuntimeError(f"hook '{getattr(hook, '__name__', hook)}' has changed the "
+                                   f"size of value")
+            if result.dtype != self.dtype:
+                raise RuntimeError(f"hook '{getattr(hook, '__name__', hook)}' has changed the "
+                                   f"type of value (was {self.dtype} got {result.dtype})")
+            grad = result.data
+        return grad
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name

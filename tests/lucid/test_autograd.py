@@ -148,3 +148,54 @@ def test_grad_takes_a_lone_tensor_and_array_grad_outputs_as_torch_does() -> None
     assert g.tolist() == [2.0, 4.0]
     (g,) = lucid.autograd.grad(x * 3, x, grad_outputs=[np.array([1.0, -1.0])])
     assert g.tolist() == [3.0, -3.0]
+
+
+def test_tensor_hooks_and_retain_grad_match_torch() -> None:
+    """Hooks on a leaf and on an inner tensor change the gradient that flows on and that the
+    leaf keeps; an observer's None changes nothing; hooks run in order; retained gradients
+    are the hooked ones and add up across passes (the root's too); a removed hook (also by
+    ``with``) no longer runs; autograd.grad runs the hooks too."""
+    torch = pytest.importorskip("torch")
+    base = np.array([[1.0, -2.0], [0.5, 3.0]])
+
+    def program(m):  # noqa: ANN001, ANN202 - lucid or torch
+        seen = []
+        x = m.tensor(base, requires_grad=True)
+        x.register_hook(lambda g: g + 1)
+        y = x * x
+        y.retain_grad()
+        y.register_hook(lambda g: seen.append(g.sum().item()))
+        doubled = y.register_hook(lambda g: g * 2)
+        y.register_hook(lambda g: g - 0.5)
+        z = (y * m.tensor(base)).sum()
+        z.retain_grad()
+        z.backward(retain_graph=True)
+        doubled.remove()
+        with y.register_hook(lambda g: g * 10):
+            z.backward(retain_graph=True)
+        z.backward(retain_graph=True)
+        (gx,) = (m.autograd.grad(z, [x]))
+        return [x.grad, y.grad, z.grad, gx, m.tensor(seen)]
+
+    for ours, theirs in zip(program(lucid), program(torch), strict=True):
+        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12)
+    assert not lucid.ones(1, requires_grad=True).retains_grad
+
+
+def test_tensor_hook_refusals_match_torch() -> None:
+    """A hook on a tensor without gradient, and one returning another shape or dtype, are
+    refused; retain_grad without gradient too; retain_grad on a leaf keeps nothing more."""
+    torch = pytest.importorskip("torch")
+    for m in (lucid, torch):
+        with pytest.raises(RuntimeError):
+            m.ones(2).register_hook(lambda g: g)
+        with pytest.raises(RuntimeError):
+            m.ones(2).retain_grad()
+        for wrong in (lambda g: g[:1], lambda g: g.double()):
+            x = m.ones(2, requires_grad=True)
+            x.register_hook(wrong)
+            with pytest.raises(RuntimeError, match="hook"):
+                (x * 2).sum().backward()
+        leaf = m.ones(2, requires_grad=True)
+        leaf.retain_grad()
+        assert not leaf.retains_grad

@@ -17,6 +17,7 @@ from lucid.backend import Device, array_module, as_device, device_of, to_device
 from lucid.dtypes import as_dtype
 from lucid.nn.parameter import Buffer, Parameter
 from lucid.tensor import Tensor
+from lucid.utils.hooks import RemovableHandle
 
 M = TypeVar("M", bound="Module")
 
@@ -107,6 +108,9 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_hooks_with_kwargs", set())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
@@ -114,7 +118,77 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if not (self._forward_pre_hooks or self._forward_hooks):
+            return self.forward(*args, **kwargs)
+        with_kwargs = self._hooks_with_kwargs
+        for key, hook in list(self._forward_pre_hooks.items()):
+            if key in with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {result}.")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for key, hook in list(self._forward_hooks.items()):
+            result = (hook(self, args, kwargs, output) if key in with_kwargs
+                      else hook(self, args, output))
+            if result is not None:
+                output = result
+        return output
+
+    # ---- hooks ------------------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """Run ``hook(module, args)`` before each ``forward``: a value it returns replaces
+        the positional arguments (a tuple, or one argument). With ``with_kwargs``,
+        ``hook(module, args, kwargs)`` returns None or ``(args, kwargs)``. ``prepend`` runs it
+        before the hooks already registered. PyTorch's ``always_call`` is not supported.
+
+        Example:
+            >>> import lucid
+            >>> from lucid import nn
+            >>> layer = nn.Identity()
+            >>> handle = layer.register_forward_pre_hook(lambda module, args: args[0] * 2)
+            >>> layer(lucid.ones(2)).tolist()
+            [2.0, 2.0]
+        """
+        return self._add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                              with_kwargs: bool = False) -> RemovableHandle:
+        """Run ``hook(module, args, output)`` after each ``forward``: a value it returns
+        replaces the output. With ``with_kwargs``, ``hook(module, args, kwargs, output)``.
+        ``prepend`` runs it before the hooks already registered. How to keep a network's
+        inner features (a style loss's taps) without changing its code.
+
+        Example:
+            >>> import lucid
+            >>> from lucid import nn
+            >>> net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+            >>> seen = {}
+            >>> handle = net[1].register_forward_hook(
+            ...     lambda module, args, output: seen.update(relu=output))
+            >>> _ = net(lucid.ones(2, 3))
+            >>> seen["relu"].shape
+            (2, 4)
+            >>> handle.remove()
+        """
+        return self._add_hook(self._forward_hooks, hook, prepend, with_kwargs)
+
+    def _add_hook(self, table: OrderedDict[int, Any], hook: Callable[..., Any], prepend: bool,
+                  with_kwargs: bool) -> RemovableHandle:
+        handle = RemovableHandle(table, self._hooks_with_kwargs)
+        table[handle.id] = hook
+        if prepend:
+            table.move_to_end(handle.id, last=False)
+        if with_kwargs:
+            self._hooks_with_kwargs.add(handle.id)
+        return handle
 
     # ---- registration -----------------------------------------------------------------------
     def _check_new_name(self, name: str, kind: str, table: Mapping[str, Any]) -> None:

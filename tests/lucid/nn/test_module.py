@@ -472,3 +472,42 @@ def test_buffer_assignment_registers_as_torch() -> None:
                         module.scratch.numpy().tolist()))
     assert results[0] == results[1]
     assert results[0][0] == ["weight", "count"]  # parameters first
+
+
+def test_forward_hooks_match_torch() -> None:
+    """Pre-hooks replace the arguments (one value, a tuple, or with kwargs both), forward
+    hooks see arguments and output and may replace it; ``prepend`` runs first; removed
+    hooks (also by ``with``) stop; a pre-hook with kwargs returning anything but a pair is
+    refused."""
+    torch = pytest.importorskip("torch")
+    weight = np.arange(6.0).reshape(2, 3) / 5
+
+    def program(m):  # noqa: ANN001, ANN202 - lucid or torch
+        class Scale(m.nn.Module):
+            def forward(self, x, scale=1.0):  # noqa: ANN001, ANN202
+                return x @ m.tensor(weight.T) * scale
+
+        layer, order, outputs = Scale(), [], []
+        x = m.tensor(np.ones((1, 3)))
+        layer.register_forward_pre_hook(lambda mod, args: args[0] + 1)
+        layer.register_forward_pre_hook(lambda mod, args: (args[0] * 2,))
+        with layer.register_forward_pre_hook(
+                lambda mod, args, kwargs: (args, {"scale": 3.0}), with_kwargs=True):
+            outputs.append(layer(x))
+        layer.register_forward_hook(lambda mod, args, out: order.append("second") or out + 1)
+        layer.register_forward_hook(lambda mod, args, out: order.append("first"), prepend=True)
+        removed = layer.register_forward_hook(lambda mod, args, kwargs, out: out * kwargs["scale"],
+                                              with_kwargs=True)
+        outputs.append(layer(x, scale=2.0))
+        removed.remove()
+        outputs.append(layer(x, scale=2.0))
+        bad = layer.register_forward_pre_hook(lambda mod, args, kwargs: args, with_kwargs=True)
+        with pytest.raises(RuntimeError, match="pre-hook must return None or a tuple"):
+            layer(x)
+        bad.remove()
+        return outputs, order
+
+    (ours, our_order), (theirs, their_order) = program(lucid), program(torch)
+    assert our_order == their_order == ["first", "second"] * 2
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)

@@ -1,0 +1,1 @@
+"""Helpers, as ``torch.utils``: ``hooks``."""
