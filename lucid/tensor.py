@@ -28,7 +28,7 @@ from lucid.dtypes import DTypeLike, as_dtype, get_default_dtype
 from lucid.ops import elementwise as ew
 from lucid.ops import linalg, reduction, shape
 from lucid.ops._util import normalize_dims, unbroadcast, xp_of
-from lucid.utils.hooks import RemovableHandle
+from lucid.utils.hooks import RemovableHandle, add_hook
 
 Scalar = builtins.int | builtins.float | builtins.bool
 
@@ -184,9 +184,7 @@ class Tensor:
                                "gradient")
         if self._hooks is None:
             self._hooks = {}
-        handle = RemovableHandle(self._hooks)
-        self._hooks[handle.id] = hook
-        return handle
+        return add_hook(self._hooks, hook)
 
     def _hooked(self, grad: Any) -> Any:
         """``grad`` (an array) after this tensor's hooks."""

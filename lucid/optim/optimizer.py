@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -25,6 +25,7 @@ from lucid.autograd import enable_grad, no_grad
 from lucid.backend import asnumpy, device_of, to_device
 from lucid.optim._state import flatten_state_dict, unflatten_state_dict
 from lucid.tensor import Tensor
+from lucid.utils.hooks import RemovableHandle, add_hook
 
 __all__ = ["Optimizer", "ParamsT", "flatten_state_dict", "unflatten_state_dict"]
 
@@ -62,6 +63,16 @@ class Optimizer:
         # keyed by the parameter tensor itself: Tensor hashes by identity, like torch's
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
+        self._optimizer_step_pre_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+        self._optimizer_step_post_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+        self._optimizer_state_dict_pre_hooks: OrderedDict[int, Callable[..., Any]] = \
+            OrderedDict()
+        self._optimizer_state_dict_post_hooks: OrderedDict[int, Callable[..., Any]] = \
+            OrderedDict()
+        self._optimizer_load_state_dict_pre_hooks: OrderedDict[int, Callable[..., Any]] = \
+            OrderedDict()
+        self._optimizer_load_state_dict_post_hooks: OrderedDict[int, Callable[..., Any]] = \
+            OrderedDict()
 
         if isinstance(params, (Tensor, set)):
             # a set's order changes between runs, so state_dict indices would not be stable
@@ -166,12 +177,29 @@ class Optimizer:
                 else:
                     p.grad.data[...] = 0
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Update every parameter that has a gradient; return ``closure()``'s loss, if given.
+    def step(self, *args: Any, **kwargs: Any) -> Any:
+        """``step(closure=None)``: update every parameter that has a gradient; return
+        ``closure()``'s loss, if given.
 
         The closure (re-evaluating the model and calling ``backward``) runs with gradients
-        enabled; the update itself runs under ``no_grad`` on the raw arrays.
+        enabled; the update itself runs under ``no_grad`` on the raw arrays. The step hooks
+        (``register_step_pre_hook``, ``register_step_post_hook``) run before and after, with
+        the arguments as given, after the optimiser itself (as PyTorch's: ``args[0]``).
         """
+        args = (self, *args)
+        for hook in list(self._optimizer_step_pre_hooks.values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(f"{hook} must return None or a tuple of (new_args, "
+                                       f"new_kwargs), but got {result}.")
+                args, kwargs = result
+        loss = self._step(*args[1:], **kwargs)
+        for hook in list(self._optimizer_step_post_hooks.values()):
+            hook(self, args, kwargs)
+        return loss
+
+    def _step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = None
         if closure is not None:
             with enable_grad():
@@ -188,6 +216,48 @@ class Optimizer:
         """Apply one update to the parameters of ``group`` (implemented by subclasses)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement _update_group")
 
+    # ---- hooks ------------------------------------------------------------------------------
+    def register_step_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Run ``hook(optimizer, args, kwargs)`` before each ``step``: it returns None, or
+        ``(args, kwargs)`` for the step to take instead.
+
+        Example:
+            >>> import lucid
+            >>> from lucid.optim import SGD
+            >>> opt = SGD([lucid.ones(1, requires_grad=True)], lr=0.1)
+            >>> steps = []
+            >>> handle = opt.register_step_post_hook(lambda o, args, kwargs: steps.append(1))
+            >>> opt.step(); opt.step(); len(steps)
+            2
+        """
+        return add_hook(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Run ``hook(optimizer, args, kwargs)`` after each ``step`` (its result unused)."""
+        return add_hook(self._optimizer_step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook: Callable[..., Any],
+                                     prepend: bool = False) -> RemovableHandle:
+        """Run ``hook(optimizer)`` before ``state_dict`` builds its dict."""
+        return add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook: Callable[..., Any],
+                                      prepend: bool = False) -> RemovableHandle:
+        """Run ``hook(optimizer, state_dict)`` on the dict ``state_dict`` returns: a dict it
+        returns is returned instead."""
+        return add_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable[..., Any],
+                                          prepend: bool = False) -> RemovableHandle:
+        """Run ``hook(optimizer, state_dict)`` before ``load_state_dict`` reads the dict: a
+        dict it returns is loaded instead."""
+        return add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook: Callable[..., Any],
+                                           prepend: bool = False) -> RemovableHandle:
+        """Run ``hook(optimizer)`` after ``load_state_dict``."""
+        return add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+
     # ---- state dicts ------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """The optimiser's state in PyTorch's layout, detached from the live optimiser.
@@ -196,6 +266,8 @@ class Optimizer:
         ...]}]}`` where indices count parameters across groups in order. Array values are numpy
         copies (from any device), so later steps do not change a saved state dict.
         """
+        for hook in list(self._optimizer_state_dict_pre_hooks.values()):
+            hook(self)
         index_of: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
@@ -211,7 +283,12 @@ class Optimizer:
             for p, s in self.state.items()
             if id(p) in index_of
         }
-        return {"state": state, "param_groups": groups}
+        state_dict = {"state": state, "param_groups": groups}
+        for hook in list(self._optimizer_state_dict_post_hooks.values()):
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore a state from :meth:`state_dict` (of an optimiser with the same groups).
@@ -220,6 +297,10 @@ class Optimizer:
         ``"step"`` counter stays a Python number). Group options (``lr``, ...) come from the
         state dict; the parameters stay this optimiser's own.
         """
+        for hook in list(self._optimizer_load_state_dict_pre_hooks.values()):
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
@@ -250,6 +331,8 @@ class Optimizer:
                 restored["param_names"] = group["param_names"]
             new_groups.append(restored)
         self.param_groups = new_groups
+        for hook in list(self._optimizer_load_state_dict_post_hooks.values()):
+            hook(self)
 
 
 def _export_value(value: Any) -> Any:

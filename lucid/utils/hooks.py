@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 _next_id = itertools.count()
@@ -36,3 +37,14 @@ class RemovableHandle:
 
     def __exit__(self, *exc_info: object) -> None:
         self.remove()
+
+
+def add_hook(table: dict[int, Any], hook: Callable[..., Any], prepend: bool = False,
+             *also: set[int]) -> RemovableHandle:
+    """Put ``hook`` into ``table`` (last, or first with ``prepend``: ``table`` is then an
+    OrderedDict) under a new handle's id; the handle also takes it out of ``also``."""
+    handle = RemovableHandle(table, *also)
+    table[handle.id] = hook
+    if prepend:
+        table.move_to_end(handle.id, last=False)
+    return handle

@@ -543,3 +543,47 @@ def test_loading_a_state_dict_without_names_keeps_the_names() -> None:
         return [g["param_names"] for g in named.param_groups] + [named.param_groups[0]["lr"]]
 
     assert run(lucid) == run(torch)
+
+
+def test_optimizer_hooks_match_torch() -> None:
+    """Step pre-hooks see and may replace the step's arguments (the optimiser first, then a
+    closure given here), post
+    hooks run after; state-dict hooks run around state_dict and load_state_dict and may
+    replace the dict; prepend puts a hook first; removed hooks stop; a pre-hook returning
+    anything but a pair is refused."""
+    torch = pytest.importorskip("torch")
+
+    def program(m):  # noqa: ANN001, ANN202 - lucid or torch
+        w = m.tensor([1.0, -2.0], requires_grad=True)
+        opt = m.optim.SGD([w], lr=0.5)
+        calls = []
+
+        def closure():  # noqa: ANN202
+            opt.zero_grad()
+            loss = (w * w).sum()
+            loss.backward()
+            return loss
+
+        opt.register_step_pre_hook(lambda o, args, kwargs: ((*args, closure), {}))
+        post = opt.register_step_post_hook(
+            lambda o, args, kwargs: calls.append(("post", len(args), sorted(kwargs))))
+        losses = [opt.step().item()]
+        post.remove()
+        losses.append(opt.step().item())
+        opt.register_state_dict_pre_hook(lambda o: calls.append("pre-save"))
+        opt.register_state_dict_post_hook(lambda o, sd: calls.append("post-save"))
+        opt.register_state_dict_post_hook(lambda o, sd: calls.append("first"), prepend=True)
+        opt.register_state_dict_post_hook(lambda o, sd: {**sd, "extra": 1})
+        saved = opt.state_dict()
+        opt.register_load_state_dict_pre_hook(
+            lambda o, sd: {"state": sd["state"],
+                           "param_groups": [{**sd["param_groups"][0], "lr": 0.25}]})
+        opt.register_load_state_dict_post_hook(lambda o: calls.append("loaded"))
+        opt.load_state_dict(saved)
+        bad = opt.register_step_pre_hook(lambda o, args, kwargs: 1)
+        with pytest.raises(RuntimeError, match="must return None or a tuple"):
+            opt.step()
+        bad.remove()
+        return losses, calls, saved["extra"], opt.param_groups[0]["lr"], w.detach().tolist()
+
+    assert program(lucid) == program(torch)

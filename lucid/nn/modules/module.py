@@ -17,7 +17,7 @@ from lucid.backend import Device, array_module, as_device, device_of, to_device
 from lucid.dtypes import as_dtype
 from lucid.nn.parameter import Buffer, Parameter
 from lucid.tensor import Tensor
-from lucid.utils.hooks import RemovableHandle
+from lucid.utils.hooks import RemovableHandle, add_hook
 
 M = TypeVar("M", bound="Module")
 
@@ -182,10 +182,7 @@ class Module:
 
     def _add_hook(self, table: OrderedDict[int, Any], hook: Callable[..., Any], prepend: bool,
                   with_kwargs: bool) -> RemovableHandle:
-        handle = RemovableHandle(table, self._hooks_with_kwargs)
-        table[handle.id] = hook
-        if prepend:
-            table.move_to_end(handle.id, last=False)
+        handle = add_hook(table, hook, prepend, self._hooks_with_kwargs)
         if with_kwargs:
             self._hooks_with_kwargs.add(handle.id)
         return handle
