@@ -110,6 +110,22 @@ def randn(*size: Any, dtype: DTypeLike = None, device: DeviceLike = None,
                  device, requires_grad)
 
 
+def randperm(n: int, dtype: DTypeLike = None, device: DeviceLike = None,
+             requires_grad: bool = False) -> Tensor:
+    """0, ..., n - 1 in a random order from the device's seeded generator (int64 unless
+    ``dtype``).
+
+    Example:
+        >>> import lucid
+        >>> sorted(lucid.randperm(5).tolist())
+        [0, 1, 2, 3, 4]
+    """
+    gen = generator(as_device(device))
+    dtype = np.dtype("int64") if dtype is None else as_dtype(dtype)
+    xp = array_module(as_device(device))
+    return Tensor._wrap(xp.argsort(gen.random(n)).astype(dtype)).requires_grad_(requires_grad)
+
+
 def randint(low: int, high: int | Sequence[int] | None = None, size: Sequence[int] = (),
             dtype: DTypeLike = None, device: DeviceLike = None) -> Tensor:
     """Integers drawn uniformly from ``[low, high)``, as ``torch.randint(low, high, size)``
