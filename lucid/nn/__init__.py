@@ -5,40 +5,52 @@ parameters and call the stateless ops of ``lucid.nn.functional``; ``lucid.nn.ini
 weights.
 """
 
-from lucid.nn import functional, init
+from lucid.nn import functional, init, utils
 from lucid.nn.modules import (
     AdaptiveAvgPool2d,
     AvgPool2d,
     BatchNorm2d,
     ConstantPad2d,
     Conv2d,
+    CrossEntropyLoss,
     Dropout,
+    Flatten,
+    GroupNorm,
     Identity,
     InstanceNorm1d,
     InstanceNorm2d,
     InstanceNorm3d,
+    L1Loss,
+    LayerNorm,
     LeakyReLU,
     Linear,
+    LogSoftmax,
     MaxPool2d,
     Module,
     ModuleDict,
     ModuleList,
+    MSELoss,
+    NLLLoss,
     ReflectionPad2d,
     ReLU,
     ReLU6,
     ReplicationPad2d,
     Sequential,
     Sigmoid,
+    SiLU,
+    Softmax,
     Tanh,
+    Unflatten,
     Upsample,
     ZeroPad2d,
 )
 from lucid.nn.parameter import Buffer, Parameter
 
 __all__ = [
-    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "Buffer", "ConstantPad2d", "Conv2d", "Dropout",
-    "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LeakyReLU", "Linear",
-    "MaxPool2d", "Module", "ModuleDict", "ModuleList", "Parameter", "ReLU", "ReLU6",
-    "ReflectionPad2d", "ReplicationPad2d", "Sequential", "Sigmoid", "Tanh", "Upsample",
-    "ZeroPad2d", "functional", "init",
+    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "Buffer", "ConstantPad2d", "Conv2d",
+    "CrossEntropyLoss", "Dropout", "Flatten", "GroupNorm", "Identity", "InstanceNorm1d",
+    "InstanceNorm2d", "InstanceNorm3d", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
+    "MSELoss", "MaxPool2d", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU",
+    "ReLU6", "ReflectionPad2d", "ReplicationPad2d", "Sequential", "SiLU", "Sigmoid", "Softmax",
+    "Tanh", "Unflatten", "Upsample", "ZeroPad2d", "functional", "init", "utils",
 ]

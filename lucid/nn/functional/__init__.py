@@ -8,25 +8,31 @@ from lucid.nn.functional.activation import (
     dropout,
     hardtanh,
     leaky_relu,
+    log_softmax,
     relu,
     relu6,
     sigmoid,
+    silu,
+    softmax,
     tanh,
 )
 from lucid.nn.functional.conv import conv2d
 from lucid.nn.functional.linear import linear
-from lucid.nn.functional.loss import l1_loss, mse_loss
+from lucid.nn.functional.loss import cross_entropy, l1_loss, mse_loss, nll_loss
 from lucid.nn.functional.normalization import (
     adaptive_instance_norm,
     batch_norm,
     calc_mean_std,
+    group_norm,
     instance_norm,
+    layer_norm,
 )
 from lucid.nn.functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from lucid.nn.functional.upsampling import interpolate
 
 __all__ = [
     "adaptive_avg_pool2d", "adaptive_instance_norm", "avg_pool2d", "batch_norm", "calc_mean_std",
-    "conv2d", "dropout", "hardtanh", "instance_norm", "interpolate", "l1_loss", "leaky_relu",
-    "linear", "max_pool2d", "mse_loss", "pad", "relu", "relu6", "sigmoid", "tanh",
+    "conv2d", "cross_entropy", "dropout", "group_norm", "hardtanh", "instance_norm",
+    "interpolate", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d",
+    "mse_loss", "nll_loss", "pad", "relu", "relu6", "sigmoid", "silu", "softmax", "tanh",
 ]

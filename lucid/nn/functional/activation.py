@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from lucid.creation import rand_like
+from lucid.dtypes import DTypeLike
 from lucid.ops import elementwise as ew
 from lucid.tensor import Tensor
 
@@ -44,6 +47,51 @@ def sigmoid(input: Tensor) -> Tensor:
 
 def tanh(input: Tensor) -> Tensor:
     return input.tanh()
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * sigmoid(x)`` (the swish). ``inplace`` is ignored."""
+    return input * input.sigmoid()
+
+
+def _softmax_dim(dim: int | None, ndim: int, name: str) -> int:
+    if dim is None:  # PyTorch's legacy choice, with its warning
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the "
+                      f"call to include dim=X as an argument.", stacklevel=3)
+        return 0 if ndim in (0, 1, 3) else 1
+    return dim
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype: DTypeLike = None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim`` (computed from the largest value, so nothing
+    overflows), in ``dtype`` when given.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn.functional as F
+        >>> F.softmax(lucid.tensor([0.0, 0.0, 0.0, 0.0]), dim=0).tolist()
+        [0.25, 0.25, 0.25, 0.25]
+    """
+    x = input if dtype is None else input.to(dtype)
+    dim = _softmax_dim(dim, x.ndim, "softmax")
+    peak = x.detach().amax(dim, keepdim=True) if x.ndim else x.detach()
+    exp = (x - peak).exp()
+    return exp / exp.sum(dim, keepdim=True)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, dtype: DTypeLike = None) -> Tensor:
+    """``x - log(sum(exp(x)))`` along ``dim``, in ``dtype`` when given: the log of
+    ``softmax``, without its rounding to 0 for very unlikely classes.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn.functional as F
+        >>> round(F.log_softmax(lucid.tensor([0.0, 0.0]), dim=0)[0].item(), 4)
+        -0.6931
+    """
+    x = input if dtype is None else input.to(dtype)
+    dim = _softmax_dim(dim, x.ndim, "log_softmax")
+    return x - x.logsumexp(dim, keepdim=True)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -1,4 +1,4 @@
-"""Normalisation: instance norm, batch norm, and AdaIN built on instance norm.
+"""Normalisation: instance, batch, layer and group norm, and AdaIN built on instance norm.
 
 Both norms share one fused op, ``_Normalize``: normalise with statistics of the input taken
 over some axes, then apply an optional per-channel affine, with the closed-form backward
@@ -8,6 +8,7 @@ instead of a chain of a dozen small ops (it is the hot path of style transfer).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from lucid import autograd
@@ -310,3 +311,76 @@ def adaptive_instance_norm(
                 f"rank {content.ndim}, e.g. (N, C, 1, 1) as calc_mean_std returns"
             )
     return instance_norm(content, eps=eps) * style_std + style_mean
+
+
+def _normalized_over(input: Tensor, axes: tuple[int, ...], eps: float) -> Tensor:
+    """``input`` normalised by its own biased statistics over ``axes``, without affine."""
+    mean = input.data.mean(axis=axes, keepdims=True)
+    var = input.data.var(axis=axes, keepdims=True)
+    return _normalize(input, axes, mean, var, None, None, eps)
+
+
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the last dims, those of ``normalized_shape``, with their biased
+    statistics per leading index; then ``* weight + bias`` (both of ``normalized_shape``).
+
+    Shape:
+        - Input: (*, *normalized_shape). Output: the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn.functional as F
+        >>> y = F.layer_norm(lucid.tensor([[1.0, 2.0, 3.0]]), [3])
+        >>> [round(v, 4) for v in y[0].tolist()]
+        [-1.2247, 0.0, 1.2247]
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if not shape or input.shape[input.ndim - len(shape):] != shape or input.ndim < len(shape):
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, shape))}], but got input of size "
+                           f"{list(input.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != shape:
+            raise RuntimeError(f"layer_norm: expected {name} of shape {list(shape)}, got "
+                               f"{list(t.shape)}")
+    out = _normalized_over(input, tuple(range(input.ndim - len(shape), input.ndim)), eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Split the C channels into ``num_groups`` groups and normalise each (sample, group)
+    over its channels and positions with their biased statistics; then a per-channel
+    ``* weight + bias``. One group is layer norm over (C, *); C groups, instance norm.
+
+    Shape:
+        - Input: (N, C, *), C divisible by ``num_groups``. Output: the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn.functional as F
+        >>> F.group_norm(lucid.randn(2, 6, 4, 4), 3).shape
+        (2, 6, 4, 4)
+    """
+    if input.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{input.ndim}")
+    n, channels = input.shape[:2]
+    if num_groups <= 0 or channels % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(input.shape)} and "
+                           f"num_groups={num_groups}")
+    _check_per_channel("group_norm", channels, weight=weight, bias=bias)
+    grouped = input.reshape(n, num_groups, -1)
+    out = _normalized_over(grouped, (2,), eps).reshape(input.shape)
+    channel_shape = (1, channels) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(channel_shape)
+    if bias is not None:
+        out = out + bias.reshape(channel_shape)
+    return out

@@ -1,24 +1,39 @@
 """The layer classes of ``lucid.nn``; import them from ``lucid.nn``."""
 
-from lucid.nn.modules.activation import LeakyReLU, ReLU, ReLU6, Sigmoid, Tanh
+from lucid.nn.modules.activation import (
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+)
 from lucid.nn.modules.container import ModuleDict, ModuleList, Sequential
 from lucid.nn.modules.conv import Conv2d
 from lucid.nn.modules.dropout import Dropout
+from lucid.nn.modules.flatten import Flatten, Unflatten
 from lucid.nn.modules.linear import Identity, Linear
+from lucid.nn.modules.loss import CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from lucid.nn.modules.module import Module
 from lucid.nn.modules.normalization import (
     BatchNorm2d,
+    GroupNorm,
     InstanceNorm1d,
     InstanceNorm2d,
     InstanceNorm3d,
+    LayerNorm,
 )
 from lucid.nn.modules.padding import ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
 from lucid.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from lucid.nn.modules.upsampling import Upsample
 
 __all__ = [
-    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "ConstantPad2d", "Conv2d", "Dropout",
-    "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LeakyReLU", "Linear",
-    "MaxPool2d", "Module", "ModuleDict", "ModuleList", "ReLU", "ReLU6", "ReflectionPad2d",
-    "ReplicationPad2d", "Sequential", "Sigmoid", "Tanh", "Upsample", "ZeroPad2d",
+    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "ConstantPad2d", "Conv2d", "CrossEntropyLoss",
+    "Dropout", "Flatten", "GroupNorm", "Identity", "InstanceNorm1d", "InstanceNorm2d",
+    "InstanceNorm3d", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d",
+    "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss", "ReLU", "ReLU6", "ReflectionPad2d",
+    "ReplicationPad2d", "Sequential", "Sigmoid", "SiLU", "Softmax", "Tanh", "Unflatten",
+    "Upsample", "ZeroPad2d",
 ]

@@ -117,3 +117,75 @@ class Tanh(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
+
+
+class SiLU(Module):
+    """``x * sigmoid(x)`` element-wise (the swish).
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.SiLU()(lucid.tensor([0.0]))
+        tensor([0.])
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.silu(input)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class Softmax(Module):
+    """``softmax`` along ``dim``: each slice made non-negative and summing to 1.
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.Softmax(dim=1)(lucid.zeros(1, 2)).tolist()
+        [[0.5, 0.5]]
+    """
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmax(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """``log_softmax`` along ``dim``: log-probabilities, for ``NLLLoss``.
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.LogSoftmax(dim=0)(lucid.zeros(2)).exp().tolist()
+        [0.5, 0.5]
+    """
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.log_softmax(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"

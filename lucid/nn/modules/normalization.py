@@ -1,4 +1,5 @@
-"""Normalisation layers: ``InstanceNorm1d/2d/3d`` and ``BatchNorm2d``.
+"""Normalisation layers: ``InstanceNorm1d/2d/3d``, ``BatchNorm2d``, ``LayerNorm`` and
+``GroupNorm``.
 
 A shared base owns the optional affine parameters and running-statistics buffers; the
 private bases do the input checks and call the functional form; the public classes only
@@ -8,12 +9,14 @@ say which input ranks they accept (the layout of PyTorch's ``instancenorm.py``).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 from lucid import autograd
 from lucid.backend import DeviceLike
 from lucid.creation import ones, zeros
 from lucid.dtypes import DTypeLike, int64
 from lucid.nn import init
+from lucid.nn.functional import normalization as F
 from lucid.nn.functional.normalization import batch_norm, instance_norm
 from lucid.nn.modules.module import Module
 from lucid.nn.parameter import Parameter
@@ -300,3 +303,85 @@ class BatchNorm2d(_BatchNorm):
     """
 
     _expected_ndim = 4
+
+
+class LayerNorm(Module):
+    """Normalisation over the last dims (``normalized_shape``) of each sample, with their
+    biased mean and variance; then an elementwise ``weight`` and ``bias`` of that shape
+    (``elementwise_affine``; ``bias=False`` leaves the shift out). The transformer's norm.
+
+    Shape:
+        - Input: (*, *normalized_shape). Output: the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> norm = nn.LayerNorm(8)
+        >>> y = norm(lucid.randn(4, 8))
+        >>> bool(y.mean(dim=1).abs().max() < 1e-5)
+        True
+    """
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True,
+                 device: DeviceLike = None, dtype: DTypeLike = None) -> None:
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
+            else tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(ones(*self.normalized_shape, device=device, dtype=dtype))
+            if bias:
+                self.bias = Parameter(zeros(*self.normalized_shape, device=device, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class GroupNorm(Module):
+    """The C channels in ``num_groups`` groups, each (sample, group) normalised over its
+    channels and positions; then a per-channel ``weight`` and ``bias`` (``affine``). Batch
+    independent, as instance norm (C groups) and layer norm (one group).
+
+    Shape:
+        - Input: (N, C, *), C = ``num_channels``. Output: the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.GroupNorm(2, 6)(lucid.randn(3, 6, 5, 5)).shape
+        (3, 6, 5, 5)
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, device: DeviceLike = None,
+                 dtype: DTypeLike = None) -> None:
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError("num_channels must be divisible by num_groups")
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = eps
+        self.affine = affine
+        if affine:
+            self.weight = Parameter(ones(num_channels, device=device, dtype=dtype))
+            self.bias = Parameter(zeros(num_channels, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

@@ -1,0 +1,175 @@
+"""Softmax, log-softmax, SiLU, layer and group norm, negative log-likelihood and
+cross-entropy: values and gradients against torch, gradients against finite differences."""
+
+import numpy as np
+import pytest
+
+import lucid
+import lucid.nn.functional as F
+from lucid.testing import gradcheck
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def both(program, *arrays, dtype=np.float64):  # noqa: ANN001, ANN201
+    """``program(m, F, *tensors)`` on lucid and on torch: values and the inputs' gradients
+    of the sum of the output times fixed weights, as numpy arrays."""
+    results = []
+    for m, functional in ((lucid, F), (torch, TF)):
+        tensors = [m.tensor(a.astype(dtype), requires_grad=a.dtype.kind == "f") for a in arrays]
+        out = program(m, functional, *tensors)
+        weights = np.linspace(-1, 2, out.numel()).reshape(tuple(out.shape)).astype(dtype)
+        (out * m.tensor(weights)).sum().backward()
+        results.append([out.detach().numpy()] + [t.grad.numpy() for t in tensors
+                                                 if t.requires_grad])
+    return results
+
+
+def assert_same(results, rtol=1e-10, atol=1e-12):  # noqa: ANN001, ANN201
+    for ours, theirs in zip(*results, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol)
+
+
+RNG = np.random.default_rng(0)
+LOGITS = RNG.standard_normal((4, 5)) * 3
+LOGITS[0, 2] = 40.0  # a peak that would overflow exp without the shift
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmax_and_log_softmax_match_torch(dim: int) -> None:
+    assert_same(both(lambda m, f, x: f.softmax(x, dim=dim), LOGITS))
+    assert_same(both(lambda m, f, x: f.log_softmax(x, dim=dim), LOGITS))
+    assert_same(both(lambda m, f, x: f.silu(x), LOGITS))
+    gradcheck(lambda x: F.softmax(x, dim), (lucid.tensor(LOGITS[:, :3] / 3, requires_grad=True),))
+    with pytest.warns(UserWarning, match="Implicit dimension"):
+        F.softmax(lucid.tensor(LOGITS))
+    assert F.softmax(lucid.tensor(LOGITS, dtype=lucid.float32), 1, dtype=lucid.float64).dtype \
+        == lucid.float64
+
+
+def test_layer_and_group_norm_match_torch() -> None:
+    x = RNG.standard_normal((2, 6, 3, 4))
+    weight, bias = RNG.standard_normal(6), RNG.standard_normal(6)
+    assert_same(both(lambda m, f, x, w, b: f.group_norm(x, 3, w, b, eps=1e-3), x, weight, bias))
+    assert_same(both(lambda m, f, x: f.group_norm(x, 6), x))
+    lw, lb = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))
+    assert_same(both(lambda m, f, x, w, b: f.layer_norm(x, (3, 4), w, b), x, lw, lb))
+    assert_same(both(lambda m, f, x: f.layer_norm(x, (4,)), x))
+    gradcheck(lambda x: F.group_norm(x, 2), (lucid.tensor(x[:1, :4, :2], requires_grad=True),))
+    for refusal in (lambda m, f: f.group_norm(m.ones(2, 6, 3), 4),
+                    lambda m, f: f.layer_norm(m.ones(2, 3), [2])):
+        for m, f in ((lucid, F), (torch, TF)):
+            with pytest.raises(RuntimeError):
+                refusal(m, f)
+
+
+TARGETS = np.array([2, 0, 4, 1])
+IGNORED = np.array([2, -100, 4, 1])
+CLASS_WEIGHTS = np.array([0.5, 1.0, 2.0, 1.5, 0.2])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_cross_entropy_and_nll_match_torch(reduction: str, smoothing: float) -> None:
+    """Class indices (with ignore_index and class weights), class probabilities, an image-
+    shaped (N, C, H, W) input, an unbatched (C,) one; label smoothing."""
+    def ce(targets, weighted=False, **extra):  # noqa: ANN001, ANN202
+        def program(m, f, x, *w):  # noqa: ANN001, ANN202
+            weight = m.tensor(CLASS_WEIGHTS) if weighted else None
+            return f.cross_entropy(x, m.tensor(targets), weight=weight, reduction=reduction,
+                                   label_smoothing=smoothing, **extra)
+        return program
+
+    for targets in (TARGETS, IGNORED):
+        for weighted in (False, True):
+            assert_same(both(ce(targets, weighted), LOGITS))
+    probabilities = np.exp(LOGITS[::-1]) / np.exp(LOGITS[::-1]).sum(1, keepdims=True)
+    assert_same(both(ce(probabilities, True), LOGITS))
+    image = RNG.standard_normal((2, 5, 3, 2))
+    assert_same(both(ce(RNG.integers(0, 5, (2, 3, 2))), image))
+    assert_same(both(ce(np.array(3)), LOGITS[0]))
+    assert_same(both(lambda m, f, x: f.nll_loss(f.log_softmax(x, 1), m.tensor(IGNORED),
+                                                m.tensor(CLASS_WEIGHTS), reduction=reduction),
+                     LOGITS))
+
+
+def test_cross_entropy_refusals_and_gradient() -> None:
+    gradcheck(lambda x: F.cross_entropy(x, lucid.tensor(IGNORED), lucid.tensor(CLASS_WEIGHTS),
+                                        label_smoothing=0.1),
+              (lucid.tensor(LOGITS / 3, requires_grad=True),))
+    for refusal in (lambda m, f: f.cross_entropy(m.ones(2, 3), m.tensor([0, 3])),
+                    lambda m, f: f.cross_entropy(m.ones(2, 3), m.tensor([0, 1, 2])),
+                    lambda m, f: f.cross_entropy(m.ones(2, 3), m.tensor([0, 1]),
+                                                 label_smoothing=1.5)):
+        for m, f in ((lucid, F), (torch, TF)):
+            with pytest.raises((RuntimeError, ValueError, IndexError)):
+                refusal(m, f)
+    everything_ignored = [f.cross_entropy(m.ones(2, 3), m.tensor([-100, -100])).item()
+                          for m, f in ((lucid, F), (torch, TF))]
+    assert np.isnan(everything_ignored).all()
+
+
+def test_the_new_layers_match_torch() -> None:
+    """Each layer against torch's with the same weights: values, the input's gradient and
+    the parameters' (LayerNorm, GroupNorm), state-dict keys (a loss's class weights are a
+    buffer, as PyTorch's)."""
+    x = RNG.standard_normal((2, 6, 3, 4))
+    layers = [
+        lambda m: m.nn.Softmax(dim=1), lambda m: m.nn.LogSoftmax(dim=-1), lambda m: m.nn.SiLU(),
+        lambda m: m.nn.Flatten(), lambda m: m.nn.Flatten(0, 2), lambda m: m.nn.Unflatten(1, (2, 3)),
+        lambda m: m.nn.LayerNorm((3, 4)), lambda m: m.nn.LayerNorm(4, bias=False),
+        lambda m: m.nn.GroupNorm(3, 6), lambda m: m.nn.GroupNorm(2, 6, affine=False),
+    ]
+    for make in layers:
+        ours, theirs = make(lucid).double(), make(torch).double()
+        assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+        for (_, a), (_, b) in zip(ours.named_parameters(), theirs.named_parameters()):
+            a.data = lucid.tensor(RNG.standard_normal(a.shape)).data  # not the defaults
+            b.data = torch.tensor(a.detach().numpy())
+        outputs = []
+        for layer, m in ((ours, lucid), (theirs, torch)):
+            inp = m.tensor(x, requires_grad=True)
+            out = layer(inp)
+            (out * m.tensor(np.linspace(-1, 1, out.numel()).reshape(tuple(out.shape)))).sum() \
+                .backward()
+            outputs.append([out.detach().numpy(), inp.grad.numpy()] +
+                           [p.grad.numpy() for _, p in layer.named_parameters()])
+        assert_same(outputs)
+    weight = lucid.tensor(CLASS_WEIGHTS)
+    assert list(lucid.nn.CrossEntropyLoss(weight).state_dict()) == \
+        list(torch.nn.CrossEntropyLoss(torch.tensor(CLASS_WEIGHTS)).state_dict()) == ["weight"]
+    for make in (lambda m, w: m.nn.CrossEntropyLoss(w, label_smoothing=0.1, ignore_index=1),
+                 lambda m, w: m.nn.NLLLoss(w, reduction="sum"),
+                 lambda m, w: m.nn.MSELoss(reduction="none"), lambda m, w: m.nn.L1Loss()):
+        values = []
+        for m in (lucid, torch):
+            loss = make(m, m.tensor(CLASS_WEIGHTS))
+            target = m.tensor(TARGETS) if "LL" in type(loss).__name__ or \
+                "Entropy" in type(loss).__name__ else m.tensor(LOGITS[::-1].copy())
+            values.append(loss(m.tensor(LOGITS), target).numpy())
+        np.testing.assert_allclose(*values, rtol=1e-12)
+
+
+def test_gradient_clipping_matches_torch() -> None:
+    """clip_grad_norm_ (orders 2, 1 and inf; a norm under the limit leaves the gradients)
+    returns the total norm and scales as torch's; clip_grad_value_ clamps; a non-finite norm
+    is refused when asked."""
+    grads = [RNG.standard_normal((3, 4)), RNG.standard_normal(5)]
+    for norm_type, max_norm in ((2.0, 1.0), (1.0, 2.5), (float("inf"), 0.5), (2.0, 100.0)):
+        results = []
+        for m in (lucid, torch):
+            params = [m.zeros(*g.shape, dtype=m.float64, requires_grad=True) for g in grads]
+            for p, g in zip(params, grads):
+                p.grad = m.tensor(g)
+            total = m.nn.utils.clip_grad_norm_(params, max_norm, norm_type)
+            results.append([total.numpy()] + [p.grad.numpy() for p in params])
+        assert_same(results, rtol=1e-9)
+    for m in (lucid, torch):
+        p = m.zeros(2, requires_grad=True)
+        p.grad = m.tensor([3.0, -5.0])
+        m.nn.utils.clip_grad_value_([p], 4.0)
+        assert p.grad.tolist() == [3.0, -4.0]
+        p.grad = m.tensor([float("nan"), 1.0])
+        with pytest.raises(RuntimeError, match="non-finite"):
+            m.nn.utils.clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
