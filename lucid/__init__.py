@@ -9,7 +9,7 @@ Example:
     (2, 3)
 """
 
-from lucid import gpu, nn, optim
+from lucid import gpu, nn, optim, utils
 from lucid.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from lucid.backend import Device, gpu_available
 from lucid.backend import as_device as device
@@ -141,6 +141,6 @@ __all__ = [
     "randperm", "reciprocal", "reshape", "roll", "round", "rsqrt", "scatter", "scatter_add",
     "scatter_reduce", "set_default_dtype", "set_grad_enabled", "set_rng_state", "sign", "sin",
     "sort", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum", "Tensor", "tensor", "topk",
-    "transpose", "tril", "triu", "trunc", "uint8", "unsqueeze", "var", "where", "zeros",
+    "transpose", "tril", "triu", "trunc", "uint8", "unsqueeze", "utils", "var", "where", "zeros",
     "zeros_like",
 ]

@@ -279,7 +279,7 @@ def backward(root: Tensor, grad: Any, retain_graph: bool = False,
         if id(tensor) in wanted and not tensor._retains_grad:  # a retained one has it
             accumulate(tensor, g)
 
-    _propagate(root, grad, retain_graph, chosen, chosen)
+    _propagate(root, grad, retain_graph, chosen, chosen, wanted)
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -321,7 +321,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         if id(tensor) in wanted:
             found[id(tensor)] = g
 
-    _propagate(outputs, seed, retain_graph, collect, collect)
+    _propagate(outputs, seed, retain_graph, collect, collect, wanted)
     result: list[Tensor | None] = []
     for tensor in inputs:
         g = found.get(id(tensor))
@@ -343,19 +343,27 @@ def _one_output(outputs: Tensor | Sequence[Tensor]) -> Tensor:
 
 
 def _propagate(root: Tensor, grad: Any, retain_graph: bool, on_leaf: Callable[[Tensor, Any], None],
-               on_node: Callable[[Tensor, Any], None] | None = None) -> None:
+               on_node: Callable[[Tensor, Any], None] | None = None,
+               wanted: set[int] | None = None) -> None:
     """Walk the graph from ``root`` (seeded with ``grad``) and hand every leaf its total
-    gradient (``on_node`` also sees each intermediate tensor's, once complete)."""
+    gradient (``on_node`` also sees each intermediate tensor's, once complete). With
+    ``wanted`` (ids of tensors), only the part of the graph that leads to them runs: hooks
+    and retained gradients elsewhere stay untouched, as PyTorch's."""
+    from lucid.tensor import Tensor
+
+    order = _topological_order(root)
+    needed = None if wanted is None else _leading_to(order, wanted)
     grads: dict[int, Any] = {id(root): grad}
     with _grad_mode(False), np.errstate(all="ignore"):  # IEEE quietly, as PyTorch
-        for tensor in _topological_order(root):
+        for tensor in order:
             g = grads.pop(id(tensor), None)
             if g is None:
                 continue
             if tensor._hooks:
                 g = tensor._hooked(g)
-            if tensor._retains_grad:  # in autograd.grad too, as PyTorch's
-                accumulate(tensor, g)
+            if tensor._retains_grad:  # in autograd.grad too; a new tensor, as PyTorch's
+                tensor.grad = Tensor._wrap(g.astype(tensor.dtype, copy=True)
+                                           if tensor.grad is None else tensor.grad.data + g)
             fn = tensor._grad_fn
             if fn is None:
                 on_leaf(tensor, g)
@@ -367,11 +375,16 @@ def _propagate(root: Tensor, grad: Any, retain_graph: bool, on_leaf: Callable[[T
                     "trying to backward through the graph a second time; "
                     "call backward(retain_graph=True) the first time if you need to"
                 )
+            parents = _edges(fn)
+            if needed is not None:
+                parents = [p if p is not None and id(p) in needed else None for p in parents]
+                if not any(p is not None for p in parents):
+                    continue  # nothing wanted below
             _check_versions(fn)
             input_grads = fn.backward(g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
-            for parent, parent_grad in zip(_edges(fn), input_grads, strict=True):
+            for parent, parent_grad in zip(parents, input_grads, strict=True):
                 if parent_grad is None or parent is None:
                     continue
                 key = id(parent)
@@ -380,3 +393,15 @@ def _propagate(root: Tensor, grad: Any, retain_graph: bool, on_leaf: Callable[[T
                 # free saved activations as soon as they are used: training memory stays flat
                 fn.__dict__.clear()
                 fn.released = True
+
+
+def _leading_to(order: list[Tensor], wanted: set[int]) -> set[int]:
+    """The ids of the tensors in ``order`` (a topological order, outputs first) that are
+    wanted or made from one that is: the part of the graph a backward to them runs."""
+    needed: set[int] = set()
+    for tensor in reversed(order):  # inputs before what is made from them
+        fn = tensor._grad_fn
+        if id(tensor) in wanted or (fn is not None and "inputs" in fn.__dict__ and any(
+                p is not None and id(p) in needed for p in _edges(fn))):
+            needed.add(id(tensor))
+    return needed

@@ -122,6 +122,11 @@ def randperm(n: int, dtype: DTypeLike = None, device: DeviceLike = None,
     """
     gen = generator(as_device(device))
     dtype = np.dtype("int64") if dtype is None else as_dtype(dtype)
+    if dtype.kind == "b":
+        raise NotImplementedError("randperm: not implemented for 'Bool' (PyTorch's neither)")
+    largest = np.iinfo(dtype).max if dtype.kind in "iu" else 2 ** (np.finfo(dtype).nmant + 1)
+    if n - 1 > largest:  # some would not be told apart
+        raise RuntimeError(f"n is too large for result tensor type: '{dtype}'")
     xp = array_module(as_device(device))
     return Tensor._wrap(xp.argsort(gen.random(n)).astype(dtype)).requires_grad_(requires_grad)
 

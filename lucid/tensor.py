@@ -591,6 +591,8 @@ class Tensor:
             if self._replaced is None:
                 self._replaced = weakref.WeakValueDictionary()
             self._replaced[id(producer)] = earlier  # alive while the graph after it is
+        # hooks registered until now are on the earlier value's gradient, as PyTorch's
+        earlier._hooks, self._hooks = self._hooks, None
 
     def _stand_in(self, data: Any) -> Tensor:
         """A tensor for this one as it is now, in the graph and in version: what an
@@ -879,9 +881,9 @@ class Tensor:
         """Vector norm of the elements over ``dim`` (all when None), as PyTorch's
         ``linalg.vector_norm``: ``p`` 2 (or "fro"), 1, inf, -inf, 0 (a count, without
         gradient) or any other number; an all-zero input's gradient is 0. Over a single
-        element any order but 0 gives ``|x|`` (as PyTorch's) with the gradient ``sign(x)``,
-        where PyTorch's formula for orders other than 2 overflows to NaN far from 1 (a
-        deliberate difference)."""
+        element every order gives ``|x|`` (as PyTorch's) with the gradient ``sign(x)``, where
+        PyTorch's formula for orders other than 0, 1, 2 and +-inf overflows to NaN far from
+        1 (a deliberate difference)."""
         if self.dtype.kind != "f":
             raise RuntimeError(f"norm(): expected a floating point tensor, got {self.dtype}")
         if self.dtype == np.float16:
@@ -892,7 +894,7 @@ class Tensor:
         if isinstance(p, str) and p != "fro":
             raise ValueError(f"norm: order {p!r} is not supported (numbers or 'fro')")
         reduced = math.prod(self.shape[a] for a in axes)
-        if reduced == 1 and p != 0:  # |x|, as PyTorch's: no power to overflow
+        if reduced == 1 and p not in (0, 1, math.inf, -math.inf):  # |x|: no power overflows
             return reduction.SingleNorm.apply(self, axes=axes, keepdim=keepdim)
         if p in ("fro", 2):  # the gradient of a zero norm is zero, as PyTorch's
             return ew.Sqrt.apply((self * self).sum(axes, keepdim), zero_at_zero=True)
@@ -1094,7 +1096,7 @@ class Tensor:
         out_shape, idx_shape, src_shape = shapes
         (axis,) = normalize_dims(dim, len(out_shape))
         if idx.size == 0:  # PyTorch checks nothing more: nothing is written
-            where = tuple(xp_of(idx).zeros(0, np.int64) for _ in out_shape)
+            where = tuple(xp_of(idx).zeros((0,) * len(src_shape), np.int64) for _ in out_shape)
             part = tuple(slice(0, 0) for _ in src_shape)
         else:
             for other, what in ((idx_shape, "self"), (src_shape, "src")):
@@ -1109,9 +1111,10 @@ class Tensor:
             idx = idx.reshape(idx_shape)
             _check_in_bounds(idx, axis, out_shape[axis])
             where, part = _along(idx, axis), tuple(slice(0, n) for n in idx_shape)
-        out = shape.Scatter.apply(self.reshape(out_shape), src.reshape(src_shape), index=where,
-                                  part=part, reduce=reduce, include_self=include_self)
-        return out.reshape(self.shape)
+        # 0-d tensors go in as they are (the op counts them 1-d): an in-place scatter's
+        # input must be the tensor itself, for autograd's version checks
+        return shape.Scatter.apply(self, src, index=where, part=part, reduce=reduce,
+                                   include_self=include_self)
 
     def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False
              ) -> ValuesIndices:

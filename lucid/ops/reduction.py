@@ -180,9 +180,9 @@ class Cumsum(Function):
 
 
 class SingleNorm(Function):
-    """A norm of any order but 0 over axes that hold one element: ``|a|``, which no power
-    overflows or underflows, with the gradient ``a / |a|`` (0 at 0, NaN at NaN and at
-    infinity: PyTorch's for the 2-norm)."""
+    """A norm of order 2 (or another but 0, 1 and +-inf) over axes that hold one element:
+    ``|a|``, which no power overflows or underflows, with the gradient ``a / |a|`` (0 at 0,
+    NaN at NaN and at infinity: PyTorch's for the 2-norm)."""
 
     def forward(self, a: Any, axes: tuple[int, ...] = (), keepdim: bool = False) -> Any:
         self.save_for_backward(a)

@@ -131,6 +131,8 @@ class Scatter(Function):
     def forward(self, a: Any, src: Any, index: Any = None, part: Any = None,
                 reduce: str | None = None, include_self: bool = True) -> Any:
         xp = xp_of(a)
+        shapes = (a.shape, src.shape)
+        a, src = (array.reshape(array.shape or (1,)) for array in (a, src))  # 0-d as 1-d
         values = src[part]
         out = a.copy()
         if reduce is None or not include_self:  # a's values out of the reduction
@@ -145,8 +147,8 @@ class Scatter(Function):
         if reduce in ("prod", "amax", "amin"):  # their gradients read the values
             self.reads_inputs = self.saves_output = True
             self.arrays = (a, values, out)
-        self.meta = (src.shape, index, part, reduce, include_self)
-        return out
+        self.meta = (shapes, index, part, reduce, include_self)
+        return out.reshape(shapes[0])
 
     @staticmethod
     def _count(xp: Any, a: Any, index: Any, include_self: bool) -> Any:
@@ -157,8 +159,9 @@ class Scatter(Function):
         return count
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
-        src_shape, index, part, reduce, include_self = self.meta
+        (a_shape, src_shape), index, part, reduce, include_self = self.meta
         xp = xp_of(gy)
+        gy = gy.reshape(gy.shape or (1,))
         if reduce in (None, "sum"):
             ga, gvalues = gy, gy[index]
         elif reduce == "mean":
@@ -179,9 +182,9 @@ class Scatter(Function):
         if reduce is None or not include_self:
             ga = ga.copy() if ga is gy else ga
             ga[index] = 0
-        gsrc = xp.zeros(src_shape, gy.dtype)
+        gsrc = xp.zeros(src_shape or (1,), gy.dtype)
         gsrc[part] = gvalues
-        return ga, gsrc
+        return ga.reshape(a_shape), gsrc.reshape(src_shape)
 
     def _product_gradients(self, xp: Any, gy: Any, index: Any,
                            include_self: bool) -> tuple[Any, Any]:

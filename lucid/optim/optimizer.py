@@ -14,6 +14,7 @@ store them with :func:`flatten_state_dict` (arrays for safetensors / npz plus a 
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -177,29 +178,20 @@ class Optimizer:
                 else:
                     p.grad.data[...] = 0
 
-    def step(self, *args: Any, **kwargs: Any) -> Any:
-        """``step(closure=None)``: update every parameter that has a gradient; return
-        ``closure()``'s loss, if given.
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's own ``step`` runs the step hooks too, as PyTorch wraps it."""
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _with_step_hooks(cls.__dict__["step"])
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; return ``closure()``'s loss, if given.
 
         The closure (re-evaluating the model and calling ``backward``) runs with gradients
         enabled; the update itself runs under ``no_grad`` on the raw arrays. The step hooks
         (``register_step_pre_hook``, ``register_step_post_hook``) run before and after, with
         the arguments as given, after the optimiser itself (as PyTorch's: ``args[0]``).
         """
-        args = (self, *args)
-        for hook in list(self._optimizer_step_pre_hooks.values()):
-            result = hook(self, args, kwargs)
-            if result is not None:
-                if not (isinstance(result, tuple) and len(result) == 2):
-                    raise RuntimeError(f"{hook} must return None or a tuple of (new_args, "
-                                       f"new_kwargs), but got {result}.")
-                args, kwargs = result
-        loss = self._step(*args[1:], **kwargs)
-        for hook in list(self._optimizer_step_post_hooks.values()):
-            hook(self, args, kwargs)
-        return loss
-
-    def _step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = None
         if closure is not None:
             with enable_grad():
@@ -297,6 +289,7 @@ class Optimizer:
         ``"step"`` counter stays a Python number). Group options (``lr``, ...) come from the
         state dict; the parameters stay this optimiser's own.
         """
+        state_dict = dict(state_dict)  # hooks may change it: not the caller's
         for hook in list(self._optimizer_load_state_dict_pre_hooks.values()):
             result = hook(self, state_dict)
             if result is not None:
@@ -356,3 +349,35 @@ def _import_value(key: str, value: Any, param: Tensor) -> Any:
         # always copy: the optimiser updates state in place, the caller's dict must not change
         return array.astype(dtype or array.dtype, copy=True)
     return copy.deepcopy(value)
+
+
+def _with_step_hooks(step: Callable[..., Any]) -> Callable[..., Any]:
+    """``step`` running the optimiser's step pre-hooks (which may replace its arguments)
+    before and its post-hooks after; once a call, also when a subclass's ``step`` calls
+    ``super().step()``, as PyTorch's."""
+
+    @functools.wraps(step)
+    def hooked(*args: Any, **kwargs: Any) -> Any:
+        optimizer = args[0]
+        if optimizer.__dict__.get("_in_step"):
+            return step(*args, **kwargs)
+        optimizer._in_step = True
+        try:
+            for hook in list(optimizer._optimizer_step_pre_hooks.values()):
+                result = hook(optimizer, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(f"{hook} must return None or a tuple of (new_args, "
+                                           f"new_kwargs), but got {result}.")
+                    args, kwargs = result
+            out = step(*args, **kwargs)
+            for hook in list(optimizer._optimizer_step_post_hooks.values()):
+                hook(optimizer, args, kwargs)
+            return out
+        finally:
+            optimizer._in_step = False
+
+    return hooked
+
+
+Optimizer.step = _with_step_hooks(Optimizer.step)  # type: ignore[method-assign]

@@ -199,3 +199,40 @@ def test_tensor_hook_refusals_match_torch() -> None:
         leaf = m.ones(2, requires_grad=True)
         leaf.retain_grad()
         assert not leaf.retains_grad
+
+
+def test_hooks_and_partial_backwards_review_findings_match_torch() -> None:
+    """Found by a differential review (each failed before): a hook registered before an
+    in-place change runs on the earlier value's gradient (on a tensor, and on a base whose
+    view changes); backward(inputs=...) and autograd.grad run only the graph that leads to
+    the inputs (hooks and retained gradients elsewhere untouched: yb's is the grad call's);
+    a retained gradient is a new tensor each pass."""
+    torch = pytest.importorskip("torch")
+
+    def program(m):  # noqa: ANN001, ANN202 - lucid or torch
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 3
+        y.register_hook(lambda g: g.clamp(max=20))
+        y.mul_(2)
+        (y * y).sum().backward()
+        base = x * 1
+        base.register_hook(lambda g: g * 10)
+        base[:1].mul_(5)
+        x.grad = None
+        (base * base).sum().backward()
+        seen = []
+        a, b = m.ones(2, requires_grad=True), m.tensor([1.0, 2.0], requires_grad=True)
+        yb = b * 3
+        yb.retain_grad()
+        b.register_hook(seen.append)
+        (a * yb).sum().backward(inputs=[a])
+        (ga,) = m.autograd.grad((a * yb).sum(), [yb])
+        kept = m.ones(2, requires_grad=True) * 2
+        kept.retain_grad()
+        (kept * kept).sum().backward(retain_graph=True)
+        first = kept.grad
+        (kept * kept).sum().backward()
+        return [x.grad.tolist(), a.grad.tolist(), yb.grad.tolist(), len(seen), b.grad,
+                ga.tolist(), first.tolist(), kept.grad.tolist()]
+
+    assert program(lucid) == program(torch)

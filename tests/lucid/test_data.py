@@ -151,3 +151,52 @@ def test_randperm_is_a_seeded_permutation() -> None:
     assert first.tolist() == lucid.randperm(50).tolist() != list(range(50))
     assert sorted(first.tolist()) == list(range(50)) and first.dtype == lucid.int64
     assert lucid.randperm(4, dtype=lucid.int32).dtype == lucid.int32
+
+
+def test_data_review_findings_match_torch() -> None:
+    """Found by a differential review (each failed before): a dataset's __getitems__ serves
+    whole batches (also through a Subset); numpy scalars come out as tensors without
+    batching; strings in tuples stay tuples, OrderedDicts stay OrderedDicts, numpy float32
+    scalars stay float32; bad fractions and a non-bool drop_last or replacement are refused;
+    lucid.utils.data is there after import lucid."""
+    from collections import OrderedDict
+
+    pytest.importorskip("torch")
+    import torch.utils.data as torch_data
+
+    import lucid.utils.data as lucid_data
+
+    class Batched:
+        calls = 0
+
+        def __len__(self):  # noqa: ANN204
+            return 6
+
+        def __getitem__(self, i):  # noqa: ANN001, ANN204
+            return np.float32(i)
+
+        def __getitems__(self, indices):  # noqa: ANN001, ANN204
+            Batched.calls += 1
+            return [np.float32(i * 10) for i in indices]
+
+    def program(data_module):  # noqa: ANN001, ANN202
+        Batched.calls = 0
+        subset = data_module.Subset(Batched(), [5, 4, 3, 2])
+        batches = [as_numpy(b) for b in data_module.DataLoader(subset, batch_size=3)]
+        single = [as_numpy(b) for b in data_module.DataLoader(Batched(), batch_size=None)][:2]
+        collated = data_module.default_collate([("a", 1), ("b", 2)])
+        ordered = data_module.default_collate([OrderedDict(x=1.0), OrderedDict(x=2.0)])
+        return [batches, Batched.calls, single, collated[0], type(ordered).__name__,
+                as_numpy(ordered["x"]), as_numpy(data_module.default_collate(
+                    [np.float32(1), 2.0]))]
+
+    assert program(lucid_data) == program(torch_data)
+    for refusal in (lambda d: d.random_split(range(5), [1.5, -0.5]),
+                    lambda d: d.BatchSampler(range(4), 2, drop_last=1)):
+        for data_module in (lucid_data, torch_data):
+            with pytest.raises(ValueError):
+                refusal(data_module)
+    for data_module in (lucid_data, torch_data):
+        with pytest.raises(TypeError):
+            data_module.RandomSampler(range(3), replacement=1)
+    assert lucid.utils.data.DataLoader is DataLoader

@@ -663,7 +663,8 @@ def test_norm_gradient_at_zeros_matches_torch(p: float, torch) -> None:
 @pytest.mark.parametrize(("values", "p"), [
     ([np.nan, 1.0], float("inf")), ([np.nan, 1.0, 3.0], float("-inf")), ([3e38], 2),
     ([1e-30], 2), ([-2.0], "fro"), ([0.0], 0.5), ([-3e38], 1), ([3e38, 1.0], 2), ([np.nan], 2),
-    ([np.inf], 2), ([0.0], 2), ([1e30], 3), ([-1e-30], 1.5), ([-3.0], -2.5), ([0.0], -1)])
+    ([np.inf], 2), ([0.0], 2), ([1e30], 3), ([-1e-30], 1.5), ([-3.0], -2.5), ([0.0], -1),
+    ([np.inf], 1), ([-np.inf], float("inf")), ([np.nan], 1), ([-np.inf], float("-inf"))])
 def test_norm_of_one_element_and_of_nan_match_torch(values: list[float], p: float,
                                                     torch) -> None:
     """A 2-norm over one element is its absolute value (no square to overflow or underflow)
@@ -812,3 +813,30 @@ def test_review_findings_match_torch(torch) -> None:
     ours, theirs = run(lucid), run(torch)
     assert ours[:3] == theirs[:3]
     np.testing.assert_allclose(ours[3:], theirs[3:], rtol=2e-3)
+
+
+def test_scatter_and_randperm_review_findings_match_torch(torch) -> None:
+    """Found by a differential review (each failed before): an in-place scatter_reduce_ on a
+    0-d tensor kept the gradients of its input's old values (prod, amin); an empty index
+    with a src of two dims failed; randperm into a dtype too small for n was not refused."""
+    for reduce, start, value in (("prod", 4.0, 2.0), ("amin", 4.0, 1.0), ("amax", 1.0, 1.0)):
+        grads = []
+        for m in (lucid, torch):
+            x = m.tensor(start, dtype=m.float64, requires_grad=True)
+            s = m.tensor(value, dtype=m.float64, requires_grad=True)
+            y = x.clone()
+            y.scatter_reduce_(0, m.tensor(0), s, reduce)
+            y.backward()
+            grads.append((y.item(), x.grad.item(), s.grad.item()))
+        assert grads[0] == grads[1], reduce
+    for m in (lucid, torch):
+        empty = m.zeros(0, 2, dtype=m.int64)
+        assert m.ones(2, 2).scatter_reduce(0, empty, m.zeros(0, 2), "amax").tolist() == \
+            [[1.0, 1.0], [1.0, 1.0]]
+        assert m.ones(2, 2).scatter_add(0, m.zeros(0, dtype=m.int64), m.zeros(3, 2)).tolist() \
+            == [[1.0, 1.0], [1.0, 1.0]]
+    for n, dtype in ((257, "uint8"), (2050, "float16"), (2, "bool")):
+        for m in (lucid, torch):
+            with pytest.raises((RuntimeError, NotImplementedError)):
+                m.randperm(n, dtype=getattr(m, dtype))
+    assert sorted(lucid.randperm(2049, dtype=lucid.float16).tolist()) == list(range(2049))

@@ -587,3 +587,33 @@ def test_optimizer_hooks_match_torch() -> None:
         return losses, calls, saved["extra"], opt.param_groups[0]["lr"], w.detach().tolist()
 
     assert program(lucid) == program(torch)
+
+
+def test_optimizer_hooks_review_findings_match_torch() -> None:
+    """Found by a differential review (each failed before): a subclass's own step runs the
+    step hooks, once even when it calls super().step() (PyTorch: twice if the base class has
+    had an instance before in the process, else once); load_state_dict's pre-hooks change a
+    copy of the caller's dict, not the dict."""
+    torch = pytest.importorskip("torch")
+
+    def program(m):  # noqa: ANN001, ANN202 - lucid or torch
+        class Halved(m.optim.SGD):
+            def step(self, closure=None):  # noqa: ANN001, ANN202
+                for group in self.param_groups:
+                    group["lr"] = group["lr"] / 2
+                return super().step(closure)
+
+        w = m.ones(1, requires_grad=True)
+        opt, calls = Halved([w], lr=0.5), []
+        opt.register_step_pre_hook(lambda o, args, kwargs: calls.append("pre"))
+        opt.register_step_post_hook(lambda o, args, kwargs: calls.append("post"))
+        w.grad = m.ones(1)
+        opt.step()
+        saved = opt.state_dict()
+        opt.register_load_state_dict_pre_hook(lambda o, sd: sd.update(extra=1))
+        opt.load_state_dict(saved)
+        return calls, w.item(), sorted(saved)
+
+    ours, theirs = program(lucid), program(torch)
+    assert ours[0] == ["pre", "post"]  # torch's count depends on what ran before
+    assert ours[1:] == theirs[1:]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import copy
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,8 +17,8 @@ from lucid.utils.data.sampler import BatchSampler, RandomSampler, Sampler, Seque
 def default_collate(batch: Sequence[Any]) -> Any:
     """A list of samples made one batch, as PyTorch's: tensors (and numpy arrays) stacked on a
     new first dim, Python floats into a float64 tensor and ints into an int64 one (bools: a
-    bool one), strings left a list, and dicts, named tuples and sequences collated field by
-    field (a tuple's fields come back as a list).
+    bool one), strings left as they come, and dicts, named tuples and sequences collated
+    field by field (a tuple's fields come back as a list).
 
     Example:
         >>> import lucid
@@ -34,7 +35,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(elem, np.ndarray) and elem.dtype.kind not in "OSUV":
         return lucid.stack([tensor(b) for b in batch], 0)
     if isinstance(elem, np.generic) and elem.dtype.kind not in "OSUV":
-        return tensor(np.array(batch))
+        return tensor(np.array(batch, dtype=elem.dtype))
     if isinstance(elem, float):
         return tensor(batch, dtype=lucid.float64)
     if isinstance(elem, int):  # bools too: a bool tensor
@@ -42,21 +43,27 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, Mapping):
-        return {key: default_collate([sample[key] for sample in batch]) for key in elem}
+        collated = {key: default_collate([sample[key] for sample in batch]) for key in elem}
+        if isinstance(elem, MutableMapping):  # its own kind (OrderedDict, defaultdict)
+            clone = copy.copy(elem)
+            clone.update(collated)
+            return clone
+        return collated
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a named tuple
-        return type(elem)(*(default_collate(list(field)) for field in zip(*batch)))
+        return type(elem)(*(default_collate(field) for field in zip(*batch)))
     if isinstance(elem, Sequence):
         if any(len(sample) != len(elem) for sample in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        return [default_collate(list(field)) for field in zip(*batch)]
+        return [default_collate(field) for field in zip(*batch)]
     raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, "
                     f"dicts or lists; found {type(elem)}")
 
 
 def default_convert(sample: Any) -> Any:
-    """One sample as a loader without batches gives it: numpy arrays become tensors."""
-    if isinstance(sample, np.ndarray) and sample.dtype.kind not in "OSUV":
-        return tensor(sample)
+    """One sample as a loader without batches gives it: numpy arrays and scalars become
+    tensors."""
+    if isinstance(sample, (np.ndarray, np.generic)) and sample.dtype.kind not in "OSUV":
+        return tensor(np.asarray(sample))
     if isinstance(sample, Mapping):
         return {key: default_convert(value) for key, value in sample.items()}
     if isinstance(sample, tuple) and hasattr(sample, "_fields"):
@@ -135,6 +142,8 @@ class DataLoader:
     def _fetch(self, indices: int | list[int]) -> Any:
         if self.batch_sampler is None:
             return self.collate_fn(self.dataset[indices])
+        if hasattr(self.dataset, "__getitems__"):  # a whole batch at once, as PyTorch's
+            return self.collate_fn(self.dataset.__getitems__(indices))
         return self.collate_fn([self.dataset[i] for i in indices])
 
     def __iter__(self) -> Iterator[Any]:

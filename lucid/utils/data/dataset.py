@@ -73,6 +73,13 @@ class Subset(Dataset):
             return self.dataset[[self.indices[i] for i in index]]
         return self.dataset[self.indices[index]]
 
+    def __getitems__(self, indices: list[int]) -> list[Any]:
+        """A batch's samples: through the dataset's own ``__getitems__`` where it has one."""
+        chosen = [self.indices[i] for i in indices]
+        if hasattr(self.dataset, "__getitems__"):
+            return self.dataset.__getitems__(chosen)
+        return [self.dataset[i] for i in chosen]
+
     def __len__(self) -> int:
         return len(self.indices)
 
@@ -113,6 +120,9 @@ def random_split(dataset: Any, lengths: Sequence[int | float],
         (8, 2, True)
     """
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        for i, fraction in enumerate(lengths):
+            if not 0 <= fraction <= 1:
+                raise ValueError(f"Fraction at index {i} is not between 0 and 1")
         counts = [int(math.floor(len(dataset) * fraction)) for fraction in lengths]
         for i in range(len(dataset) - sum(counts)):
             counts[i % len(counts)] += 1
