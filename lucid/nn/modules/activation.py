@@ -12,7 +12,29 @@ from lucid.nn.modules.module import Module
 from lucid.tensor import Tensor
 
 
-class ReLU(Module):
+class _Inplace(Module):
+    """An activation that takes PyTorch's ``inplace`` (shown in the repr only)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class _AlongDim(Module):
+    """An activation along one dim (``None``: PyTorch's legacy choice, with a warning)."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class ReLU(_Inplace):
     """``max(x, 0)`` element-wise.
 
     Shape:
@@ -25,18 +47,11 @@ class ReLU(Module):
         tensor([0., 2.])
     """
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
     def forward(self, input: Tensor) -> Tensor:
         return F.relu(input)
 
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
 
-
-class ReLU6(Module):
+class ReLU6(_Inplace):
     """``min(max(x, 0), 6)`` element-wise.
 
     Shape:
@@ -49,15 +64,8 @@ class ReLU6(Module):
         tensor([0., 3., 6.])
     """
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
     def forward(self, input: Tensor) -> Tensor:
         return F.relu6(input)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
@@ -119,7 +127,7 @@ class Tanh(Module):
         return F.tanh(input)
 
 
-class SiLU(Module):
+class SiLU(_Inplace):
     """``x * sigmoid(x)`` element-wise (the swish).
 
     Shape:
@@ -132,18 +140,11 @@ class SiLU(Module):
         tensor([0.])
     """
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
     def forward(self, input: Tensor) -> Tensor:
         return F.silu(input)
 
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
 
-
-class Softmax(Module):
+class Softmax(_AlongDim):
     """``softmax`` along ``dim``: each slice made non-negative and summing to 1.
 
     Shape:
@@ -156,18 +157,11 @@ class Softmax(Module):
         [[0.5, 0.5]]
     """
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
     def forward(self, input: Tensor) -> Tensor:
         return F.softmax(input, self.dim)
 
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
 
-
-class LogSoftmax(Module):
+class LogSoftmax(_AlongDim):
     """``log_softmax`` along ``dim``: log-probabilities, for ``NLLLoss``.
 
     Shape:
@@ -180,12 +174,5 @@ class LogSoftmax(Module):
         [0.5, 0.5]
     """
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
     def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
