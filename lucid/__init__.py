@@ -69,6 +69,7 @@ from lucid.functional import (
     cumsum,
     div,
     einsum,
+    erf,
     exp,
     flatten,
     flip,
@@ -131,7 +132,7 @@ __version__ = "0.1.0"
 __all__ = [
     "abs", "add", "all", "amax", "amin", "any", "arange", "argmax", "argmin", "argsort", "bool",
     "bool_", "cat", "ceil", "chunk", "clamp", "clip", "concat", "cos", "cumsum", "Device",
-    "device", "div", "einsum", "double", "empty", "empty_like", "enable_grad", "exp", "eye",
+    "device", "div", "einsum", "double", "empty", "empty_like", "enable_grad", "erf", "exp", "eye",
     "flatten", "flip", "float16", "float32", "float64", "floor", "from_numpy", "full", "full_like",
     "gather", "get_default_dtype", "get_rng_state", "gpu", "gpu_available", "half", "index_select",
     "int16", "int32", "int64", "int8", "is_grad_enabled", "isfinite", "isinf", "isnan", "linspace",

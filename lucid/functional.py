@@ -52,6 +52,10 @@ def exp(input: Tensor) -> Tensor:
     return input.exp()
 
 
+def erf(input: Tensor) -> Tensor:
+    return input.erf()
+
+
 def log(input: Tensor) -> Tensor:
     return input.log()
 

@@ -736,6 +736,10 @@ class Tensor:
     def tanh(self) -> Tensor:
         return ew.Tanh.apply(self._floating())
 
+    def erf(self) -> Tensor:
+        """The error function, ``2 / sqrt(pi) * integral of exp(-t^2) from 0 to x``."""
+        return ew.Erf.apply(self._floating())
+
     def _in_float32(self, compute: Callable[[Tensor], Tensor]) -> Tensor:
         """``compute`` of itself, for float16 in float32 and the result cast back, as PyTorch
         computes half-precision norms, running sums and rounding (float16 overflows past

@@ -7,6 +7,7 @@ weights.
 
 from lucid.nn import functional, init, utils
 from lucid.nn.modules import (
+    GELU,
     AdaptiveAvgPool2d,
     AvgPool2d,
     BatchNorm2d,
@@ -48,7 +49,7 @@ from lucid.nn.parameter import Buffer, Parameter
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "Buffer", "ConstantPad2d", "Conv2d",
-    "CrossEntropyLoss", "Dropout", "Flatten", "GroupNorm", "Identity", "InstanceNorm1d",
+    "CrossEntropyLoss", "Dropout", "Flatten", "GELU", "GroupNorm", "Identity", "InstanceNorm1d",
     "InstanceNorm2d", "InstanceNorm3d", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
     "MSELoss", "MaxPool2d", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU",
     "ReLU6", "ReflectionPad2d", "ReplicationPad2d", "Sequential", "SiLU", "Sigmoid", "Softmax",

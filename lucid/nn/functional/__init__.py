@@ -6,6 +6,7 @@ Layers in ``lucid.nn`` own parameters and call these.
 from lucid.functional import pad
 from lucid.nn.functional.activation import (
     dropout,
+    gelu,
     hardtanh,
     leaky_relu,
     log_softmax,
@@ -32,7 +33,7 @@ from lucid.nn.functional.upsampling import interpolate
 
 __all__ = [
     "adaptive_avg_pool2d", "adaptive_instance_norm", "avg_pool2d", "batch_norm", "calc_mean_std",
-    "conv2d", "cross_entropy", "dropout", "group_norm", "hardtanh", "instance_norm",
+    "conv2d", "cross_entropy", "dropout", "gelu", "group_norm", "hardtanh", "instance_norm",
     "interpolate", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d",
     "mse_loss", "nll_loss", "pad", "relu", "relu6", "sigmoid", "silu", "softmax", "tanh",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -47,6 +48,25 @@ def sigmoid(input: Tensor) -> Tensor:
 
 def tanh(input: Tensor) -> Tensor:
     return input.tanh()
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """``x * Phi(x)``, Phi the standard normal's distribution function: ``x / 2 * (1 +
+    erf(x / sqrt(2)))``, or with ``approximate="tanh"`` Hendrycks and Gimpel's ``x / 2 * (1 +
+    tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))``.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn.functional as F
+        >>> [round(v, 4) for v in F.gelu(lucid.tensor([-1.0, 0.0, 1.0])).tolist()]
+        [-0.1587, 0.0, 0.8413]
+    """
+    if approximate == "none":
+        return input * ((input * (1 / math.sqrt(2))).erf() + 1) * 0.5
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * math.sqrt(2 / math.pi)
+        return input * (inner.tanh() + 1) * 0.5
+    raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate}")
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:

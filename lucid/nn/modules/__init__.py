@@ -1,6 +1,7 @@
 """The layer classes of ``lucid.nn``; import them from ``lucid.nn``."""
 
 from lucid.nn.modules.activation import (
+    GELU,
     LeakyReLU,
     LogSoftmax,
     ReLU,
@@ -31,7 +32,7 @@ from lucid.nn.modules.upsampling import Upsample
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "ConstantPad2d", "Conv2d", "CrossEntropyLoss",
-    "Dropout", "Flatten", "GroupNorm", "Identity", "InstanceNorm1d", "InstanceNorm2d",
+    "Dropout", "Flatten", "GELU", "GroupNorm", "Identity", "InstanceNorm1d", "InstanceNorm2d",
     "InstanceNorm3d", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d",
     "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss", "ReLU", "ReLU6", "ReflectionPad2d",
     "ReplicationPad2d", "Sequential", "Sigmoid", "SiLU", "Softmax", "Tanh", "Unflatten",

@@ -144,6 +144,31 @@ class SiLU(_Inplace):
         return F.silu(input)
 
 
+class GELU(Module):
+    """``x * Phi(x)`` element-wise (``functional.gelu``; ``approximate="tanh"`` for the tanh
+    form).
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> round(nn.GELU()(lucid.tensor([1.0])).item(), 4)
+        0.8413
+    """
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.gelu(input, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
 class Softmax(_AlongDim):
     """``softmax`` along ``dim``: each slice made non-negative and summing to 1.
 

@@ -173,3 +173,27 @@ def test_gradient_clipping_matches_torch() -> None:
         p.grad = m.tensor([float("nan"), 1.0])
         with pytest.raises(RuntimeError, match="non-finite"):
             m.nn.utils.clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
+
+
+def test_erf_and_gelu_match_torch() -> None:
+    """erf to within 2e-15 of torch's over its whole range (tiny, large, infinite, NaN)
+    with its gradient; GELU exact and tanh-approximated, values and gradients, and the
+    layer; an unknown approximation refused."""
+    x = np.concatenate([np.linspace(-7, 7, 20001), [1e-300, -2.0, 2.0, 30.0, -1e300]])
+    ours = lucid.tensor(x).erf().numpy()
+    theirs = torch.erf(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=2e-15)
+    assert lucid.tensor(1e-300).erf().item() == pytest.approx(torch.erf(torch.tensor(1e-300))
+                                                              .item(), rel=1e-14)
+    special = lucid.tensor([np.inf, -np.inf, np.nan]).erf().tolist()
+    assert special[:2] == [1.0, -1.0] and np.isnan(special[2])
+    assert lucid.erf(lucid.tensor([0.5], dtype=lucid.float32)).dtype == lucid.float32
+    gradcheck(lambda t: t.erf(), (lucid.tensor(np.linspace(-3, 3, 7), requires_grad=True),))
+    sample = np.linspace(-6, 6, 101)
+    for kind in ("none", "tanh"):
+        assert_same(both(lambda m, f, t, a=kind: f.gelu(t, approximate=a), sample),
+                    rtol=1e-12, atol=1e-14)
+        assert_same(both(lambda m, f, t, a=kind: m.nn.GELU(a)(t), sample), rtol=1e-12,
+                    atol=1e-14)
+    with pytest.raises(RuntimeError):
+        F.gelu(lucid.ones(1), approximate="sigmoid")
