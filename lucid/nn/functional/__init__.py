@@ -29,11 +29,13 @@ from lucid.nn.functional.normalization import (
     layer_norm,
 )
 from lucid.nn.functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from lucid.nn.functional.sparse import embedding
 from lucid.nn.functional.upsampling import interpolate
 
 __all__ = [
     "adaptive_avg_pool2d", "adaptive_instance_norm", "avg_pool2d", "batch_norm", "calc_mean_std",
-    "conv2d", "cross_entropy", "dropout", "gelu", "group_norm", "hardtanh", "instance_norm",
-    "interpolate", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d",
-    "mse_loss", "nll_loss", "pad", "relu", "relu6", "sigmoid", "silu", "softmax", "tanh",
+    "conv2d", "cross_entropy", "dropout", "embedding", "gelu", "group_norm", "hardtanh",
+    "instance_norm", "interpolate", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax",
+    "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "relu6", "sigmoid", "silu", "softmax",
+    "tanh",
 ]

@@ -28,13 +28,14 @@ from lucid.nn.modules.normalization import (
 )
 from lucid.nn.modules.padding import ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
 from lucid.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from lucid.nn.modules.sparse import Embedding
 from lucid.nn.modules.upsampling import Upsample
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "ConstantPad2d", "Conv2d", "CrossEntropyLoss",
-    "Dropout", "Flatten", "GELU", "GroupNorm", "Identity", "InstanceNorm1d", "InstanceNorm2d",
-    "InstanceNorm3d", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d",
-    "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss", "ReLU", "ReLU6", "ReflectionPad2d",
-    "ReplicationPad2d", "Sequential", "Sigmoid", "SiLU", "Softmax", "Tanh", "Unflatten",
-    "Upsample", "ZeroPad2d",
+    "Dropout", "Embedding", "Flatten", "GELU", "GroupNorm", "Identity", "InstanceNorm1d",
+    "InstanceNorm2d", "InstanceNorm3d", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
+    "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss", "ReLU", "ReLU6",
+    "ReflectionPad2d", "ReplicationPad2d", "Sequential", "Sigmoid", "SiLU", "Softmax", "Tanh",
+    "Unflatten", "Upsample", "ZeroPad2d",
 ]

@@ -197,3 +197,22 @@ def test_erf_and_gelu_match_torch() -> None:
                     atol=1e-14)
     with pytest.raises(RuntimeError):
         F.gelu(lucid.ones(1), approximate="sigmoid")
+
+
+def test_embedding_matches_torch() -> None:
+    """Rows looked up with repeats (gradients add), the padding row's gradient zero (also
+    given from the end), the layer's padding row starting at zero and its table from N(0, 1);
+    float indices and a padding index out of range refused."""
+    table = RNG.standard_normal((5, 3))
+    index = np.array([[1, 0, 4], [0, 0, 2]])
+    for padding in (None, 0, -1):
+        assert_same(both(lambda m, f, w, p=padding: f.embedding(m.tensor(index), w,
+                                                                 padding_idx=p), table))
+    layer = lucid.nn.Embedding(1000, 8, padding_idx=3)
+    assert layer.weight[3].tolist() == [0.0] * 8 and layer(lucid.tensor([3, 4])).shape == (2, 8)
+    assert abs(float(layer.weight.numpy().std()) - 1) < 0.05
+    for refusal in (lambda m: m.nn.functional.embedding(m.tensor([0.0]), m.ones(2, 2)),
+                    lambda m: m.nn.Embedding(3, 2, padding_idx=3)):
+        for m in (lucid, torch):
+            with pytest.raises((RuntimeError, AssertionError)):
+                refusal(m)
