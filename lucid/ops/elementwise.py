@@ -416,7 +416,7 @@ def erf_array(a: Any) -> Any:
     for k in range(60, 0, -1):  # erfc(x) = exp(-x^2) / sqrt(pi) / (x + 1/2 / (x + 1 / (x + ...)))
         fraction = far + (k / 2) / fraction
     tail = 1 - xp.exp(-far * far) / math.sqrt(math.pi) / fraction
-    return (xp.sign(x) * xp.where(magnitude < 2.0, series, tail)).astype(a.dtype)
+    return xp.copysign(xp.where(magnitude < 2.0, series, tail), x).astype(a.dtype)
 
 
 class Erf(Function):

@@ -94,9 +94,15 @@ def softmax(input: Tensor, dim: int | None = None, dtype: DTypeLike = None) -> T
     """
     x = input if dtype is None else input.to(dtype)
     dim = _softmax_dim(dim, x.ndim, "softmax")
-    peak = x.detach().amax(dim, keepdim=True) if x.ndim else x.detach()
-    exp = (x - peak).exp()
-    return exp / exp.sum(dim, keepdim=True)
+
+    def compute(x: Tensor) -> Tensor:
+        if not x.numel():
+            return x.exp()
+        peak = x.detach().amax(dim, keepdim=True) if x.ndim else x.detach()
+        exp = (x - peak).exp()
+        return exp / exp.sum(dim, keepdim=True)
+
+    return x._in_float32(compute)  # float16 in float32, as PyTorch's
 
 
 def log_softmax(input: Tensor, dim: int | None = None, dtype: DTypeLike = None) -> Tensor:
@@ -111,7 +117,7 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype: DTypeLike = None) 
     """
     x = input if dtype is None else input.to(dtype)
     dim = _softmax_dim(dim, x.ndim, "log_softmax")
-    return x - x.logsumexp(dim, keepdim=True)
+    return x._in_float32(lambda x: x - x.logsumexp(dim, keepdim=True) if x.numel() else x * 1)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+import lucid
 from lucid.nn.functional.activation import log_softmax
 from lucid.tensor import Tensor
 
@@ -104,15 +105,27 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     """
     kept = _check_targets(input, target, ignore_index)
     dim = _class_dim(input)
+    if weight is not None and weight.shape != (input.shape[dim],):
+        raise RuntimeError(f"weight tensor should be defined either for all {input.shape[dim]} "
+                           f"classes or no classes but got weight tensor of shape: "
+                           f"{list(weight.shape)}")
     index = target.masked_fill(~kept, 0).long()
     picked = input.gather(dim, index.unsqueeze(dim)).squeeze(dim)
+    picked = lucid.where(kept, picked, 0.0)  # an ignored place's NaN stays out
     weights = kept.to(input.dtype)
     if weight is not None:
         weights = weights * weight.gather(0, index.reshape(-1)).reshape(index.shape)
     loss = -picked * weights
     if reduction == "mean":
-        return loss.sum() / weights.sum()
+        return _divided(loss.sum(), weights.sum())
     return _reduce(loss, reduction)
+
+
+def _divided(total: Tensor, count: Tensor) -> Tensor:
+    """``total / count``: NaN where ``count`` is 0 (every target ignored), as PyTorch's, with
+    a zero gradient there, not a NaN one."""
+    empty = count == 0
+    return lucid.where(empty, float("nan"), total / lucid.where(empty, 1.0, count))
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -157,14 +170,14 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if not label_smoothing:
         return nll
     kept = target != ignore_index
-    smooth = -weighted.sum(dim) * kept.to(input.dtype)
+    smooth = lucid.where(kept, -weighted.sum(dim), 0.0)
     if reduction == "mean":
         if weight is None:
-            smooth = smooth.sum() / kept.to(input.dtype).sum()
+            smooth = _divided(smooth.sum(), kept.to(input.dtype).sum())
         else:
             index = target.masked_fill(~kept, 0).long().reshape(-1)
             kept_weights = weight.gather(0, index) * kept.reshape(-1).to(input.dtype)
-            smooth = smooth.sum() / kept_weights.sum()
+            smooth = _divided(smooth.sum(), kept_weights.sum())
     else:
         smooth = _reduce(smooth, reduction)
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / classes)

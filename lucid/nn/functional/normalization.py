@@ -32,7 +32,8 @@ class _Normalize(Function):
                 has_bias: bool = False) -> Any:
         xp = xp_of(x)
         channel_shape = [1] * x.ndim
-        channel_shape[1] = x.shape[1]
+        if has_weight or has_bias:  # per-channel affine: channels on axis 1
+            channel_shape[1] = x.shape[1]
         inv_std = (1 / xp.sqrt(var + x.dtype.type(eps))).astype(x.dtype, copy=False)
         xhat = (x - mean) * inv_std
         weight = affine[0].reshape(channel_shape) if has_weight else None
@@ -315,6 +316,8 @@ def adaptive_instance_norm(
 
 def _normalized_over(input: Tensor, axes: tuple[int, ...], eps: float) -> Tensor:
     """``input`` normalised by its own biased statistics over ``axes``, without affine."""
+    if not input.numel():  # nothing to normalise (numpy would warn about empty means)
+        return input * 1
     mean = input.data.mean(axis=axes, keepdims=True)
     var = input.data.var(axis=axes, keepdims=True)
     return _normalize(input, axes, mean, var, None, None, eps)
@@ -344,7 +347,8 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
         if t is not None and t.shape != shape:
             raise RuntimeError(f"layer_norm: expected {name} of shape {list(shape)}, got "
                                f"{list(t.shape)}")
-    out = _normalized_over(input, tuple(range(input.ndim - len(shape), input.ndim)), eps)
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+    out = input._in_float32(lambda x: _normalized_over(x, axes, eps))  # float16's var overflows
     if weight is not None:
         out = out * weight
     if bias is not None:
@@ -376,8 +380,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                            f"num_groups, but got input of shape {list(input.shape)} and "
                            f"num_groups={num_groups}")
     _check_per_channel("group_norm", channels, weight=weight, bias=bias)
-    grouped = input.reshape(n, num_groups, -1)
-    out = _normalized_over(grouped, (2,), eps).reshape(input.shape)
+    grouped = input.reshape(n, num_groups, input.numel() // max(n * num_groups, 1))
+    out = grouped._in_float32(lambda x: _normalized_over(x, (2,), eps)).reshape(input.shape)
     channel_shape = (1, channels) + (1,) * (input.ndim - 2)
     if weight is not None:
         out = out * weight.reshape(channel_shape)

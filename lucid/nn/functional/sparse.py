@@ -6,10 +6,13 @@ from __future__ import annotations
 from lucid.tensor import Tensor
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """``weight[input]``: for each integer of ``input`` its row of the (num, dim) table;
     repeated indices add their gradients, and the ``padding_idx`` row gets none. PyTorch's
-    ``max_norm`` (renormalising rows in place) and sparse gradients are not supported.
+    ``max_norm`` (renormalising rows in place), ``scale_grad_by_freq`` and sparse gradients
+    are not supported: only their defaults are taken.
 
     Shape:
         - Input: (*) integers in [0, num). Weight: (num, dim). Output: (*, dim).
@@ -21,6 +24,11 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         >>> F.embedding(lucid.tensor([[2, 1]]), table).tolist()
         [[[3.0, 4.0], [1.0, 2.0]]]
     """
+    import lucid
+
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not "
+                                  "supported")
     if input.dtype.kind not in "iu":
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got {input.dtype} instead")
@@ -29,16 +37,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     if padding_idx is not None:
         if not -weight.shape[0] <= padding_idx < weight.shape[0]:
             raise AssertionError("Padding_idx must be within num_embeddings")
-        mask = _rows_but(weight, padding_idx % weight.shape[0])
-        weight = weight * mask + weight.detach() * (1 - mask)  # same values, no gradient there
+        others = lucid.arange(weight.shape[0], device=weight.device).reshape(-1, 1) != \
+            padding_idx % weight.shape[0]
+        weight = lucid.where(others, weight, weight.detach())  # same values, no gradient there
     rows = weight.index_select(0, input.reshape(-1).long())
     return rows.reshape(*input.shape, weight.shape[1])
-
-
-def _rows_but(weight: Tensor, row: int) -> Tensor:
-    """A (num, 1) column of ones with a zero at ``row``, in ``weight``'s dtype and device."""
-    import lucid
-
-    mask = lucid.ones(weight.shape[0], 1, dtype=weight.dtype, device=weight.device)
-    mask.data[row] = 0
-    return mask

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lucid.nn.modules.module import Module
+from lucid.ops._util import normalize_dims
 from lucid.tensor import Tensor
 
 
@@ -53,7 +54,7 @@ class Unflatten(Module):
         self.unflattened_size = tuple(unflattened_size)
 
     def forward(self, input: Tensor) -> Tensor:
-        dim = self.dim % input.ndim
+        (dim,) = normalize_dims(self.dim, input.ndim)
         return input.reshape(*input.shape[:dim], *self.unflattened_size,
                              *input.shape[dim + 1:])
 

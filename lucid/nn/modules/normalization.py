@@ -345,12 +345,13 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
 class GroupNorm(Module):
     """The C channels in ``num_groups`` groups, each (sample, group) normalised over its
-    channels and positions; then a per-channel ``weight`` and ``bias`` (``affine``). Batch
+    channels and positions; then a per-channel ``weight`` and ``bias`` (``affine``;
+    ``bias=False`` leaves the shift out). Batch
     independent, as instance norm (C groups) and layer norm (one group).
 
     Shape:
@@ -364,7 +365,7 @@ class GroupNorm(Module):
     """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, device: DeviceLike = None,
+                 affine: bool = True, *, bias: bool = True, device: DeviceLike = None,
                  dtype: DTypeLike = None) -> None:
         super().__init__()
         if num_channels % num_groups:
@@ -375,7 +376,10 @@ class GroupNorm(Module):
         self.affine = affine
         if affine:
             self.weight = Parameter(ones(num_channels, device=device, dtype=dtype))
-            self.bias = Parameter(zeros(num_channels, device=device, dtype=dtype))
+            if bias:
+                self.bias = Parameter(zeros(num_channels, device=device, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -384,4 +388,5 @@ class GroupNorm(Module):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")

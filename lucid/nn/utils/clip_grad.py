@@ -31,6 +31,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     """
     import lucid
 
+    norm_type = float(norm_type)  # "inf" too, as PyTorch's
     grads = [p.grad for p in _with_grads(parameters)]
     if not grads:
         return lucid.tensor(0.0)

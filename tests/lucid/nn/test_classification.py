@@ -216,3 +216,50 @@ def test_embedding_matches_torch() -> None:
         for m in (lucid, torch):
             with pytest.raises((RuntimeError, AssertionError)):
                 refusal(m)
+
+
+def test_review_findings_match_torch() -> None:
+    """Found by a differential review (each failed before): unbatched LayerNorm; float16
+    layer and group norm (variance overflowing to zeros) and log-softmax computed in
+    float32; empty softmax dims and empty group-norm batches; every target ignored gives a
+    NaN loss with a zero gradient, and a NaN at an ignored place stays out; padding_idx
+    keeps infinities; class weights of the wrong length refused; Unflatten's dim checked;
+    GroupNorm's bias= and the norms' reprs; Embedding's PyTorch arguments and
+    from_pretrained; clip_grad_norm_ with "inf"; erf(-0.0) is -0.0."""
+    big = (RNG.standard_normal((2, 4)) * 300).astype(np.float16)
+
+    def program(m):  # noqa: ANN001, ANN202 - lucid or torch
+        f = m.nn.functional
+        out = [m.nn.LayerNorm(3).double()(m.tensor([1.0, 2.0, 4.0], dtype=m.float64)),
+               f.layer_norm(m.tensor(big), (4,)), f.group_norm(m.tensor(big).reshape(2, 4, 1), 2),
+               f.log_softmax(m.tensor(np.linspace(-20, 20, 30).astype(np.float16)), 0),
+               f.softmax(m.zeros(3, 0), 1), f.group_norm(m.zeros(0, 4, 2), 2)]
+        for smoothing in (0.0, 0.1):
+            x = m.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+            f.cross_entropy(x, m.tensor([-100]), label_smoothing=smoothing).backward()
+            out.append(x.grad)
+            nan_row = m.tensor([[1.0, 2.0], [float("nan"), 0.0]])
+            out.append(f.cross_entropy(nan_row, m.tensor([0, -100]), reduction="sum",
+                                       label_smoothing=smoothing))
+        table = m.tensor([[float("inf"), 1.0], [2.0, 3.0]])
+        out.append(f.embedding(m.tensor([0, 1]), table, padding_idx=1, max_norm=None))
+        p = m.zeros(2, requires_grad=True)
+        p.grad = m.tensor([3.0, -4.0])
+        out.append(m.nn.utils.clip_grad_norm_(p, 1.0, "inf"))
+        out.append(m.tensor(-0.0).erf())
+        frozen = m.nn.Embedding.from_pretrained(m.ones(3, 2), padding_idx=0)
+        return ([np.nan_to_num(t.detach().numpy().astype(np.float64), nan=-7.0).tolist()
+                 for t in out],
+                [str(m.nn.LayerNorm(4)), str(m.nn.GroupNorm(2, 4, bias=False)),
+                 frozen.weight.requires_grad, np.signbit(out[-1].numpy()).item()])
+
+    ours, theirs = program(lucid), program(torch)
+    assert ours[1] == theirs[1]
+    for a, b in zip(ours[0], theirs[0], strict=True):
+        np.testing.assert_allclose(a, b, rtol=2e-3, atol=1e-6)  # float16 rows: a rounding
+    for refusal in (lambda m: m.nn.Unflatten(2, (2, 2))(m.zeros(4, 6)),
+                    lambda m: m.nn.functional.nll_loss(m.zeros(2, 3), m.tensor([0, 1]),
+                                                       weight=m.ones(2))):
+        for m in (lucid, torch):
+            with pytest.raises((IndexError, RuntimeError)):
+                refusal(m)
