@@ -56,6 +56,14 @@ def erf(input: Tensor) -> Tensor:
     return input.erf()
 
 
+def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    return input.softmax(dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    return input.log_softmax(dim, dtype)
+
+
 def log(input: Tensor) -> Tensor:
     return input.log()
 

@@ -736,6 +736,18 @@ class Tensor:
     def tanh(self) -> Tensor:
         return ew.Tanh.apply(self._floating())
 
+    def softmax(self, dim: int, dtype: DTypeLike = None) -> Tensor:
+        """``lucid.nn.functional.softmax`` along ``dim``."""
+        from lucid.nn.functional import softmax
+
+        return softmax(self, dim, dtype)
+
+    def log_softmax(self, dim: int, dtype: DTypeLike = None) -> Tensor:
+        """``lucid.nn.functional.log_softmax`` along ``dim``."""
+        from lucid.nn.functional import log_softmax
+
+        return log_softmax(self, dim, dtype)
+
     def erf(self) -> Tensor:
         """The error function, ``2 / sqrt(pi) * integral of exp(-t^2) from 0 to x``."""
         return ew.Erf.apply(self._floating())

@@ -46,6 +46,12 @@ def test_softmax_and_log_softmax_match_torch(dim: int) -> None:
         F.softmax(lucid.tensor(LOGITS))
     assert F.softmax(lucid.tensor(LOGITS, dtype=lucid.float32), 1, dtype=lucid.float64).dtype \
         == lucid.float64
+    x = lucid.tensor(LOGITS)
+    for ours, functional in ((x.softmax(dim), F.softmax(x, dim)),
+                             (lucid.softmax(x, dim), F.softmax(x, dim)),
+                             (x.log_softmax(dim), F.log_softmax(x, dim)),
+                             (lucid.log_softmax(x, dim), F.log_softmax(x, dim))):
+        np.testing.assert_array_equal(ours.numpy(), functional.numpy())
 
 
 def test_layer_and_group_norm_match_torch() -> None:
