@@ -347,6 +347,10 @@ class Trainer:
             named += [(f"encoder.{name}", p) for name, p in self.model.encoder.named_parameters()]
         return named
 
+    def _updates(self) -> int:
+        """How many parameter updates Adam has made (its per-parameter step counts)."""
+        return sum(int(state.get("step", 0)) for state in self.optimizer.state.values())
+
     def _update_ema(self) -> None:
         """Fold the weights of the step just taken (number ``self.iteration + 1``) into their
         moving average, kept in float32 whatever the weights' precision."""
@@ -576,15 +580,27 @@ class Trainer:
 
     # ---- the loop ---------------------------------------------------------------------------
     def step(self) -> tuple[float, float]:
-        """One optimisation step; returns (content loss, style loss)."""
+        """One optimisation step; returns (content loss, style loss).
+
+        Ctrl-C during the step's forward and backward passes (nearly all of its time) leaves
+        the random generators as they were before it, so that the checkpoint it triggers
+        resumes with the same batches as a run never interrupted; during the few
+        milliseconds of the weights' update it cannot."""
         options = self.options
-        content = lucid.tensor(self.content_pool.batch(self.rng, options.batch_size),
-                               device=self.device)
-        style = lucid.tensor(self.style_pool.batch(self.rng, options.batch_size),
-                             device=self.device)
-        losses = train_step(self.model, self.optimizer, content, style, options.content_weight,
-                            options.style_weight, self.workers, self.critic,
-                            options.style_terms)
+        before = self.rng.bit_generator.state, lucid.get_rng_state(), self._updates()
+        try:
+            content = lucid.tensor(self.content_pool.batch(self.rng, options.batch_size),
+                                   device=self.device)
+            style = lucid.tensor(self.style_pool.batch(self.rng, options.batch_size),
+                                 device=self.device)
+            losses = train_step(self.model, self.optimizer, content, style,
+                                options.content_weight, options.style_weight, self.workers,
+                                self.critic, options.style_terms)
+        except KeyboardInterrupt:
+            if self._updates() == before[2]:  # not inside the update: nothing has moved
+                self.rng.bit_generator.state = before[0]
+                lucid.set_rng_state(before[1])
+            raise
         if options.ema_decay > 0:
             self._update_ema()
         self.scheduler.step()
