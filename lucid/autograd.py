@@ -251,7 +251,7 @@ def _no_create_graph(create_graph: bool) -> None:
                                   "lucid's backward passes run on arrays, outside any graph")
 
 
-def accumulate(tensor: Tensor, g: Any) -> None:
+def _accumulate(tensor: Tensor, g: Any) -> None:
     """Add ``g`` into ``tensor.grad``: never overwritten, added in place, as PyTorch's."""
     from lucid.tensor import Tensor
 
@@ -269,7 +269,7 @@ def backward(root: Tensor, grad: Any, retain_graph: bool = False,
     ``retain_grad`` asked for is kept in any pass that reaches it (``_propagate``)."""
     _check_views([root])
     if inputs is None:
-        _propagate(root, grad, retain_graph, accumulate)
+        _propagate(root, grad, retain_graph, _accumulate)
         return
     if not inputs:
         raise RuntimeError("'inputs' argument to backward() cannot be empty")
@@ -277,7 +277,7 @@ def backward(root: Tensor, grad: Any, retain_graph: bool = False,
 
     def chosen(tensor: Tensor, g: Any) -> None:
         if id(tensor) in wanted and not tensor._retains_grad:  # a retained one has it
-            accumulate(tensor, g)
+            _accumulate(tensor, g)
 
     _propagate(root, grad, retain_graph, chosen, chosen, wanted)
 
