@@ -13,6 +13,7 @@ from lucid.nn.modules import (
     BatchNorm2d,
     ConstantPad2d,
     Conv2d,
+    ConvTranspose2d,
     CrossEntropyLoss,
     Dropout,
     Embedding,
@@ -50,10 +51,10 @@ from lucid.nn.parameter import Buffer, Parameter
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "Buffer", "ConstantPad2d", "Conv2d",
-    "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU", "GroupNorm", "Identity",
-    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "L1Loss", "LayerNorm", "LeakyReLU",
-    "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleDict", "ModuleList",
-    "NLLLoss", "Parameter", "ReLU", "ReLU6", "ReflectionPad2d", "ReplicationPad2d", "Sequential",
-    "SiLU", "Sigmoid", "Softmax", "Tanh", "Unflatten", "Upsample", "ZeroPad2d", "functional",
-    "init", "utils",
+    "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU", "GroupNorm",
+    "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "L1Loss", "LayerNorm",
+    "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleDict",
+    "ModuleList", "NLLLoss", "Parameter", "ReLU", "ReLU6", "ReflectionPad2d", "ReplicationPad2d",
+    "Sequential", "SiLU", "Sigmoid", "Softmax", "Tanh", "Unflatten", "Upsample", "ZeroPad2d",
+    "functional", "init", "utils",
 ]

@@ -107,16 +107,19 @@ def _im2col(xpad: Any, kernel: tuple[int, int], stride: tuple[int, int],
 
 
 def _col2im(gcols: Any, padded_shape: tuple[int, ...], kernel: tuple[int, int],
-            stride: tuple[int, int], dilation: tuple[int, int], pads: Pads) -> Any:
+            stride: tuple[int, int], dilation: tuple[int, int], pads: Pads,
+            out_hw: tuple[int, int] | None = None) -> Any:
     """Adjoint of ``_im2col`` followed by the crop of the padding: (N, C, H, W).
 
     ``gcols`` is (N, C*KH*KW, OH*OW) (any leading group split); each kernel offset's
-    columns are added back onto the padded input with one strided add.
+    columns are added back onto the padded input with one strided add. ``out_hw`` is
+    (OH, OW), by default the conv's output size on ``padded_shape`` (a transposed conv's
+    output_padding can leave rows at the end that no window reaches: then it is smaller).
     """
     xp = xp_of(gcols)
     n, c, hp, wp = padded_shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    oh, ow = _out_size(hp, kh, sh, dh), _out_size(wp, kw, sw, dw)
+    oh, ow = out_hw or (_out_size(hp, kh, sh, dh), _out_size(wp, kw, sw, dw))
     if kh == kw == 1 and sh == sw == 1 and (hp, wp) == (oh, ow):
         return _crop(gcols.reshape(padded_shape), pads, copy=True)
     g = gcols.reshape(n, c, kh, kw, oh, ow)

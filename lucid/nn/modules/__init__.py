@@ -12,7 +12,7 @@ from lucid.nn.modules.activation import (
     Tanh,
 )
 from lucid.nn.modules.container import ModuleDict, ModuleList, Sequential
-from lucid.nn.modules.conv import Conv2d
+from lucid.nn.modules.conv import Conv2d, ConvTranspose2d
 from lucid.nn.modules.dropout import Dropout
 from lucid.nn.modules.flatten import Flatten, Unflatten
 from lucid.nn.modules.linear import Identity, Linear
@@ -32,10 +32,10 @@ from lucid.nn.modules.sparse import Embedding
 from lucid.nn.modules.upsampling import Upsample
 
 __all__ = [
-    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "ConstantPad2d", "Conv2d", "CrossEntropyLoss",
-    "Dropout", "Embedding", "Flatten", "GELU", "GroupNorm", "Identity", "InstanceNorm1d",
-    "InstanceNorm2d", "InstanceNorm3d", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
-    "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss", "ReLU", "ReLU6",
-    "ReflectionPad2d", "ReplicationPad2d", "Sequential", "Sigmoid", "SiLU", "Softmax", "Tanh",
-    "Unflatten", "Upsample", "ZeroPad2d",
+    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "ConstantPad2d", "Conv2d", "ConvTranspose2d",
+    "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU", "GroupNorm", "Identity",
+    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "L1Loss", "LayerNorm", "LeakyReLU",
+    "Linear", "LogSoftmax", "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss",
+    "ReLU", "ReLU6", "ReflectionPad2d", "ReplicationPad2d", "Sequential", "Sigmoid", "SiLU",
+    "Softmax", "Tanh", "Unflatten", "Upsample", "ZeroPad2d",
 ]

@@ -1,4 +1,4 @@
-"""``Conv2d``: a 2-D convolution layer over ``lucid.nn.functional.conv2d``."""
+"""``Conv2d`` and ``ConvTranspose2d``: 2-D convolution layers over ``lucid.nn.functional``."""
 
 from __future__ import annotations
 
@@ -12,12 +12,53 @@ from lucid.functional import pad
 from lucid.nn import init
 from lucid.nn.functional._pairs import _pair
 from lucid.nn.functional.conv import conv2d, reflect_padded_conv2d
+from lucid.nn.functional.conv_transpose import conv_transpose2d
 from lucid.nn.modules.module import Module
 from lucid.nn.parameter import Parameter
 from lucid.tensor import Tensor
 
 # the non-zero modes are lucid.functional.pad's modes of the same names
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _check_groups(in_channels: int, out_channels: int, groups: int) -> None:
+    if groups <= 0:
+        raise ValueError("groups must be a positive integer")
+    if in_channels % groups != 0:
+        raise ValueError("in_channels must be divisible by groups")
+    if out_channels % groups != 0:
+        raise ValueError("out_channels must be divisible by groups")
+
+
+def _init_conv_parameters(weight: Parameter, bias: Parameter | None) -> None:
+    """PyTorch's conv init: ``kaiming_uniform_(a=sqrt(5))`` and U(-1/sqrt(fan_in), ...) for
+    the bias, ``fan_in = weight.shape[1] * kH * kW`` (for a transposed conv's weight
+    (C_in, C_out / groups, kH, kW) that is C_out / groups * kH * kW, as in PyTorch)."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in = weight.shape[1] * weight.shape[2] * weight.shape[3]
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        init.uniform_(bias, -bound, bound)
+
+
+def _conv_repr(conv: Conv2d | ConvTranspose2d) -> str:
+    """PyTorch's ``extra_repr`` of a conv layer: the arguments that differ from the default."""
+    text = (f"{conv.in_channels}, {conv.out_channels}, kernel_size={conv.kernel_size}, "
+            f"stride={conv.stride}")
+    if conv.padding != (0, 0):
+        text += f", padding={conv.padding}"
+    if conv.dilation != (1, 1):
+        text += f", dilation={conv.dilation}"
+    output_padding = getattr(conv, "output_padding", (0, 0))
+    if output_padding != (0, 0):
+        text += f", output_padding={output_padding}"
+    if conv.groups != 1:
+        text += f", groups={conv.groups}"
+    if conv.bias is None:
+        text += ", bias=False"
+    if conv.padding_mode != "zeros":
+        text += f", padding_mode={conv.padding_mode}"
+    return text
 
 
 class Conv2d(Module):
@@ -74,12 +115,7 @@ class Conv2d(Module):
         dtype: DTypeLike = None,
     ) -> None:
         super().__init__()
-        if groups <= 0:
-            raise ValueError("groups must be a positive integer")
-        if in_channels % groups != 0:
-            raise ValueError("in_channels must be divisible by groups")
-        if out_channels % groups != 0:
-            raise ValueError("out_channels must be divisible by groups")
+        _check_groups(in_channels, out_channels, groups)
         if padding_mode not in _PADDING_MODES:
             raise ValueError(
                 f"padding_mode must be one of {list(_PADDING_MODES)}, but got "
@@ -127,11 +163,7 @@ class Conv2d(Module):
         return (pw, pw, ph, ph)
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        _init_conv_parameters(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         if self.padding_mode == "reflect" and isinstance(self.padding, tuple):
@@ -147,16 +179,134 @@ class Conv2d(Module):
                       self.groups)
 
     def extra_repr(self) -> str:
-        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}")
-        if self.padding != (0, 0):
-            text += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            text += f", dilation={self.dilation}"
-        if self.groups != 1:
-            text += f", groups={self.groups}"
-        if self.bias is None:
-            text += ", bias=False"
-        if self.padding_mode != "zeros":
-            text += f", padding_mode={self.padding_mode}"
-        return text
+        return _conv_repr(self)
+
+
+class ConvTranspose2d(Module):
+    """2-D transposed convolution ("deconvolution", fractionally-strided convolution).
+
+    The gradient of ``Conv2d`` with respect to its input, as a layer: a ``Conv2d`` and a
+    ``ConvTranspose2d`` built with the same arguments map each other's input and output
+    shapes. Runs ``lucid.nn.functional.conv_transpose2d``.
+
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels produced.
+        kernel_size: int or (kH, kW).
+        stride: int or (sH, sW). Default: 1.
+        padding: int or (pH, pW): rows/columns cropped from each side of the full output
+            (``dilation * (kernel_size - 1) - padding`` zeros around the input of the
+            equivalent direct convolution). Default: 0.
+        output_padding: int or (h, w) extra rows/columns at the bottom/right of the output;
+            each must be smaller than the stride or the dilation of its axis. Default: 0.
+        groups: blocked connections from input to output channels. Default: 1.
+        bias: learn an additive bias. Default: True.
+        dilation: spacing between kernel elements. Default: 1.
+        padding_mode: only ``"zeros"``, as in PyTorch (others raise ValueError).
+        device, dtype: where and in which dtype to create the parameters.
+
+    ``weight`` is (in_channels, out_channels / groups, kH, kW) and ``bias`` (out_channels,).
+    Initialised as PyTorch does: ``weight`` with ``kaiming_uniform_(a=sqrt(5))`` and ``bias``
+    from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), where, as PyTorch computes it from the weight's
+    dimensions, ``fan_in = out_channels / groups * kH * kW``; both bounds are
+    ``sqrt(groups / (out_channels * kH * kW))``.
+
+    ``forward(input, output_size=None)``: ``output_size`` (H_out, W_out), or the full size
+    with the batch and channel dimensions as ``x.shape``, picks the output padding that gives
+    it (PyTorch's argument; it overrides ``output_padding``); it must lie between the
+    sizes of ``output_padding`` 0 and ``stride - 1``, else ValueError.
+
+    Differences from PyTorch: a negative padding or output_padding, or a non-positive stride
+    or dilation, raises ValueError where PyTorch raises RuntimeError (as lucid's conv2d).
+
+    Shape:
+        - Input: (N, C_in, H, W) or (C_in, H, W).
+        - Output: (N, C_out, H_out, W_out) or (C_out, H_out, W_out), with
+          ``H_out = (H - 1) * sH - 2 * pH + dH * (kH - 1) + output_padding[0] + 1``
+          (likewise ``W_out``).
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> down = nn.Conv2d(16, 16, 3, stride=2, padding=1)
+        >>> up = nn.ConvTranspose2d(16, 16, 3, stride=2, padding=1)
+        >>> x = lucid.randn(1, 16, 12, 12)
+        >>> h = down(x)
+        >>> h.shape
+        (1, 16, 6, 6)
+        >>> up(h).shape
+        (1, 16, 11, 11)
+        >>> up(h, output_size=x.shape).shape
+        (1, 16, 12, 12)
+        >>> up
+        ConvTranspose2d(16, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | Sequence[int] = 1,
+        padding_mode: str = "zeros",
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__()
+        if padding_mode != "zeros":
+            raise ValueError(
+                f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        _check_groups(in_channels, out_channels, groups)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride = _pair(stride, "stride")
+        self.padding = _pair(padding, "padding")
+        self.output_padding = _pair(output_padding, "output_padding")
+        self.dilation = _pair(dilation, "dilation")
+        self.groups = groups
+        self.padding_mode = padding_mode
+        self.weight = Parameter(empty(in_channels, out_channels // groups, *self.kernel_size,
+                                      device=device, dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _init_conv_parameters(self.weight, self.bias)
+
+    def _output_padding(self, input: Tensor,
+                        output_size: Sequence[int] | None) -> tuple[int, int]:
+        """The output padding that gives ``output_size`` (PyTorch's rule), else the layer's."""
+        if output_size is None:
+            return self.output_padding
+        size = [int(s) for s in output_size]
+        batch_dims = 2 if input.ndim == 4 else 1
+        if len(size) == batch_dims + 2:
+            size = size[batch_dims:]
+        if len(size) != 2:
+            raise ValueError(f"ConvTranspose2D: for {input.ndim}D input, output_size must have 2 "
+                             f"or {batch_dims + 2} elements (got {len(size)})")
+        in_hw = tuple(input.shape[-2:])
+        min_sizes = [(i - 1) * s - 2 * p + d * (k - 1) + 1 for i, s, p, d, k in zip(
+            in_hw, self.stride, self.padding, self.dilation, self.kernel_size, strict=True)]
+        max_sizes = [m + s - 1 for m, s in zip(min_sizes, self.stride, strict=True)]
+        if any(not lo <= n <= hi for n, lo, hi in zip(size, min_sizes, max_sizes, strict=True)):
+            raise ValueError(f"requested an output size of {size}, but valid sizes range from "
+                             f"{min_sizes} to {max_sizes} (for an input of {in_hw})")
+        return (size[0] - min_sizes[0], size[1] - min_sizes[1])
+
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(input, output_size), self.groups,
+                                self.dilation)
+
+    def extra_repr(self) -> str:
+        return _conv_repr(self)
