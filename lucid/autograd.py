@@ -115,6 +115,10 @@ class Function:
     #: whether the output may be a view of the first input's array (indexing, reshape, ...):
     #: then writes to either count for both (``Tensor._share_version``)
     views_input = False
+    #: whether an in-place op may write to that view, or to a view of it: False for an op whose
+    #: backward the write would bypass (the identity a module's backward hooks put on its
+    #: inputs and outputs), as PyTorch refuses for the views a custom Function returns
+    inplace_view = True
 
     def reads(self, index: int) -> bool:
         """Whether ``backward`` uses the values of input ``index``, given which inputs
@@ -205,6 +209,23 @@ def _check_views(inputs: Sequence[Tensor]) -> None:
                 "a view (indexing, reshape, ...) taken before an in-place operation brought "
                 "its base to a new place in the graph is used after it; take the view again "
                 "after the in-place operation")
+
+
+def _check_inplace_view(tensor: Tensor) -> None:
+    """Refuse an in-place op on a view made by an op that forbids it (``inplace_view``), or
+    on a view of such a view: the view would be rebased on its base (``Tensor._rebase``),
+    and its gradient would no longer pass through that op's backward."""
+    fn = tensor._grad_fn
+    while fn is not None and fn.__dict__.get("output_view"):
+        if not fn.inplace_view:
+            raise RuntimeError(
+                f"an output of {type(fn).__name__} is a view and is being modified in place. "
+                "This view was created inside a custom Function (or because an input was "
+                "returned as-is) and the autograd logic to handle view+inplace would override "
+                "the custom backward associated with the custom Function, leading to incorrect "
+                "gradients. This behavior is forbidden. You can fix this by cloning the output "
+                "of the custom Function.")
+        fn = fn.inputs[0]._grad_fn
 
 
 def _check_versions(fn: Function) -> None:

@@ -561,7 +561,10 @@ class Tensor:
         """A view written in place in grad mode must be in the graph where its base is:
         one taken before its base moved in the graph is stale (``autograd._check_views``),
         and one taken outside the graph (in ``no_grad``) of a base in it is refused, as in
-        PyTorch; either would change the base's values without its gradient."""
+        PyTorch; either would change the base's values without its gradient. A view an op
+        made that forbids writes to it (a module's backward-hook identity) is refused too
+        (``autograd._check_inplace_view``)."""
+        autograd._check_inplace_view(self)
         autograd._check_views([self])
         if self._base.requires_grad and not self.requires_grad:
             raise RuntimeError(

@@ -8,6 +8,7 @@ registers non-learnable state (running statistics). Everything registered is fou
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 from lucid import autograd
 from lucid.backend import Device, array_module, as_device, device_of, to_device
 from lucid.dtypes import as_dtype
+from lucid.nn.modules._backward_hook import BackwardHook
 from lucid.nn.parameter import Buffer, Parameter
 from lucid.tensor import Tensor
 from lucid.utils.hooks import RemovableHandle, add_hook
@@ -111,6 +113,8 @@ class Module:
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_hooks_with_kwargs", set())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
@@ -118,7 +122,8 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not (self._forward_pre_hooks or self._forward_hooks):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_pre_hooks
+                or self._backward_hooks):
             return self.forward(*args, **kwargs)
         with_kwargs = self._hooks_with_kwargs
         for key, hook in list(self._forward_pre_hooks.items()):
@@ -133,12 +138,23 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+        backward_hook = None
+        if (self._backward_hooks or self._backward_pre_hooks) and autograd.is_grad_enabled():
+            backward_hook = BackwardHook(self, list(self._backward_hooks.values()),
+                                         list(self._backward_pre_hooks.values()))
+            args = backward_hook.setup_input_hook(args)
         output = self.forward(*args, **kwargs)
         for key, hook in list(self._forward_hooks.items()):
             result = (hook(self, args, kwargs, output) if key in with_kwargs
                       else hook(self, args, output))
             if result is not None:
                 output = result
+        if backward_hook is not None:
+            if not isinstance(output, (Tensor, tuple)):
+                warnings.warn("For backward hooks to be called, module output should be a "
+                              f"Tensor or a tuple of Tensors but received {type(output)}",
+                              stacklevel=2)
+            output = backward_hook.setup_output_hook(output)
         return output
 
     # ---- hooks ------------------------------------------------------------------------------
@@ -179,6 +195,82 @@ class Module:
             >>> handle.remove()
         """
         return self._add_hook(self._forward_hooks, hook, prepend, with_kwargs)
+
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any],
+                                        prepend: bool = False) -> RemovableHandle:
+        """Run ``hook(module, grad_output)`` in each backward pass, once the gradients with
+        respect to the module's outputs are computed: ``grad_output`` is a tuple with one entry
+        per output (the tensor returned, or each item of a returned tuple), None for an item
+        that is no tensor, needs no gradient or got none. A tuple it returns (of the same
+        length) replaces ``grad_output`` for the later hooks, for the full hooks
+        (``register_full_backward_hook``) and for the gradients that flow on into the module
+        (a tensor where None was sends that output a gradient). ``prepend`` runs it before the
+        hooks already registered. The hook should not change its arguments in place.
+
+        As PyTorch's, under the rules (and deliberate differences) written in
+        ``register_full_backward_hook``.
+
+        Example:
+            >>> import lucid
+            >>> from lucid import nn
+            >>> layer = nn.Linear(2, 1)
+            >>> handle = layer.register_full_backward_pre_hook(
+            ...     lambda module, grad_output: (grad_output[0] * 0,))
+            >>> layer(lucid.ones(1, 2)).sum().backward()
+            >>> layer.bias.grad.tolist()
+            [0.0]
+            >>> handle.remove()
+        """
+        return add_hook(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook: Callable[..., Any],
+                                    prepend: bool = False) -> RemovableHandle:
+        """Run ``hook(module, grad_input, grad_output)`` in each backward pass, once the
+        gradients with respect to the module's inputs are computed: ``grad_input`` has one
+        entry per positional argument (keyword arguments are left out), None for one that is
+        no tensor; ``grad_output`` is what the pre-hooks left
+        (``register_full_backward_pre_hook``). A tuple it returns (of the same length)
+        replaces ``grad_input`` for the later hooks and for the gradients that flow on to the
+        arguments (None: no gradient). ``prepend`` runs it before the hooks already
+        registered. The hook should not change its arguments in place.
+
+        As PyTorch's: the hooks run for a call of the module made in grad mode (under
+        ``no_grad`` nothing is set up), and those registered at the call run (removing one
+        after the call does not stop it). A tensor argument that needs no gradient, or that
+        none reached, has zeros in ``grad_input``. When no argument needs a gradient the
+        hooks run right after the pre-hooks, with ``grad_input`` all None (and a warning),
+        and must return None. A gradient that reaches the arguments other than through the
+        outputs runs no hook. Nothing runs unless the module returns a tensor, or a tuple
+        holding one, that needs a gradient. The arguments and outputs that need a gradient
+        pass through an identity, so that ``forward`` gets views of them and the caller
+        views of the outputs; in grad mode an in-place write to such a view, or to a view of
+        one, is refused (``clone()`` it first).
+
+        Deliberate differences from PyTorch: the arguments (and the outputs) that need a
+        gradient must be on one device; where a hook or an op drops every gradient into a
+        module's outputs (returns None) the engine goes no further on that path, so the
+        module's hooks do not run (PyTorch runs them with None gradients and leaves zeros in
+        the arguments' ``.grad``); a tensor argument or output that needs no gradient is
+        passed on as it is (PyTorch passes a view); after an in-place write under
+        ``no_grad`` to a hooked output the output may still be used (PyTorch refuses); the
+        "no inputs require gradients" warning comes only when there are full hooks.
+        ``register_backward_hook`` (the non-full kind) and the global module hooks are not
+        provided.
+
+        Example:
+            >>> import lucid
+            >>> from lucid import nn
+            >>> layer = nn.Linear(2, 1)
+            >>> seen = []
+            >>> handle = layer.register_full_backward_hook(
+            ...     lambda module, grad_input, grad_output: seen.append(grad_input[0].shape))
+            >>> x = lucid.ones(3, 2, requires_grad=True)
+            >>> layer(x).sum().backward()
+            >>> seen
+            [(3, 2)]
+            >>> handle.remove()
+        """
+        return add_hook(self._backward_hooks, hook, prepend)
 
     def _add_hook(self, table: OrderedDict[int, Any], hook: Callable[..., Any], prepend: bool,
                   with_kwargs: bool) -> RemovableHandle:
