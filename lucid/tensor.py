@@ -168,7 +168,9 @@ class Tensor:
         """Run ``hook(grad)`` on this tensor's gradient in each backward pass (and in
         ``autograd.grad``), in the order registered; a tensor it returns takes the
         gradient's place, for this tensor's ``.grad`` and for what flows on. A retained
-        gradient (``retain_grad``) is the one after the hooks, as PyTorch's.
+        gradient (``retain_grad``) is the one after the hooks, as PyTorch's. Difference:
+        hooks of tensors on independent branches may run in another order than PyTorch's
+        (lucid's engine goes depth first); each sees the same gradient.
 
         Example:
             >>> import lucid

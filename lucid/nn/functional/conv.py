@@ -65,12 +65,13 @@ def _pad_zeros(x: Any, pads: Pads) -> Any:
 
 
 def _crop(x: Any, pads: Pads, copy: bool = False) -> Any:
-    """Undo ``_pad_zeros`` (the gradient of padding); a contiguous array (a copy if asked)."""
+    """Undo ``_pad_zeros`` (the gradient of padding); a contiguous array, and a copy if asked
+    (``x`` in scratch memory: a crop that happens to be contiguous, as one with a single
+    channel cropped only in height is, would otherwise come back as a view of it)."""
     top, bottom, left, right = pads
-    if not (top or bottom or left or right):
-        return x.copy() if copy else x
     h, w = x.shape[-2] - top - bottom, x.shape[-1] - left - right
-    return xp_of(x).ascontiguousarray(x[..., top : top + h, left : left + w])
+    cropped = x[..., top : top + h, left : left + w]
+    return cropped.copy() if copy else xp_of(x).ascontiguousarray(cropped)
 
 
 def _out_size(padded: int, kernel: int, stride: int, dilation: int) -> int:

@@ -101,7 +101,7 @@ class ConvTranspose2dFunction(Function):
             cols = _im2col(gpad, kernel, stride, dilation, (h, w), fresh=False)
             if want_w:
                 n = gy.shape[0]
-                cols4 = cols.reshape(n, groups, -1, h * w)
+                cols4 = cols.reshape(n, groups, weight.shape[1] * kernel[0] * kernel[1], h * w)
                 gw = xp.matmul(self.x4, cols4.transpose(0, 1, 3, 2)).sum(axis=0)
                 gw = gw.reshape(weight.shape)
             if want_x:

@@ -253,7 +253,9 @@ class Module:
         the arguments' ``.grad``); a tensor argument or output that needs no gradient is
         passed on as it is (PyTorch passes a view); after an in-place write under
         ``no_grad`` to a hooked output the output may still be used (PyTorch refuses); the
-        "no inputs require gradients" warning comes only when there are full hooks.
+        "no inputs require gradients" warning comes only when there are full hooks. Hooks of
+        calls on independent branches of a graph may run in another order than PyTorch's
+        (lucid's engine goes depth first, as for tensor hooks); each sees the same gradients.
         ``register_backward_hook`` (the non-full kind) and the global module hooks are not
         provided.
 

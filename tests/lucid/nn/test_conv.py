@@ -156,6 +156,22 @@ def test_outputs_never_share_scratch_memory(device: str) -> None:
     np.testing.assert_array_equal(_np(first), kept)
 
 
+def test_input_gradients_never_share_scratch_memory() -> None:
+    # a 1x1 conv's input gradient of one image and one channel, padded only in height, is a
+    # contiguous slice of the reused column buffer: the next conv's backward overwrote it
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, w1, w2 = (rng.standard_normal(s) for s in ((1, 1, 4, 5), (3, 1, 1, 1), (3, 1, 3, 3)))
+    grads = []
+    for lib, conv in ((lucid, conv2d), (torch, torch.nn.functional.conv2d)):
+        x0 = lib.tensor(x, requires_grad=True)
+        h = x0 * 1
+        a, b = conv(h, lib.tensor(w1), padding=(1, 0)), conv(h, lib.tensor(w2), padding=1)
+        (a.sum() + (b * b).sum()).backward()
+        grads.append(x0.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan], ids=str)
 @pytest.mark.parametrize("padding_mode", ["zeros", "reflect"])
 def test_a_non_finite_input_stays_in_its_windows(value: float, padding_mode: str,

@@ -160,6 +160,14 @@ def test_frozen_weight_keeps_no_input(device: str) -> None:
         assert not F.conv_transpose2d(x, random_tensor(4, 3, 3, 3, device=device)).requires_grad
 
 
+def test_empty_batch_backward(device: str) -> None:
+    x = random_tensor(0, 2, 3, 3, device=device)
+    w = random_tensor(2, 2, 3, 3, device=device)
+    F.conv_transpose2d(x, w, stride=2).sum().backward()
+    assert x.grad.shape == (0, 2, 3, 3)
+    np.testing.assert_array_equal(_np(w.grad), np.zeros((2, 2, 3, 3)))
+
+
 def test_input_without_grad(device: str) -> None:
     x = random_tensor(2, 4, 5, 6, device=device, requires_grad=False)
     w = random_tensor(4, 3, 3, 3, device=device)
@@ -167,12 +175,15 @@ def test_input_without_grad(device: str) -> None:
     assert w.grad is not None and x.grad is None
 
 
-def test_outputs_never_share_scratch_memory(device: str) -> None:
-    # the output's columns live in a reused buffer: results must survive the next conv
-    x = random_tensor(2, 4, 5, 5, dtype=np.float32, device=device, requires_grad=False)
-    w = random_tensor(4, 4, 1, 1, dtype=np.float32, device=device, requires_grad=False)
+@pytest.mark.parametrize("batch, c_out, padding", [(2, 4, 0), (1, 1, (1, 0))])
+def test_outputs_never_share_scratch_memory(batch: int, c_out: int, padding: Any,
+                                            device: str) -> None:
+    # the output's columns live in a reused buffer: results must survive the next conv (one
+    # image of one channel cropped only in height is a contiguous slice of that buffer)
+    x = random_tensor(batch, 4, 5, 5, dtype=np.float32, device=device, requires_grad=False)
+    w = random_tensor(4, c_out, 1, 1, dtype=np.float32, device=device, requires_grad=False)
     with lucid.no_grad():
-        first = F.conv_transpose2d(x, w)  # 1x1: col2im's reshape of the column buffer
+        first = F.conv_transpose2d(x, w, padding=padding)  # 1x1: the column buffer reshaped
         kept = _np(first).copy()
         F.conv_transpose2d(x, random_tensor(4, 4, 3, 3, dtype=np.float32, device=device),
                            stride=2)
