@@ -18,6 +18,7 @@ from lucid.nn.modules import (
     Dropout,
     Embedding,
     Flatten,
+    Fold,
     GroupNorm,
     Identity,
     InstanceNorm1d,
@@ -34,6 +35,8 @@ from lucid.nn.modules import (
     ModuleList,
     MSELoss,
     NLLLoss,
+    PixelShuffle,
+    PixelUnshuffle,
     ReflectionPad2d,
     ReLU,
     ReLU6,
@@ -44,6 +47,7 @@ from lucid.nn.modules import (
     Softmax,
     Tanh,
     Unflatten,
+    Unfold,
     Upsample,
     ZeroPad2d,
 )
@@ -51,10 +55,10 @@ from lucid.nn.parameter import Buffer, Parameter
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "Buffer", "ConstantPad2d", "Conv2d",
-    "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU", "GroupNorm",
-    "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "L1Loss", "LayerNorm",
-    "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleDict",
-    "ModuleList", "NLLLoss", "Parameter", "ReLU", "ReLU6", "ReflectionPad2d", "ReplicationPad2d",
-    "Sequential", "SiLU", "Sigmoid", "Softmax", "Tanh", "Unflatten", "Upsample", "ZeroPad2d",
-    "functional", "init", "utils",
+    "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "Fold", "GELU",
+    "GroupNorm", "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "L1Loss",
+    "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module",
+    "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "PixelShuffle", "PixelUnshuffle", "ReLU",
+    "ReLU6", "ReflectionPad2d", "ReplicationPad2d", "Sequential", "SiLU", "Sigmoid", "Softmax",
+    "Tanh", "Unflatten", "Unfold", "Upsample", "ZeroPad2d", "functional", "init", "utils",
 ]

@@ -19,6 +19,7 @@ from lucid.nn.functional.activation import (
 )
 from lucid.nn.functional.conv import conv2d
 from lucid.nn.functional.conv_transpose import conv_transpose2d
+from lucid.nn.functional.folding import fold, unfold
 from lucid.nn.functional.linear import linear
 from lucid.nn.functional.loss import cross_entropy, l1_loss, mse_loss, nll_loss
 from lucid.nn.functional.normalization import (
@@ -29,14 +30,16 @@ from lucid.nn.functional.normalization import (
     instance_norm,
     layer_norm,
 )
+from lucid.nn.functional.pixelshuffle import pixel_shuffle, pixel_unshuffle
 from lucid.nn.functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from lucid.nn.functional.sparse import embedding
 from lucid.nn.functional.upsampling import interpolate
 
 __all__ = [
     "adaptive_avg_pool2d", "adaptive_instance_norm", "avg_pool2d", "batch_norm", "calc_mean_std",
-    "conv2d", "conv_transpose2d", "cross_entropy", "dropout", "embedding", "gelu", "group_norm",
-    "hardtanh", "instance_norm", "interpolate", "l1_loss", "layer_norm", "leaky_relu", "linear",
-    "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "relu6", "sigmoid", "silu",
-    "softmax", "tanh",
+    "conv2d", "conv_transpose2d", "cross_entropy", "dropout", "embedding", "fold", "gelu",
+    "group_norm", "hardtanh", "instance_norm", "interpolate", "l1_loss", "layer_norm",
+    "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "pad",
+    "pixel_shuffle", "pixel_unshuffle", "relu", "relu6", "sigmoid", "silu", "softmax", "tanh",
+    "unfold",
 ]

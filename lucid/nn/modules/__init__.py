@@ -15,6 +15,7 @@ from lucid.nn.modules.container import ModuleDict, ModuleList, Sequential
 from lucid.nn.modules.conv import Conv2d, ConvTranspose2d
 from lucid.nn.modules.dropout import Dropout
 from lucid.nn.modules.flatten import Flatten, Unflatten
+from lucid.nn.modules.fold import Fold, Unfold
 from lucid.nn.modules.linear import Identity, Linear
 from lucid.nn.modules.loss import CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from lucid.nn.modules.module import Module
@@ -27,15 +28,17 @@ from lucid.nn.modules.normalization import (
     LayerNorm,
 )
 from lucid.nn.modules.padding import ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
+from lucid.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle
 from lucid.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from lucid.nn.modules.sparse import Embedding
 from lucid.nn.modules.upsampling import Upsample
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "ConstantPad2d", "Conv2d", "ConvTranspose2d",
-    "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU", "GroupNorm", "Identity",
-    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "L1Loss", "LayerNorm", "LeakyReLU",
-    "Linear", "LogSoftmax", "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss",
-    "ReLU", "ReLU6", "ReflectionPad2d", "ReplicationPad2d", "Sequential", "Sigmoid", "SiLU",
-    "Softmax", "Tanh", "Unflatten", "Upsample", "ZeroPad2d",
+    "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "Fold", "GELU", "GroupNorm",
+    "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "L1Loss", "LayerNorm",
+    "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d", "Module", "ModuleDict", "ModuleList",
+    "MSELoss", "NLLLoss", "PixelShuffle", "PixelUnshuffle", "ReLU", "ReLU6", "ReflectionPad2d",
+    "ReplicationPad2d", "Sequential", "Sigmoid", "SiLU", "Softmax", "Tanh", "Unflatten", "Unfold",
+    "Upsample", "ZeroPad2d",
 ]
