@@ -45,6 +45,8 @@ from lucid.nn.modules import (
     Tanh,
     Unflatten,
     Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
     ZeroPad2d,
 )
 from lucid.nn.parameter import Buffer, Parameter
@@ -55,6 +57,7 @@ __all__ = [
     "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "L1Loss", "LayerNorm",
     "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleDict",
     "ModuleList", "NLLLoss", "Parameter", "ReLU", "ReLU6", "ReflectionPad2d", "ReplicationPad2d",
-    "Sequential", "SiLU", "Sigmoid", "Softmax", "Tanh", "Unflatten", "Upsample", "ZeroPad2d",
+    "Sequential", "SiLU", "Sigmoid", "Softmax", "Tanh", "Unflatten", "Upsample",
+    "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad2d",
     "functional", "init", "utils",
 ]

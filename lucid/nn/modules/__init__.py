@@ -29,7 +29,7 @@ from lucid.nn.modules.normalization import (
 from lucid.nn.modules.padding import ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
 from lucid.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from lucid.nn.modules.sparse import Embedding
-from lucid.nn.modules.upsampling import Upsample
+from lucid.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "ConstantPad2d", "Conv2d", "ConvTranspose2d",
@@ -37,5 +37,6 @@ __all__ = [
     "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "L1Loss", "LayerNorm", "LeakyReLU",
     "Linear", "LogSoftmax", "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss",
     "ReLU", "ReLU6", "ReflectionPad2d", "ReplicationPad2d", "Sequential", "Sigmoid", "SiLU",
-    "Softmax", "Tanh", "Unflatten", "Upsample", "ZeroPad2d",
+    "Softmax", "Tanh", "Unflatten", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d",
+    "ZeroPad2d",
 ]
