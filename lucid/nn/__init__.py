@@ -49,6 +49,8 @@ from lucid.nn.modules import (
     Unflatten,
     Unfold,
     Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
     ZeroPad2d,
 )
 from lucid.nn.parameter import Buffer, Parameter
@@ -60,5 +62,6 @@ __all__ = [
     "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module",
     "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "PixelShuffle", "PixelUnshuffle", "ReLU",
     "ReLU6", "ReflectionPad2d", "ReplicationPad2d", "Sequential", "SiLU", "Sigmoid", "Softmax",
-    "Tanh", "Unflatten", "Unfold", "Upsample", "ZeroPad2d", "functional", "init", "utils",
+    "Tanh", "Unflatten", "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d",
+    "ZeroPad2d", "functional", "init", "utils",
 ]

@@ -31,7 +31,7 @@ from lucid.nn.modules.padding import ConstantPad2d, ReflectionPad2d, Replication
 from lucid.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle
 from lucid.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from lucid.nn.modules.sparse import Embedding
-from lucid.nn.modules.upsampling import Upsample
+from lucid.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "ConstantPad2d", "Conv2d", "ConvTranspose2d",
@@ -40,5 +40,5 @@ __all__ = [
     "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d", "Module", "ModuleDict", "ModuleList",
     "MSELoss", "NLLLoss", "PixelShuffle", "PixelUnshuffle", "ReLU", "ReLU6", "ReflectionPad2d",
     "ReplicationPad2d", "Sequential", "Sigmoid", "SiLU", "Softmax", "Tanh", "Unflatten", "Unfold",
-    "Upsample", "ZeroPad2d",
+    "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad2d",
 ]
