@@ -1,10 +1,12 @@
 """Probe: SANet-style attention at block 7 (a zero-started residual on the AdaIN target) and
 an identity loss (the painting decoded from its own features), fine-tuning the shipped decoder.
 
-    python training/experiments/attention/prototype.py RUN_DIR ITERATIONS PIXEL_W FEATURE_W
+    python training/experiments/attention/prototype.py RUN_DIR ITERATIONS PIXEL_W FEATURE_W \
+        [ATTENTION_LR]
 
 Reads the checkpoint in /tmp/sanet/base (a copy of training/lite2_256); writes RUN_DIR/
-state.safetensors every 100 steps and on Ctrl-C, and resumes from it. RULE.md says why.
+state.safetensors every 100 steps and on Ctrl-C, and resumes from it (with a fresh optimiser
+when its parameter groups changed). RULE.md says why.
 """
 
 import json
@@ -72,8 +74,11 @@ def main() -> None:
     model = trainer.model
     tap = model.adain_tap
     attention = StyleAttention(288)
-    params = list(model.decoder.parameters()) + list(attention.parameters())
-    optimizer = Adam(params, lr=1e-4)
+    attention_lr = float(sys.argv[5]) if len(sys.argv) > 5 else 1e-4
+    groups = [{"params": list(model.decoder.parameters())}]
+    groups.append({"params": list(attention.parameters()), "lr": attention_lr})
+    params = [p for group in groups for p in group["params"]]
+    optimizer = Adam(groups, lr=1e-4)
     rng = np.random.default_rng(1)
     iteration = 0
     state_path = run / "state.safetensors"
@@ -84,8 +89,12 @@ def main() -> None:
         attention.load_state_dict({k[5:]: v for k, v in arrays.items()
                                    if k.startswith("attn.")})
         state = json.loads(meta["state"])
-        optimizer.load_state_dict(unflatten_state_dict(
-            {k[6:]: v for k, v in arrays.items() if k.startswith("optim.")}, state["optim"]))
+        saved = unflatten_state_dict({k[6:]: v for k, v in arrays.items()
+                                      if k.startswith("optim.")}, state["optim"])
+        if [g["lr"] for g in saved["param_groups"]] == [1e-4, attention_lr]:
+            optimizer.load_state_dict(saved)
+        else:
+            print("parameter groups changed: a fresh optimiser", flush=True)
         rng.bit_generator.state = state["rng"]
         iteration = state["it"]
     taps = list(dict.fromkeys([*model.style_taps, *model.adain_taps]))
