@@ -41,6 +41,17 @@ def _init_conv_parameters(weight: Parameter, bias: Parameter | None) -> None:
         init.uniform_(bias, -bound, bound)
 
 
+def _add_parameters(conv: Conv2d | ConvTranspose2d, weight_shape: tuple[int, ...], bias: bool,
+                    device: DeviceLike, dtype: DTypeLike) -> None:
+    """A conv layer's ``weight`` of ``weight_shape`` and ``bias`` (or None), initialised."""
+    conv.weight = Parameter(empty(*weight_shape, device=device, dtype=dtype))
+    if bias:
+        conv.bias = Parameter(empty(conv.out_channels, device=device, dtype=dtype))
+    else:
+        conv.register_parameter("bias", None)
+    conv.reset_parameters()
+
+
 def _conv_repr(conv: Conv2d | ConvTranspose2d) -> str:
     """PyTorch's ``extra_repr`` of a conv layer: the arguments that differ from the default."""
     text = (f"{conv.in_channels}, {conv.out_channels}, kernel_size={conv.kernel_size}, "
@@ -140,13 +151,8 @@ class Conv2d(Module):
         else:
             self.padding = _pair(padding, "padding")
         self._reversed_padding_repeated_twice = self._explicit_padding()
-        self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size,
-                                      device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _add_parameters(self, (out_channels, in_channels // groups, *self.kernel_size), bias,
+                        device, dtype)
 
     def _explicit_padding(self) -> tuple[int, int, int, int]:
         """(left, right, top, bottom), the widths ``pad`` takes for the non-zero modes."""
@@ -271,13 +277,8 @@ class ConvTranspose2d(Module):
         self.dilation = _pair(dilation, "dilation")
         self.groups = groups
         self.padding_mode = padding_mode
-        self.weight = Parameter(empty(in_channels, out_channels // groups, *self.kernel_size,
-                                      device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _add_parameters(self, (in_channels, out_channels // groups, *self.kernel_size), bias,
+                        device, dtype)
 
     def reset_parameters(self) -> None:
         _init_conv_parameters(self.weight, self.bias)
