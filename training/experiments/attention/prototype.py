@@ -2,7 +2,7 @@
 an identity loss (the painting decoded from its own features), fine-tuning the shipped decoder.
 
     python training/experiments/attention/prototype.py RUN_DIR ITERATIONS PIXEL_W FEATURE_W \
-        [ATTENTION_LR]
+        [ATTENTION_LR [REMD_W]]
 
 Reads the checkpoint in /tmp/sanet/base (a copy of training/lite2_256); writes RUN_DIR/
 state.safetensors every 100 steps and on Ctrl-C, and resumes from it (with a fresh optimiser
@@ -24,7 +24,12 @@ import lucid  # noqa: E402
 import lucid.nn as nn  # noqa: E402
 import lucid.nn.functional as F  # noqa: E402
 from lucid import serialization  # noqa: E402
-from lucid.models.training import Trainer, mean_std, moments_distance  # noqa: E402
+from lucid.models.training import (  # noqa: E402
+    Trainer,
+    mean_std,
+    moments_distance,
+    relaxed_emd,
+)
 from lucid.optim import Adam  # noqa: E402
 from lucid.optim.optimizer import flatten_state_dict, unflatten_state_dict  # noqa: E402
 from lucid.parallel import data_parallel_backward  # noqa: E402
@@ -75,6 +80,7 @@ def main() -> None:
     tap = model.adain_tap
     attention = StyleAttention(288)
     attention_lr = float(sys.argv[5]) if len(sys.argv) > 5 else 1e-4
+    remd = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0  # as lucid train's --remd-weight
     groups = [{"params": list(model.decoder.parameters())}]
     groups.append({"params": list(attention.parameters()), "lr": attention_lr})
     params = [p for group in groups for p in group["params"]]
@@ -115,6 +121,9 @@ def main() -> None:
             content_loss = F.mse_loss(seen[tap], goal[tap])
             style_loss = sum(moments_distance(seen[t], style_features[t])
                              for t in model.style_taps)
+            if remd:  # the two deepest taps, as lucid train's
+                style_loss = style_loss + sum(relaxed_emd(seen[t], style_features[t])
+                                              for t in model.style_taps[-2:]) * remd
             own = {t: style_features[t] for t in model.adain_taps}
             own[tap] = style_features[tap] + attention(s_norm, s_norm, style_features[tap])
             painted_back = model.decode(own)
