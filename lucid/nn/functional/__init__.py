@@ -17,6 +17,7 @@ from lucid.nn.functional.activation import (
     softmax,
     tanh,
 )
+from lucid.nn.functional.attention import scaled_dot_product_attention
 from lucid.nn.functional.conv import conv2d
 from lucid.nn.functional.conv_transpose import conv_transpose2d
 from lucid.nn.functional.folding import fold, unfold
@@ -40,6 +41,6 @@ __all__ = [
     "conv2d", "conv_transpose2d", "cross_entropy", "dropout", "embedding", "fold", "gelu",
     "group_norm", "hardtanh", "instance_norm", "interpolate", "l1_loss", "layer_norm",
     "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "pad",
-    "pixel_shuffle", "pixel_unshuffle", "relu", "relu6", "sigmoid", "silu", "softmax", "tanh",
-    "unfold",
+    "pixel_shuffle", "pixel_unshuffle", "relu", "relu6", "scaled_dot_product_attention",
+    "sigmoid", "silu", "softmax", "tanh", "unfold",
 ]

@@ -11,6 +11,7 @@ from lucid.nn.modules.activation import (
     Softmax,
     Tanh,
 )
+from lucid.nn.modules.attention import MultiheadAttention
 from lucid.nn.modules.container import ModuleDict, ModuleList, Sequential
 from lucid.nn.modules.conv import Conv2d, ConvTranspose2d
 from lucid.nn.modules.dropout import Dropout
@@ -34,11 +35,12 @@ from lucid.nn.modules.sparse import Embedding
 from lucid.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
-    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "ConstantPad2d", "Conv2d", "ConvTranspose2d",
-    "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "Fold", "GELU", "GroupNorm",
-    "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "L1Loss", "LayerNorm",
-    "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d", "Module", "ModuleDict", "ModuleList",
-    "MSELoss", "NLLLoss", "PixelShuffle", "PixelUnshuffle", "ReLU", "ReLU6", "ReflectionPad2d",
-    "ReplicationPad2d", "Sequential", "Sigmoid", "SiLU", "Softmax", "Tanh", "Unflatten", "Unfold",
-    "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad2d",
+    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "ConstantPad2d", "Conv2d",
+    "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "Fold", "GELU",
+    "GroupNorm", "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "L1Loss",
+    "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d", "Module", "ModuleDict",
+    "ModuleList", "MSELoss", "MultiheadAttention", "NLLLoss", "PixelShuffle", "PixelUnshuffle",
+    "ReLU", "ReLU6", "ReflectionPad2d", "ReplicationPad2d", "Sequential", "Sigmoid", "SiLU",
+    "Softmax", "Tanh", "Unflatten", "Unfold", "Upsample", "UpsamplingBilinear2d",
+    "UpsamplingNearest2d", "ZeroPad2d",
 ]
