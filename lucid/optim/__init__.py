@@ -16,15 +16,21 @@ Example:
 """
 
 from lucid.optim import lr_scheduler
+from lucid.optim.adagrad import Adagrad
 from lucid.optim.adam import Adam, AdamW
+from lucid.optim.lbfgs import LBFGS
 from lucid.optim.optimizer import Optimizer, flatten_state_dict, unflatten_state_dict
+from lucid.optim.rmsprop import RMSprop
 from lucid.optim.sgd import SGD
 
 __all__ = [
+    "LBFGS",
     "SGD",
+    "Adagrad",
     "Adam",
     "AdamW",
     "Optimizer",
+    "RMSprop",
     "flatten_state_dict",
     "lr_scheduler",
     "unflatten_state_dict",

@@ -7,8 +7,9 @@ in ``no_grad`` and handles the optional closure.
 
 ``state_dict`` / ``load_state_dict`` use PyTorch's layout: state keyed by the integer index of
 the parameter in the order the groups list them, and param groups whose ``"params"`` are lists
-of those indices. State values are numpy arrays or Python numbers, so a checkpoint writer can
-store them with :func:`flatten_state_dict` (arrays for safetensors / npz plus a JSON string).
+of those indices. State values are numpy arrays or Python numbers (or lists of them, as
+LBFGS's history), so a checkpoint writer can store them with :func:`flatten_state_dict`
+(arrays for safetensors / npz plus a JSON string).
 """
 
 from __future__ import annotations
@@ -329,7 +330,10 @@ class Optimizer:
 
 
 def _export_value(value: Any) -> Any:
-    """A state value as stored in a state dict: arrays become numpy copies."""
+    """A state value as stored in a state dict: arrays become numpy copies (also inside the
+    lists some optimisers keep, as LBFGS's history)."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_export_value(v) for v in value)
     if isinstance(value, np.generic):
         return np.array(value)  # keep the dtype: a 0-d array, not a Python float
     if hasattr(value, "dtype") and hasattr(value, "shape"):  # numpy or cupy array
@@ -338,7 +342,10 @@ def _export_value(value: Any) -> Any:
 
 
 def _import_value(key: str, value: Any, param: Tensor) -> Any:
-    """A state-dict value made live for ``param``: same device, float arrays in its dtype."""
+    """A state-dict value made live for ``param``: same device, float arrays in its dtype
+    (also inside lists, as LBFGS's history)."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_import_value(key, v, param) for v in value)
     if key == "step":
         # torch keeps the count as a float tensor; lucid as a Python int (exact past 2**24)
         number = np.asarray(value).item()
