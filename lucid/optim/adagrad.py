@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lucid.backend import get_array_module
-from lucid.optim.optimizer import Optimizer, ParamsT
+from lucid.optim.optimizer import Optimizer, ParamsT, gradients
 
 __all__ = ["Adagrad"]
 
@@ -94,12 +94,8 @@ class Adagrad(Optimizer):
         lr_decay = float(group["lr_decay"])
         eps = float(group["eps"])
         weight_decay = float(group["weight_decay"])
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            xp = get_array_module(p.data)
-            param = p.data
-            grad = -p.grad.data if group["maximize"] else p.grad.data
+        for p, param, grad in gradients(group):
+            xp = get_array_module(param)
 
             state = self.state[p]
             if not state:  # a parameter added with add_param_group: state on its first grad

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lucid.backend import get_array_module
-from lucid.optim.optimizer import Optimizer, ParamsT
+from lucid.optim.optimizer import Optimizer, ParamsT, gradients
 
 __all__ = ["Adam", "AdamW"]
 
@@ -83,12 +83,8 @@ class Adam(Optimizer):
         eps = float(group["eps"])
         weight_decay = float(group["weight_decay"])
         amsgrad = bool(group["amsgrad"])
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            xp = get_array_module(p.data)
-            param = p.data
-            grad = -p.grad.data if group["maximize"] else p.grad.data
+        for p, param, grad in gradients(group):
+            xp = get_array_module(param)
 
             state = self.state[p]
             if not state:  # lazy: only parameters that ever get a gradient carry state

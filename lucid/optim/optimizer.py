@@ -18,7 +18,7 @@ import copy
 import functools
 import warnings
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,14 @@ from lucid.utils.hooks import RemovableHandle, add_hook
 __all__ = ["Optimizer", "ParamsT", "flatten_state_dict", "unflatten_state_dict"]
 
 ParamsT = Iterable[Tensor] | Iterable[tuple[str, Tensor]] | Iterable[dict[str, Any]]
+
+
+def gradients(group: dict[str, Any]) -> Iterator[tuple[Tensor, Any, Any]]:
+    """Each parameter of ``group`` that has a gradient, with its array and the gradient to
+    descend (negated under the group's ``maximize``): what an update rule loops over."""
+    for p in group["params"]:
+        if p.grad is not None:
+            yield p, p.data, (-p.grad.data if group.get("maximize") else p.grad.data)
 
 
 class Optimizer:

@@ -6,7 +6,7 @@ from typing import Any
 
 from lucid.backend import get_array_module
 from lucid.optim.adam import _lerp_
-from lucid.optim.optimizer import Optimizer, ParamsT
+from lucid.optim.optimizer import Optimizer, ParamsT, gradients
 
 __all__ = ["RMSprop"]
 
@@ -87,12 +87,8 @@ class RMSprop(Optimizer):
         weight_decay = float(group["weight_decay"])
         momentum = float(group["momentum"])
         centered = bool(group["centered"])
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            xp = get_array_module(p.data)
-            param = p.data
-            grad = -p.grad.data if group["maximize"] else p.grad.data
+        for p, param, grad in gradients(group):
+            xp = get_array_module(param)
 
             state = self.state[p]
             if not state:  # lazy: only parameters that ever get a gradient carry state

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lucid.optim.optimizer import Optimizer, ParamsT
+from lucid.optim.optimizer import Optimizer, ParamsT, gradients
 
 __all__ = ["SGD"]
 
@@ -71,11 +71,7 @@ class SGD(Optimizer):
         momentum = float(group["momentum"])
         dampening = float(group["dampening"])
         weight_decay = float(group["weight_decay"])
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            param = p.data
-            grad = -p.grad.data if group["maximize"] else p.grad.data
+        for p, param, grad in gradients(group):
             if weight_decay != 0:
                 grad = grad + weight_decay * param  # new array: p.grad itself stays untouched
             if momentum != 0:
