@@ -107,6 +107,14 @@ class TrainOptions:
     between the output and the painting both halved in size (2x2 averages): the same taps
     then see the pictures' structures at twice their scale, the painting's larger marks
     inside the encoder's reach. 0 (the default) leaves it out.
+
+    ``identity_weight`` > 0 adds to the style loss that weight times the identity loss of Park
+    and Lee's SANet: the painting decoded from its own features at every AdaIN layer (what
+    AdaIN of the painting with itself gives) compared with the painting, as the style taps'
+    features (mean squared error, summed over the taps) plus ``IDENTITY_PIXEL_WEIGHT`` times
+    the pixels' mean squared error. The decoder learns to paint a painting back, marks and
+    all, and keeps more of the photo too (docs/MODEL.md: 0.03, inside the style weight 10,
+    gives the features 0.3 and the pixels 50). 0 (the default) leaves it out.
     """
 
     content_dir: str
@@ -128,6 +136,7 @@ class TrainOptions:
     gram_weight: float = 0.0
     remd_weight: float = 0.0
     coarse_weight: float = 0.0
+    identity_weight: float = 0.0
     encoder_weights: str = str(LITE2_ENCODER_WEIGHTS)
     config: dict[str, Any] = field(default_factory=lite_config)
 
@@ -136,23 +145,30 @@ class TrainOptions:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.encoder_lr < 0:
             raise ValueError(f"encoder_lr must be non-negative, got {self.encoder_lr}")
-        for name in ("gram_weight", "remd_weight", "coarse_weight"):
+        for name in ("gram_weight", "remd_weight", "coarse_weight", "identity_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
 
     @property
     def style_terms(self) -> StyleTerms:
-        return StyleTerms(self.gram_weight, self.remd_weight, self.coarse_weight)
+        return StyleTerms(self.gram_weight, self.remd_weight, self.coarse_weight,
+                          self.identity_weight)
 
 
 @dataclass(frozen=True)
 class StyleTerms:
     """The terms a style loss adds to the AdaIN paper's, each at its weight (0 leaves it
-    out): ``TrainOptions``'s ``gram_weight``, ``remd_weight`` and ``coarse_weight``."""
+    out): ``TrainOptions``'s ``gram_weight``, ``remd_weight``, ``coarse_weight`` and
+    ``identity_weight``."""
 
     gram: float = 0.0
     remd: float = 0.0
     coarse: float = 0.0
+    identity: float = 0.0
+
+
+#: The pixels' share of the identity loss against the style taps' features (``TrainOptions``).
+IDENTITY_PIXEL_WEIGHT = 500 / 3
 
 
 @dataclass(frozen=True)
@@ -218,8 +234,8 @@ def adain_losses(model: StyleNet, content: Tensor, style: Tensor,
     ``critic``, when given, takes the losses in place of the model's encoder (which is then
     being fine-tuned and feeds the decoder with gradients): the content loss's target is the
     AdaIN target in the critic's features. ``terms`` adds the Gram matrices' distance, the
-    relaxed earth mover's distance and the coarse scale's loss to the style loss
-    (``TrainOptions``).
+    relaxed earth mover's distance, the coarse scale's loss and the identity loss to the style
+    loss (``TrainOptions``).
     """
     judge = model.encoder if critic is None else critic
     taps = list(dict.fromkeys([*model.style_taps, *model.adain_taps]))
@@ -250,6 +266,15 @@ def adain_losses(model: StyleNet, content: Tensor, style: Tensor,
         style_loss = style_loss + sum(
             moments_distance(coarse_output[tap], coarse_style[tap])
             for tap in model.style_taps) * terms.coarse
+    if terms.identity:
+        own = ({tap: style_features[tap] for tap in model.adain_taps} if critic is None
+               else model.content_features(style))  # the tuned encoder feeds the decoder
+        painted_back = model.decode(own)
+        seen_back = judge(painted_back, model.style_taps)
+        identity = sum(F.mse_loss(seen_back[tap], style_features[tap])
+                       for tap in model.style_taps)
+        identity = identity + F.mse_loss(painted_back, style) * IDENTITY_PIXEL_WEIGHT
+        style_loss = style_loss + identity * terms.identity
     return content_loss, style_loss
 
 
@@ -423,7 +448,7 @@ class Trainer:
     #: the seed, the learning-rate schedule, the encoder) is what the run is.
     RESUMABLE = frozenset({"iterations", "batch_size", "crop_size", "content_weight",
                            "style_weight", "gram_weight", "remd_weight", "coarse_weight",
-                           "checkpoint_every", "log_every", "ema_decay"})
+                           "identity_weight", "checkpoint_every", "log_every", "ema_decay"})
 
     @classmethod
     def stored_options(cls, run_dir: str | Path) -> TrainOptions:
@@ -570,7 +595,7 @@ class Trainer:
                                   "style": len(self.style_held)}},
             "recipe": {k: getattr(options, k) for k in (
                 "batch_size", "crop_size", "lr", "lr_decay", "content_weight", "style_weight",
-                "gram_weight", "remd_weight", "coarse_weight", "seed")},
+                "gram_weight", "remd_weight", "coarse_weight", "identity_weight", "seed")},
             "weights": (f"moving average of the trained weights, decay {options.ema_decay}"
                         if averaged else "the last step's"),
             "encoder": "EfficientNet-Lite2 (ImageNet, Google, Apache-2.0)" + (

@@ -25,7 +25,8 @@ def train(
     resume: Annotated[bool, typer.Option(
         help="Continue from the run's last checkpoint, with any of --iterations, --batch-size, "
              "--crop-size, --content-weight, --style-weight, --gram-weight, --remd-weight, "
-             "--coarse-weight, --checkpoint-every, --log-every and --ema-decay changed.")] = False,
+             "--coarse-weight, --identity-weight, --checkpoint-every, --log-every and "
+             "--ema-decay changed.")] = False,
     iterations: Annotated[int, typer.Option(min=1, help="Total optimisation steps.")] = 20000,
     batch_size: Annotated[int, typer.Option(min=1)] = 8,
     crop_size: Annotated[int, typer.Option(min=32, help="Random crop side in pixels.")] = 128,
@@ -44,6 +45,10 @@ def train(
         min=0.0, help="Also match the style at half size (output and painting halved, the "
                       "painting's larger marks in the encoder's reach), at this weight inside "
                       "the style loss (default 0).")] = 0.0,
+    identity_weight: Annotated[float, typer.Option(
+        min=0.0, help="Also paint each painting back from its own features (SANet's identity "
+                      "loss: the style taps' features and the pixels), at this weight inside "
+                      "the style loss (default 0; 0.03 in docs/MODEL.md).")] = 0.0,
     checkpoint_every: Annotated[int, typer.Option(min=1)] = 500,
     log_every: Annotated[int, typer.Option(min=1)] = 10,
     ema_decay: Annotated[float | None, typer.Option(
@@ -93,7 +98,7 @@ def train(
                 iterations=iterations, batch_size=batch_size, crop_size=crop_size, lr=lr,
                 lr_decay=lr_decay, content_weight=content_weight, style_weight=style_weight,
                 gram_weight=gram_weight, remd_weight=remd_weight, coarse_weight=coarse_weight,
-                holdout=holdout, seed=seed,
+                identity_weight=identity_weight, holdout=holdout, seed=seed,
                 checkpoint_every=checkpoint_every, log_every=log_every,
             )
             if ema_decay is not None:
@@ -115,8 +120,8 @@ def train(
 # options of ``lucid train`` that are TrainOptions' fields of the same name
 _RUN_OPTIONS = ("content_dir", "style_dir", "iterations", "batch_size", "crop_size", "lr",
                 "lr_decay", "content_weight", "style_weight", "gram_weight", "remd_weight",
-                "coarse_weight", "checkpoint_every", "log_every", "ema_decay", "holdout", "seed",
-                "encoder_weights")
+                "coarse_weight", "identity_weight", "checkpoint_every", "log_every", "ema_decay",
+                "holdout", "seed", "encoder_weights")
 
 
 def _given_on_resume(ctx: typer.Context, run_dir: Path) -> dict[str, object]:

@@ -170,7 +170,7 @@ def test_a_resumed_run_takes_the_options_it_can_change_and_refuses_the_rest(
     assert Trainer.stored_options(run).content_dir == str(content)
 
 
-@pytest.mark.parametrize("term", ["gram", "remd"])
+@pytest.mark.parametrize("term", ["gram", "remd", "coarse", "identity"])
 def test_a_style_term_weight_is_an_option_a_run_can_change(data, tmp_path: Path,
                                                            term: str) -> None:
     run, model, common = one_step_run(data, tmp_path)

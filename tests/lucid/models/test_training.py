@@ -585,3 +585,34 @@ def test_the_coarse_term_is_the_style_loss_at_half_size(folders, tmp_path: Path)
     assert expected > 0
 
     switched_on_when_resumed(trainer, tmp_path, "coarse_weight")
+
+
+def test_the_identity_term_paints_the_painting_back(folders, tmp_path: Path) -> None:
+    """With ``identity_weight`` the style loss gains that weight times SANet's identity loss:
+    the painting decoded from its own features at the AdaIN layers, against the painting, in
+    the style taps' features and (``IDENTITY_PIXEL_WEIGHT`` times) in pixels, computed here in
+    numpy; a run can switch it on when it resumes, and the model's recipe records it."""
+    import lucid
+    from lucid.models.training import IDENTITY_PIXEL_WEIGHT
+
+    trainer, added, _, _ = with_a_style_term(
+        options(folders, tmp_path / "run", iterations=1, config=tiny_config(skip=True)),
+        identity=2.0)
+    model = trainer.model
+    assert model.decoder.skip_taps  # the painting's own features reach the skips too
+    rng = np.random.default_rng(0)  # the batch with_a_style_term drew
+    trainer.content_pool.batch(rng, 2)
+    style = trainer.style_pool.batch(rng, 2)
+    with lucid.no_grad():
+        own = model.content_features(lucid.tensor(style))
+        painted_back = model.decode(own).numpy().astype(np.float64)
+        ours = model.encoder(lucid.tensor(painted_back.astype(np.float32)), model.style_taps)
+        theirs = model.encoder(lucid.tensor(style), model.style_taps)
+    expected = sum(np.mean((ours[t].numpy().astype(np.float64)
+                            - theirs[t].numpy().astype(np.float64)) ** 2)
+                   for t in model.style_taps)
+    expected += IDENTITY_PIXEL_WEIGHT * np.mean((painted_back - style) ** 2)
+    np.testing.assert_allclose(added, 2.0 * expected, rtol=1e-3)
+    assert expected > 0
+
+    switched_on_when_resumed(trainer, tmp_path, "identity_weight")
