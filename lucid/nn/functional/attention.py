@@ -74,7 +74,8 @@ def _attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | No
     if query.dtype.kind != "f":
         raise RuntimeError(f"expected query, key and value of a floating-point dtype, but got "
                            f"{query.dtype}")
-    if attn_mask is not None and attn_mask.dtype not in (np.bool_, query.dtype):
+    # PyTorch takes a bool mask, a float32 one whatever query's dtype, or one of query's dtype
+    if attn_mask is not None and attn_mask.dtype not in (np.bool_, np.float32, query.dtype):
         raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query "
                            f"dtype, but got attn_mask.dtype: {attn_mask.dtype} and  "
                            f"query.dtype: {query.dtype} instead.")
@@ -136,8 +137,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         key: (N, ..., H, S, E).
         value: (N, ..., H, S, Ev).
         attn_mask: broadcastable to the weights' shape (N, ..., Hq, L, S). A bool mask keeps
-            the places that are True (True = take part); a float mask, of query's dtype, is
-            added to the scores (and gets a gradient).
+            the places that are True (True = take part); a float mask, of query's dtype or
+            float32, is added to the scores (and gets a gradient).
         dropout_p: probability of zeroing an attention weight (the rest scaled by
             ``1 / (1 - p)``), drawn from lucid's seeded generator. Always applied when
             positive, as PyTorch's: pass 0.0 outside training.
@@ -357,6 +358,9 @@ def _multi_head_attention_forward(
         dropout_p = 0.0
 
     if need_weights:  # PyTorch's explicit path: a fully masked row gives NaN here
+        if attn_mask is not None and attn_mask.dtype != q.dtype:  # its baddbmm refuses
+            raise RuntimeError(f"Input dtypes must be the same, got: input {attn_mask.dtype}, "
+                               f"batch1: {q.dtype}, batch2: {k.dtype}")
         out, weights = _attention(q, k, v, attn_mask, dropout_p, False, None, False,
                                   zero_masked_rows=False)
         weights = weights.reshape(bsz, num_heads, tgt_len, src_len)

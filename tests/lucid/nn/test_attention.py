@@ -94,6 +94,43 @@ def test_sdpa_float_masks_and_their_gradient(dtype, mask_shape):
     run_sdpa((2, 4, 3, 6), (2, 4, 5, 6), (2, 4, 5, 3), dtype, mask=mask, mask_grad=True)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float16"])
+def test_sdpa_float32_mask_with_another_query_dtype(dtype):
+    """PyTorch takes a float32 mask whatever the query's dtype (added to the scores; its
+    gradient float32), and refuses a float mask of another dtype."""
+    rng = np.random.default_rng(3)
+    q, qt = pair(rng.normal(size=(2, 3, 4)).astype(dtype))
+    k, kt = pair(rng.normal(size=(2, 5, 4)).astype(dtype))
+    m, mt = pair(rng.normal(size=(3, 5)).astype(np.float32))
+    y = F.scaled_dot_product_attention(q, k, k, attn_mask=m)
+    yt = torch.nn.functional.scaled_dot_product_attention(qt, kt, kt, attn_mask=mt)
+    assert y.dtype == np.dtype(dtype)
+    atol = 1e-11 if dtype == "float64" else 2e-3
+    close(y, yt.float() if dtype == "float16" else yt, atol, "output")
+    if dtype == "float64":
+        y.sum().backward()
+        yt.sum().backward()
+        assert m.grad.dtype == np.float32
+        close(m.grad, mt.grad, 1e-6, "mask")
+        close(q.grad, qt.grad, 1e-10, "query")
+    with pytest.raises(RuntimeError, match="Expected attn_mask dtype to be bool or float"):
+        F.scaled_dot_product_attention(q, k, k, attn_mask=lucid.ones(3, 5, dtype="float16")
+                                       if dtype == "float64" else m.double())
+
+
+def test_mha_float32_mask_with_float64_query_as_torch():
+    """A float32 attn_mask with float64 inputs: taken without the weights (SDPA's path),
+    refused with them (PyTorch's baddbmm wants one dtype)."""
+    ours, theirs = make_pair(embed_dim=8, num_heads=2)
+    x = np.random.default_rng(4).normal(size=(3, 2, 8))
+    mask = np.random.default_rng(5).normal(size=(3, 3)).astype(np.float32)
+    y, _ = ours(*(lucid.tensor(x),) * 3, attn_mask=lucid.tensor(mask), need_weights=False)
+    yt, _ = theirs(*(torch.tensor(x),) * 3, attn_mask=torch.tensor(mask), need_weights=False)
+    close(y, yt, 1e-11)
+    with pytest.raises(RuntimeError, match="Input dtypes must be the same"):
+        ours(*(lucid.tensor(x),) * 3, attn_mask=lucid.tensor(mask))
+
+
 @pytest.mark.parametrize("bool_mask", [True, False])
 def test_sdpa_fully_masked_rows_give_zeros_as_torch(bool_mask):
     """PyTorch 2.13's CPU kernels give a fully masked query zero output and gradients."""
