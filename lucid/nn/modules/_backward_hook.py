@@ -149,7 +149,7 @@ class BackwardHook:
         self.n_inputs = len(args)
         tensors = {i: a for i, a in enumerate(args) if isinstance(a, Tensor)}
         wrapped = [i for i, t in tensors.items() if t.requires_grad]
-        if not wrapped:
+        if not (wrapped and autograd.is_grad_enabled()):
             return args
         self.inputs = {i: _Spec(t) for i, t in tensors.items()}
         self.input_index = wrapped
@@ -168,7 +168,7 @@ class BackwardHook:
         items = output if is_tuple else (output,)
         self.n_outputs = len(items)
         wrapped = [i for i, t in enumerate(items) if isinstance(t, Tensor) and t.requires_grad]
-        if not wrapped:
+        if not (wrapped and autograd.is_grad_enabled()):
             return output
         self.outputs = [(i, _Spec(items[i])) for i in wrapped]
         new = list(items)

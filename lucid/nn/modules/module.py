@@ -139,7 +139,7 @@ class Module:
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
         backward_hook = None
-        if (self._backward_hooks or self._backward_pre_hooks) and autograd.is_grad_enabled():
+        if self._backward_hooks or self._backward_pre_hooks:  # it wraps nothing in no_grad
             backward_hook = BackwardHook(self, list(self._backward_hooks.values()),
                                          list(self._backward_pre_hooks.values()))
             args = backward_hook.setup_input_hook(args)

@@ -447,3 +447,25 @@ def test_data_parallel_backward_runs_hooks_per_shard() -> None:
             np.testing.assert_allclose(joined, entry[2 + slot][0], rtol=1e-12)
     for a, b in zip(whole_grads, shard_grads, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("library", ["lucid", "torch"])
+def test_output_of_another_kind_is_warned_about_also_under_no_grad(library) -> None:  # noqa: ANN001
+    """PyTorch sets up a module's backward hooks in every grad mode: an output that is not a
+    tensor or a tuple is warned about under ``no_grad`` too (nothing is wrapped there)."""
+    m = lucid if library == "lucid" else torch
+
+    class Listed(m.nn.Module):
+        def forward(self, a):  # noqa: ANN001, ANN202
+            return [a * 2]
+
+    listed = Listed()
+    listed.register_full_backward_hook(lambda mod, gi, go: None)
+    x = m.ones(2, requires_grad=True)
+    with m.no_grad(), pytest.warns(UserWarning, match="should be a Tensor or a tuple of Tensors"):
+        out = listed(x)
+    assert not out[0].requires_grad
+    with m.no_grad():
+        single = m.nn.Linear(2, 1)
+        single.register_full_backward_pre_hook(lambda mod, go: None)
+        assert single(x).grad_fn is None
