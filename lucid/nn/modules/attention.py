@@ -60,8 +60,10 @@ class MultiheadAttention(Module):
     Differences from PyTorch: there is no inference fast path and no nested tensors (the
     results are the same, computed the general way); ``out_proj`` is a plain ``Linear``
     (PyTorch's ``NonDynamicallyQuantizableLinear`` only exists for quantization); the repr
-    names the layer's sizes. As in PyTorch, a query whose keys are all masked gets NaN
-    when ``need_weights`` is True and zeros when it is False.
+    names the layer's sizes. As in PyTorch's general path, a query whose keys are all masked
+    gets NaN when ``need_weights`` is True and zeros when it is False; PyTorch's fast path
+    (eval mode, no gradient needed, ``batch_first`` self-attention, a bool mask) gives such a
+    query NaN also when ``need_weights`` is False, lucid zeros.
 
     Example:
         >>> import lucid
