@@ -16,7 +16,7 @@ import json
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -145,14 +145,13 @@ class TrainOptions:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.encoder_lr < 0:
             raise ValueError(f"encoder_lr must be non-negative, got {self.encoder_lr}")
-        for name in ("gram_weight", "remd_weight", "coarse_weight", "identity_weight"):
+        for name in STYLE_TERM_WEIGHTS:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
 
     @property
     def style_terms(self) -> StyleTerms:
-        return StyleTerms(self.gram_weight, self.remd_weight, self.coarse_weight,
-                          self.identity_weight)
+        return StyleTerms(*(getattr(self, name) for name in STYLE_TERM_WEIGHTS))
 
 
 @dataclass(frozen=True)
@@ -166,6 +165,9 @@ class StyleTerms:
     coarse: float = 0.0
     identity: float = 0.0
 
+
+#: ``TrainOptions``' fields that weigh the ``StyleTerms``, in their order.
+STYLE_TERM_WEIGHTS = tuple(f"{term.name}_weight" for term in fields(StyleTerms))
 
 #: The pixels' share of the identity loss against the style taps' features (``TrainOptions``).
 IDENTITY_PIXEL_WEIGHT = 500 / 3
@@ -447,8 +449,8 @@ class Trainer:
     #: often it checkpoints and logs, the weights' average. The rest (the data and its split,
     #: the seed, the learning-rate schedule, the encoder) is what the run is.
     RESUMABLE = frozenset({"iterations", "batch_size", "crop_size", "content_weight",
-                           "style_weight", "gram_weight", "remd_weight", "coarse_weight",
-                           "identity_weight", "checkpoint_every", "log_every", "ema_decay"})
+                           "style_weight", *STYLE_TERM_WEIGHTS, "checkpoint_every",
+                           "log_every", "ema_decay"})
 
     @classmethod
     def stored_options(cls, run_dir: str | Path) -> TrainOptions:
@@ -595,7 +597,7 @@ class Trainer:
                                   "style": len(self.style_held)}},
             "recipe": {k: getattr(options, k) for k in (
                 "batch_size", "crop_size", "lr", "lr_decay", "content_weight", "style_weight",
-                "gram_weight", "remd_weight", "coarse_weight", "identity_weight", "seed")},
+                *STYLE_TERM_WEIGHTS, "seed")},
             "weights": (f"moving average of the trained weights, decay {options.ema_decay}"
                         if averaged else "the last step's"),
             "encoder": "EfficientNet-Lite2 (ImageNet, Google, Apache-2.0)" + (

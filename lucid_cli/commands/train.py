@@ -48,7 +48,8 @@ def train(
     identity_weight: Annotated[float, typer.Option(
         min=0.0, help="Also paint each painting back from its own features (SANet's identity "
                       "loss: the style taps' features and the pixels), at this weight inside "
-                      "the style loss (default 0; 0.03 in docs/MODEL.md).")] = 0.0,
+                      "the style loss (default 0; the default model: 0.03, then 0.025 "
+                      "with --style-weight 12).")] = 0.0,
     checkpoint_every: Annotated[int, typer.Option(min=1)] = 500,
     log_every: Annotated[int, typer.Option(min=1)] = 10,
     ema_decay: Annotated[float | None, typer.Option(
