@@ -173,6 +173,8 @@ class StylizeOptions:
     grain: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.output == "":  # an unset "$OUT" in a script: not the current folder
+            raise OptionError("output", "is empty: give a file or a folder")
         if isinstance(self.output, str):  # a Path would have dropped a trailing separator
             if self.output.endswith(_SEPARATORS):
                 object.__setattr__(self, "output_is_dir", True)

@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import typer
@@ -19,6 +20,11 @@ error_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 class CLIError(Exception):
     """A problem to report to the user in one line (naming the file when there is one)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a container stopping), raised as an interrupt so that it
+    ends a run through Ctrl-C's clean path, but told apart at the end: exit code 143."""
 
 
 def one_line(text: str) -> str:
@@ -39,6 +45,18 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def check_model_output(output: Path, overwrite: bool) -> None:
+    """Fail (one line) unless ``output`` can take a new model file: not an existing file
+    without ``overwrite``, not a folder, in a folder that exists. Checked before the work, so
+    that no conversion or training is done for nothing."""
+    if output.is_dir():
+        fail(f"{output}: is a folder; give a file name for the model")
+    if output.exists() and not overwrite:
+        fail(f"{output}: already exists; pass --overwrite to replace it")
+    if not output.parent.is_dir():
+        fail(f"{output.parent}: no such folder for the output")
+
+
 @contextlib.contextmanager
 def reported(debug: bool = False) -> Iterator[None]:
     """Turn the library's and the CLI's known errors into ``fail``; tracebacks only in debug."""
@@ -54,10 +72,16 @@ def reported(debug: bool = False) -> Iterator[None]:
         if debug:
             raise
         fail(_message(error))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         if debug:
             raise
-        fail("interrupted", code=130)
+        if isinstance(interrupt, Terminated):
+            fail("terminated", code=128 + signal.SIGTERM)
+        fail("interrupted", code=128 + signal.SIGINT)
+
+
+def _terminated(signum: int, frame: object) -> NoReturn:
+    raise Terminated
 
 
 def _message(error: Exception) -> str:
@@ -73,12 +97,13 @@ def _message(error: Exception) -> str:
 @contextlib.contextmanager
 def interruptible() -> Iterator[None]:
     """Ctrl-C and a polite kill (SIGTERM: ``kill``, ``timeout``, a container stopping) both
-    raise ``KeyboardInterrupt`` meanwhile, so either ends a run through the same clean path:
-    outputs finished or removed, a checkpoint written, "interrupted" and exit code 130 from
-    :func:`reported`. Installed explicitly, since a shell starts its background jobs with
-    SIGINT ignored."""
-    previous = {sig: signal.signal(sig, signal.default_int_handler)
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+    raise ``KeyboardInterrupt`` meanwhile (:class:`Terminated` for SIGTERM), so either ends a
+    run through the same clean path: outputs finished or removed, a checkpoint written, then
+    from :func:`reported` "interrupted" and exit code 130, or "terminated" and 143, as a
+    shell reports the two signals. Installed explicitly, since a shell starts its background
+    jobs with SIGINT ignored."""
+    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+                signal.SIGTERM: signal.signal(signal.SIGTERM, _terminated)}
     try:
         yield
     finally:

@@ -15,6 +15,7 @@ import signal
 import stat
 import struct
 import threading
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,11 @@ SUPPORTED_OUTPUT_FORMATS: Mapping[str, str] = MappingProxyType({
     ".tiff": "TIFF",
     ".bmp": "BMP",
 })
+
+# Pillow warns (a UserWarning from its own modules) about damaged metadata that it then
+# ignores, a corrupt EXIF block say: the picture still decodes, and the warning, printed from
+# whichever thread decoded it, would break the progress bar, even with --quiet.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 
 # The longest side each format can store (libjpeg's and libwebp's limits); the others' are
 # beyond the pixel budget.
@@ -230,6 +236,8 @@ def load_image(path: str | os.PathLike[str], shorter_side: int = 0) -> LoadedIma
         status = p.stat()
         if stat.S_ISDIR(status.st_mode):
             raise ImageError(name, "is a directory")
+        if not stat.S_ISREG(status.st_mode):  # a pipe would read as empty, a device forever
+            raise ImageError(name, "is not a regular file (a pipe or a device)")
         if status.st_size == 0:
             raise ImageError(name, "file is empty")
     except OSError as exc:

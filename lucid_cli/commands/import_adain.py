@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from lucid_cli.app import app
-from lucid_cli.errors import console, fail, reported
+from lucid_cli.errors import check_model_output, console, fail, reported
 
 
 @app.command("import-adain")
@@ -37,11 +37,6 @@ def import_adain(
         for path in (vgg, decoder):
             if not path.is_file():
                 fail(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
-        if output.exists() and not overwrite:
-            fail(f"{output}: already exists; pass --overwrite to replace it")
-        if output.is_dir():
-            fail(f"{output}: is a folder; give a file name for the model")
-        if not output.parent.is_dir():
-            fail(f"{output.parent}: no such folder for the output")
+        check_model_output(output, overwrite)
         convert(vgg, decoder, output)
     console.print(f"wrote {escape(str(output))}", highlight=False, soft_wrap=True)

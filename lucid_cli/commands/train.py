@@ -9,7 +9,7 @@ import typer
 
 from lucid_cli.app import app
 from lucid_cli.devices import DeviceChoice, resolve_device
-from lucid_cli.errors import console, fail, reported
+from lucid_cli.errors import check_model_output, console, fail, reported
 
 
 @app.command()
@@ -20,6 +20,9 @@ def train(
     output: Annotated[Path, typer.Option("-o", "--output",
                                          help="Model file written at the end.")] = Path(
         "model.safetensors"),
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace an existing model file at --output (a run carried on "
+                            "and exported to the same file again needs it too).")] = False,
     run_dir: Annotated[Path, typer.Option(help="Checkpoints, log, sample sheets.")] = Path(
         "runs/default"),
     resume: Annotated[bool, typer.Option(
@@ -83,6 +86,7 @@ def train(
         if resume:
             if not (run_dir / Trainer.CHECKPOINT).exists():
                 fail(f"{run_dir}: no checkpoint to resume from")
+            check_model_output(output, overwrite)
             trainer = Trainer.resume(run_dir, where, **_given_on_resume(ctx, run_dir))
             if encoder_lr is not None and encoder_lr != trainer.options.encoder_lr:
                 if trainer.critic is not None:
@@ -94,6 +98,7 @@ def train(
                 fail("--content-dir and --style-dir are required (or --resume)", code=2)
             if (run_dir / Trainer.CHECKPOINT).exists():
                 fail(f"{run_dir}: holds a checkpoint already; use --resume, or another --run-dir")
+            check_model_output(output, overwrite)
             options = TrainOptions(
                 content_dir=str(content_dir), style_dir=str(style_dir), run_dir=str(run_dir),
                 iterations=iterations, batch_size=batch_size, crop_size=crop_size, lr=lr,
@@ -113,6 +118,9 @@ def train(
         if workers is not None:
             trainer.workers = workers
         run_training(trainer, console, quiet=quiet)
+        if output.exists() and not overwrite:  # appeared while it trained
+            fail(f"{output}: appeared meanwhile; the run is kept: export it with lucid train "
+                 f"--resume --run-dir {run_dir} --iterations {trainer.iteration} -o OTHER_FILE")
         trainer.export_model(output)
         if not quiet:
             console.print(f"wrote {output}")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import typer
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -20,6 +22,7 @@ from lucid.models.store import CONFIG_KEY, save_model
 from lucid.models.stylenet import StyleNet, tiny_config
 from lucid_cli.app import app
 from lucid_cli.commands.models import provenance_summary
+from lucid_cli.errors import interruptible, reported
 
 
 @pytest.fixture()
@@ -153,3 +156,15 @@ def test_a_ctrl_c_while_the_command_starts_is_one_line() -> None:
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=60)
     assert (run.returncode, run.stderr, run.stdout) == (130, "error: interrupted\n", "")
+
+
+@pytest.mark.parametrize(("sig", "code", "line"), [(signal.SIGINT, 130, "error: interrupted"),
+                                                   (signal.SIGTERM, 143, "error: terminated")])
+def test_a_signal_ends_in_one_line_and_the_shells_exit_code(
+        capsys: pytest.CaptureFixture[str], sig: int, code: int, line: str) -> None:
+    """Ctrl-C and a polite kill take the same clean path (an interrupt), and end as a shell
+    reports them: 128 + the signal's number (SIGTERM ended with Ctrl-C's 130)."""
+    with pytest.raises(typer.Exit) as stop, reported(), interruptible():
+        signal.raise_signal(sig)
+    assert stop.value.exit_code == code
+    assert capsys.readouterr().err == line + "\n"

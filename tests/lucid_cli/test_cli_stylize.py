@@ -502,6 +502,15 @@ def test_output_file_for_several_results_is_a_usage_error(work: Path, model_file
     assert "--output" in result.stderr
 
 
+def test_an_empty_output_is_a_usage_error(work: Path, model_file: Path) -> None:
+    """``-o ""`` (an unset "$OUT" in a script) wrote the result into the current folder."""
+    before = sorted(work.iterdir())
+    result = stylize(model_file, "content.jpg", "style1.png", "-o", "")
+    assert result.exit_code == 2
+    assert "--output" in result.stderr and "is empty" in result.stderr
+    assert sorted(work.iterdir()) == before
+
+
 # --------------------------------------------------------------------------- existing files
 
 

@@ -33,10 +33,11 @@ def train(*args: str):  # noqa: ANN201 - a click Result
 
 
 def one_step_run(data: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path, list[str]]:
-    """A run trained one step: its folder, its model file and the options naming them."""
+    """A run trained one step: its folder, its model file and the options naming them (with
+    --overwrite, for the same file exported again)."""
     content, style = data
     run, model = tmp_path / "run", tmp_path / "model.safetensors"
-    common = ["--run-dir", str(run), "-o", str(model), "--device", "cpu", "-q"]
+    common = ["--run-dir", str(run), "-o", str(model), "--device", "cpu", "-q", "--overwrite"]
     result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "1",
                    "--batch-size", "2", "--crop-size", "32", "--holdout", "0.25", *common)
     assert result.exit_code == 0, result.output
@@ -62,7 +63,10 @@ def test_train_writes_a_model_a_log_sheets_and_resumes(data, tmp_path: Path) -> 
 
     with (run / "log.csv").open("a") as f:  # a run killed after logging step 3, before saving it
         f.write("3,9,9,0,1\n")
-    resumed = train("--resume", "--iterations", "3", "--workers", "2", "--ema-decay", "0", *common)
+    kept = train("--resume", "--iterations", "3", *common)  # the model file is there
+    assert kept.exit_code == 1 and "already exists; pass --overwrite" in kept.output
+    resumed = train("--resume", "--iterations", "3", "--workers", "2", "--ema-decay", "0",
+                    "--overwrite", *common)
     assert resumed.exit_code == 0, resumed.output
     assert read_info(model).provenance["iterations"] == 3
     assert read_info(model).provenance["weights"] == "the last step's"  # --ema-decay 0
@@ -83,6 +87,27 @@ def test_train_refuses_what_it_cannot_do(data, tmp_path: Path) -> None:
         gpu = train("--content-dir", str(content), "--style-dir", str(style), "--device", "gpu",
                     "--run-dir", str(tmp_path / "run"))
         assert gpu.exit_code == 1 and "no GPU" in gpu.output
+
+
+def test_an_existing_model_file_is_kept_unless_overwrite(data, tmp_path: Path) -> None:
+    """``-o`` over a file that exists (the default name, model.safetensors, included) is
+    refused before any step, unless --overwrite; so are a folder and a missing folder."""
+    content, style = data
+    model = tmp_path / "model.safetensors"
+    model.write_bytes(b"someone's model")
+    run = tmp_path / "run"
+    args = ("--content-dir", str(content), "--style-dir", str(style), "--iterations", "1",
+            "--batch-size", "2", "--crop-size", "32", "--holdout", "0.25", "--run-dir", str(run),
+            "--device", "cpu", "-q")
+    for output, says in ((model, "model.safetensors: already exists; pass --overwrite"),
+                         (tmp_path, "is a folder"),
+                         (tmp_path / "no" / "m.safetensors", "no such folder")):
+        refused = train(*args, "-o", str(output))
+        assert refused.exit_code == 1 and says in refused.output, refused.output
+        assert model.read_bytes() == b"someone's model" and not run.exists()
+    replaced = train(*args, "-o", str(model), "--overwrite")
+    assert replaced.exit_code == 0, replaced.output
+    assert read_info(model).provenance["iterations"] == 1
 
 
 def test_a_run_carried_on_with_its_encoder_fine_tuned(data, tmp_path: Path) -> None:

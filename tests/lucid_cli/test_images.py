@@ -5,6 +5,9 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -293,6 +296,31 @@ def test_empty_file(tmp_path: Path) -> None:
     (tmp_path / "x.png").write_bytes(b"")
     with pytest.raises(ImageError, match=r"x\.png: file is empty$"):
         load_image(tmp_path / "x.png")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_pipe_is_not_read_as_an_empty_file(tmp_path: Path) -> None:
+    """A named pipe has size 0 (it was reported as "file is empty"), and reading one, or a
+    device such as /dev/urandom, could wait or run forever: refused for what it is."""
+    os.mkfifo(tmp_path / "x.jpg")
+    with pytest.raises(ImageError, match=r"x\.jpg: is not a regular file \(a pipe or a device\)$"):
+        load_image(tmp_path / "x.jpg")
+
+
+def test_corrupt_exif_decodes_without_a_warning(tmp_path: Path) -> None:
+    """Pillow warned (a UserWarning on stderr, even with --quiet, through the progress bar)
+    about a corrupt EXIF block that it then ignores; the picture decodes, upright as stored.
+    In a fresh interpreter, where no earlier test has touched the warning filters."""
+    Image.new("RGB", (8, 6), (200, 40, 40)).save(tmp_path / "good.jpg")
+    data = (tmp_path / "good.jpg").read_bytes()
+    exif = b"Exif\0\0MM\0*\0\0\xff\xff\xff\xff" + b"\0" * 20  # first IFD far past the end
+    segment = b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif
+    (tmp_path / "bad.jpg").write_bytes(data[:2] + segment + data[2:])
+    script = ("import sys\nfrom lucid_cli.images import load_image\n"
+              "print(load_image(sys.argv[1]).rgb.shape)")
+    run = subprocess.run([sys.executable, "-W", "default", "-c", script, str(tmp_path / "bad.jpg")],
+                         capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "(6, 8, 3)\n", "")
 
 
 def test_truncated_jpeg(tmp_path: Path) -> None:
