@@ -5,17 +5,33 @@ Layers in ``lucid.nn`` own parameters and call these.
 
 from lucid.functional import pad
 from lucid.nn.functional.activation import (
+    celu,
     dropout,
+    elu,
     gelu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
     hardtanh,
     leaky_relu,
     log_softmax,
+    logsigmoid,
+    mish,
+    prelu,
     relu,
     relu6,
+    selu,
     sigmoid,
     silu,
     softmax,
+    softmin,
+    softplus,
+    softshrink,
+    softsign,
     tanh,
+    tanhshrink,
+    threshold,
 )
 from lucid.nn.functional.attention import scaled_dot_product_attention
 from lucid.nn.functional.conv import conv2d
@@ -38,9 +54,11 @@ from lucid.nn.functional.upsampling import interpolate
 
 __all__ = [
     "adaptive_avg_pool2d", "adaptive_instance_norm", "avg_pool2d", "batch_norm", "calc_mean_std",
-    "conv2d", "conv_transpose2d", "cross_entropy", "dropout", "embedding", "fold", "gelu",
-    "group_norm", "hardtanh", "instance_norm", "interpolate", "l1_loss", "layer_norm",
-    "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "pad",
-    "pixel_shuffle", "pixel_unshuffle", "relu", "relu6", "scaled_dot_product_attention",
-    "sigmoid", "silu", "softmax", "tanh", "unfold",
+    "celu", "conv2d", "conv_transpose2d", "cross_entropy", "dropout", "elu", "embedding", "fold",
+    "gelu", "glu", "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
+    "instance_norm", "interpolate", "l1_loss", "layer_norm", "leaky_relu", "linear",
+    "log_softmax", "logsigmoid", "max_pool2d", "mish", "mse_loss", "nll_loss", "pad",
+    "pixel_shuffle", "pixel_unshuffle", "prelu", "relu", "relu6", "scaled_dot_product_attention",
+    "selu", "sigmoid", "silu", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
+    "tanhshrink", "threshold", "unfold",
 ]
