@@ -14,11 +14,22 @@ from lucid.nn.modules.activation import (
 from lucid.nn.modules.attention import MultiheadAttention
 from lucid.nn.modules.container import ModuleDict, ModuleList, Sequential
 from lucid.nn.modules.conv import Conv2d, ConvTranspose2d
+from lucid.nn.modules.distance import CosineSimilarity, PairwiseDistance
 from lucid.nn.modules.dropout import Dropout
 from lucid.nn.modules.flatten import Flatten, Unflatten
 from lucid.nn.modules.fold import Fold, Unfold
 from lucid.nn.modules.linear import Identity, Linear
-from lucid.nn.modules.loss import CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from lucid.nn.modules.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from lucid.nn.modules.module import Module
 from lucid.nn.modules.normalization import (
     BatchNorm2d,
@@ -35,12 +46,13 @@ from lucid.nn.modules.sparse import Embedding
 from lucid.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
-    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "ConstantPad2d", "Conv2d",
-    "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "Fold", "GELU",
-    "GroupNorm", "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "L1Loss",
-    "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d", "Module", "ModuleDict",
-    "ModuleList", "MSELoss", "MultiheadAttention", "NLLLoss", "PixelShuffle", "PixelUnshuffle",
-    "ReLU", "ReLU6", "ReflectionPad2d", "ReplicationPad2d", "Sequential", "Sigmoid", "SiLU",
-    "Softmax", "Tanh", "Unflatten", "Unfold", "Upsample", "UpsamplingBilinear2d",
-    "UpsamplingNearest2d", "ZeroPad2d",
+    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "BCELoss", "BCEWithLogitsLoss",
+    "ConstantPad2d", "Conv2d", "ConvTranspose2d", "CosineSimilarity", "CrossEntropyLoss",
+    "Dropout", "Embedding", "Flatten", "Fold", "GELU", "GroupNorm", "HuberLoss", "Identity",
+    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "KLDivLoss", "L1Loss", "LayerNorm",
+    "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d", "Module", "ModuleDict", "ModuleList",
+    "MSELoss", "MultiheadAttention", "NLLLoss", "PairwiseDistance", "PixelShuffle",
+    "PixelUnshuffle", "ReflectionPad2d", "ReLU", "ReLU6", "ReplicationPad2d", "Sequential",
+    "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax", "Tanh", "Unflatten", "Unfold", "Upsample",
+    "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad2d",
 ]
