@@ -387,8 +387,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     ``pos_weight`` scales the positive term (a weight per class, broadcast along the last
     dimension, > 1 favours recall). As PyTorch's: ``target`` must have the input's shape,
     ``weight`` and ``pos_weight`` broadcast to it and take no gradient, the target takes
-    one. ``size_average`` and ``reduce`` are PyTorch's deprecated spellings of
-    ``reduction``.
+    one. Input and target of different float dtypes give the wider one (PyTorch's result
+    takes the target's dtype, a deliberate difference). ``size_average`` and ``reduce`` are
+    PyTorch's deprecated spellings of ``reduction``.
 
     Shape:
         - Input: (*). Target: the input's shape. Weight and pos_weight: broadcastable to it
@@ -508,7 +509,9 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 
     It is ``delta * smooth_l1_loss(beta=delta)``. ``delta`` must be positive; ``weight``
     must have the input's shape and takes a gradient. Shapes of input and target that
-    differ are broadcast, with a warning, as in PyTorch.
+    differ are broadcast, with a warning, as in PyTorch. The target is taken in the input's
+    dtype, as PyTorch's forward takes it (its backward then fails for a target of another
+    dtype; lucid's gives the target its gradient in its own dtype).
 
     Shape:
         - Input: (*). Target: the input's shape. Weight: the input's shape. Output: a
@@ -528,7 +531,9 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     if weight is not None and weight.shape != input.shape:
         raise ValueError("Weights and input must have the same size.")
-    loss = _SmoothL1.apply(*input._operand(target), beta=float(delta), huber=True)
+    if target.dtype != input.dtype:
+        target = target.to(input.dtype)
+    loss = _SmoothL1.apply(input, target, beta=float(delta), huber=True)
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 

@@ -340,6 +340,39 @@ def test_deprecated_size_average_and_reduce_as_torch() -> None:
             np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
 
 
+def test_mixed_float_dtypes_as_torch() -> None:
+    """A float32 input with a float64 target (and the reverse): the result in torch's dtype,
+    each gradient in its tensor's dtype; Huber takes the target in the input's dtype (torch's
+    backward fails there: lucid's gives the target its gradient)."""
+    a, b = np.array([0.3, -2.0, 1.5]), np.array([0.5, 0.1, 0.25])
+    programs = [lambda f, x, t: f.smooth_l1_loss(x, t, beta=0.5),
+                lambda f, x, t: f.smooth_l1_loss(x, t, beta=0.0),
+                lambda f, x, t: f.kl_div(x, t, reduction="sum"),
+                lambda f, x, t: f.kl_div(x, t, reduction="sum", log_target=True),
+                lambda f, x, t: f.binary_cross_entropy_with_logits(x, t)]
+    for first, second in ((np.float32, np.float64), (np.float64, np.float32)):
+        for index, program in enumerate(programs):
+            results = []
+            for m in (lucid, torch):
+                x = m.tensor(a.astype(first), requires_grad=True)
+                t = m.tensor(b.astype(second), requires_grad=True)
+                out = program(m.nn.functional, x, t)
+                out.backward()
+                results.append([out.detach(), x.grad, t.grad])
+            for ours, theirs in zip(*results, strict=True):
+                if not (index == 4 and first == np.float64):  # torch: the target's dtype
+                    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+                np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6)
+        x = lucid.tensor(a.astype(first), requires_grad=True)
+        t = lucid.tensor(b.astype(second), requires_grad=True)
+        out = F.huber_loss(x, t)
+        theirs = TF.huber_loss(torch.tensor(a.astype(first)), torch.tensor(b.astype(second)))
+        assert out.dtype == x.dtype and out.item() == pytest.approx(theirs.item(), rel=1e-12)
+        out.backward()
+        assert x.grad.dtype == x.dtype and t.grad.dtype == t.dtype
+        np.testing.assert_allclose(t.grad.numpy(), -x.grad.numpy(), rtol=1e-6)
+
+
 LAYERS = [
     ("BCELoss", (), {}), ("BCELoss", (), {"reduction": "sum"}),
     ("BCEWithLogitsLoss", (), {}), ("BCEWithLogitsLoss", (), {"reduction": "none"}),
