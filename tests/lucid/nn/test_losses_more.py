@@ -475,3 +475,14 @@ def test_on_each_device_against_torch(device: str) -> None:
         assert_torch(program, arrays, dtype=np.float32, device=device)
     hot = F.one_hot(lucid.tensor([2, 0], device=device))
     assert hot.device == device and hot.cpu().tolist() == [[0, 0, 1], [1, 0, 0]]
+
+
+def test_the_new_names_are_exported() -> None:
+    for name in ("binary_cross_entropy", "binary_cross_entropy_with_logits", "smooth_l1_loss",
+                 "huber_loss", "kl_div", "cosine_similarity", "pairwise_distance", "normalize",
+                 "one_hot"):
+        assert name in F.__all__ and callable(getattr(F, name))
+    for name in ("BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss", "HuberLoss", "KLDivLoss",
+                 "CosineSimilarity", "PairwiseDistance"):
+        assert name in lucid.nn.__all__ and name in lucid.nn.modules.__all__
+        assert issubclass(getattr(lucid.nn, name), lucid.nn.Module)
