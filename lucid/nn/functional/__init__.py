@@ -36,9 +36,20 @@ from lucid.nn.functional.activation import (
 from lucid.nn.functional.attention import scaled_dot_product_attention
 from lucid.nn.functional.conv import conv2d
 from lucid.nn.functional.conv_transpose import conv_transpose2d
+from lucid.nn.functional.distance import cosine_similarity, pairwise_distance
 from lucid.nn.functional.folding import fold, unfold
 from lucid.nn.functional.linear import linear
-from lucid.nn.functional.loss import cross_entropy, l1_loss, mse_loss, nll_loss
+from lucid.nn.functional.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 from lucid.nn.functional.normalization import (
     adaptive_instance_norm,
     batch_norm,
@@ -46,19 +57,21 @@ from lucid.nn.functional.normalization import (
     group_norm,
     instance_norm,
     layer_norm,
+    normalize,
 )
 from lucid.nn.functional.pixelshuffle import pixel_shuffle, pixel_unshuffle
 from lucid.nn.functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
-from lucid.nn.functional.sparse import embedding
+from lucid.nn.functional.sparse import embedding, one_hot
 from lucid.nn.functional.upsampling import interpolate
 
 __all__ = [
-    "adaptive_avg_pool2d", "adaptive_instance_norm", "avg_pool2d", "batch_norm", "calc_mean_std",
-    "celu", "conv2d", "conv_transpose2d", "cross_entropy", "dropout", "elu", "embedding", "fold",
-    "gelu", "glu", "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
-    "instance_norm", "interpolate", "l1_loss", "layer_norm", "leaky_relu", "linear",
-    "log_softmax", "logsigmoid", "max_pool2d", "mish", "mse_loss", "nll_loss", "pad",
-    "pixel_shuffle", "pixel_unshuffle", "prelu", "relu", "relu6", "scaled_dot_product_attention",
-    "selu", "sigmoid", "silu", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
-    "tanhshrink", "threshold", "unfold",
+    "adaptive_avg_pool2d", "adaptive_instance_norm", "avg_pool2d", "batch_norm",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "calc_mean_std", "celu", "conv2d",
+    "conv_transpose2d", "cosine_similarity", "cross_entropy", "dropout", "elu", "embedding", "fold",
+    "gelu", "glu", "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "huber_loss",
+    "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear",
+    "log_softmax", "logsigmoid", "max_pool2d", "mish", "mse_loss", "nll_loss", "normalize",
+    "one_hot", "pad", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "prelu", "relu",
+    "relu6", "scaled_dot_product_attention", "selu", "sigmoid", "silu", "smooth_l1_loss", "softmax",
+    "softmin", "softplus", "softshrink", "softsign", "tanh", "tanhshrink", "threshold", "unfold",
 ]

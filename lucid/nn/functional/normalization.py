@@ -1,4 +1,5 @@
-"""Normalisation: instance, batch, layer and group norm, and AdaIN built on instance norm.
+"""Normalisation: instance, batch, layer and group norm, AdaIN built on instance norm, and
+``normalize`` (vectors scaled to unit norm).
 
 Both norms share one fused op, ``_Normalize``: normalise with statistics of the input taken
 over some axes, then apply an optional per-channel affine, with the closed-form backward
@@ -388,3 +389,35 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     if bias is not None:
         out = out + bias.reshape(channel_shape)
     return out
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
+              out: Tensor | None = None) -> Tensor:
+    """Each vector along ``dim`` divided by its ``p``-norm, the norm clamped below at
+    ``eps`` (so a zero vector stays zero)::
+
+        output = input / max(||input||_p, eps)
+
+    ``p`` takes the orders of ``Tensor.norm``. With ``out`` the result is copied into it
+    and it is returned (no gradient, as PyTorch's ``out=``); unlike PyTorch's, ``out`` must
+    already have the input's shape.
+
+    Shape:
+        - Input: (*), ``dim`` one of its dimensions. Output: the input's shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn.functional as F
+        >>> x = lucid.tensor([[3.0, 4.0], [0.0, 0.0]], dtype=lucid.float64)
+        >>> F.normalize(x).tolist()
+        [[0.6, 0.8], [0.0, 0.0]]
+    """
+    denom = input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
+    if out is None:
+        return input / denom
+    if autograd.is_grad_enabled() and (input.requires_grad or out.requires_grad):
+        raise RuntimeError("div(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    if out.shape != input.shape:
+        raise RuntimeError(f"normalize: out has shape {out.shape}, expected {input.shape}")
+    return out.copy_(input / denom)

@@ -31,11 +31,22 @@ from lucid.nn.modules.activation import (
 from lucid.nn.modules.attention import MultiheadAttention
 from lucid.nn.modules.container import ModuleDict, ModuleList, Sequential
 from lucid.nn.modules.conv import Conv2d, ConvTranspose2d
+from lucid.nn.modules.distance import CosineSimilarity, PairwiseDistance
 from lucid.nn.modules.dropout import Dropout
 from lucid.nn.modules.flatten import Flatten, Unflatten
 from lucid.nn.modules.fold import Fold, Unfold
 from lucid.nn.modules.linear import Identity, Linear
-from lucid.nn.modules.loss import CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from lucid.nn.modules.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from lucid.nn.modules.module import Module
 from lucid.nn.modules.normalization import (
     BatchNorm2d,
@@ -52,13 +63,15 @@ from lucid.nn.modules.sparse import Embedding
 from lucid.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
-    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "CELU", "ConstantPad2d", "Conv2d",
-    "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten", "Fold", "GELU",
-    "GLU", "GroupNorm", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh", "Identity",
-    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "L1Loss", "LayerNorm", "LeakyReLU",
-    "Linear", "LogSigmoid", "LogSoftmax", "MaxPool2d", "Mish", "Module", "ModuleDict", "ModuleList",
-    "MSELoss", "MultiheadAttention", "NLLLoss", "PixelShuffle", "PixelUnshuffle", "PReLU", "ReLU",
-    "ReLU6", "ReflectionPad2d", "ReplicationPad2d", "SELU", "Sequential", "Sigmoid", "SiLU",
-    "Softmax", "Softmin", "Softplus", "Softshrink", "Softsign", "Tanh", "Tanhshrink", "Threshold",
-    "Unflatten", "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad2d",
+    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "BCELoss", "BCEWithLogitsLoss", "CELU",
+    "ConstantPad2d", "Conv2d", "ConvTranspose2d", "CosineSimilarity", "CrossEntropyLoss", "Dropout",
+    "ELU", "Embedding", "Flatten", "Fold", "GELU", "GLU", "GroupNorm", "Hardshrink", "Hardsigmoid",
+    "Hardswish", "Hardtanh", "HuberLoss", "Identity", "InstanceNorm1d", "InstanceNorm2d",
+    "InstanceNorm3d", "KLDivLoss", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid",
+    "LogSoftmax", "MaxPool2d", "Mish", "Module", "ModuleDict", "ModuleList", "MSELoss",
+    "MultiheadAttention", "NLLLoss", "PairwiseDistance", "PixelShuffle", "PixelUnshuffle", "PReLU",
+    "ReflectionPad2d", "ReLU", "ReLU6", "ReplicationPad2d", "SELU", "Sequential", "Sigmoid", "SiLU",
+    "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Softshrink", "Softsign", "Tanh",
+    "Tanhshrink", "Threshold", "Unflatten", "Unfold", "Upsample", "UpsamplingBilinear2d",
+    "UpsamplingNearest2d", "ZeroPad2d",
 ]
