@@ -1,4 +1,4 @@
-"""Small helpers shared by the 2-D ops: argument pairs and a scratch buffer."""
+"""Small helpers shared by the 1-D and 2-D ops: argument pairs and a scratch buffer."""
 
 from __future__ import annotations
 
@@ -34,6 +34,18 @@ def _pair(value: int | Sequence[int], name: str = "argument") -> tuple[int, int]
         return _int(items[0], name), _int(items[1], name)
     n = _int(value, name)
     return n, n
+
+
+def _single(value: int | Sequence[int], name: str = "argument") -> tuple[int]:
+    """``3 -> (3,)``, ``(3,) -> (3,)``: a 1-D op's argument, as PyTorch's ``_single``.
+
+    Raises TypeError for non-integers and ValueError for sequences of another length.
+    """
+    if isinstance(value, (list, tuple)):
+        if len(value) != 1:
+            raise ValueError(f"{name} must be an int or a 1-tuple of ints, got {value!r}")
+        return (_int(value[0], name),)
+    return (_int(value, name),)
 
 
 def scratch(xp: Any, shape: tuple[int, ...], dtype: Any, slot: int = 0) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from lucid.autograd import Function
-from lucid.creation import rand_like
+from lucid.creation import rand, rand_like
 from lucid.dtypes import DTypeLike
 from lucid.ops import elementwise as ew
 from lucid.ops._util import normalize_dims, unbroadcast, xp_of
@@ -609,3 +609,92 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     # one multiplication by a constant mask: the mask doubles as the gradient's mask
     mask = Tensor._wrap(keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p)))
     return input * mask
+
+
+def _feature_dropout(input: Tensor, p: float) -> Tensor:
+    """Zero whole channels: one draw per (n, c), broadcast over the rest, kept ones scaled."""
+    if p == 1.0:
+        return input * 0.0
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    draws = rand(*shape, dtype=input.dtype, device=input.device).data
+    keep = draws >= input.dtype.type(p)
+    mask = Tensor._wrap(keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p)))
+    return input * mask
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zero whole channels (each ``input[n, c, :]``) with probability ``p`` and scale the
+    others by ``1 / (1 - p)``, as ``torch.nn.functional.dropout1d``.
+
+    The mask comes from lucid's seeded generator (``lucid.manual_seed``). Outside training,
+    or with ``p == 0``, the input is returned as it is. ``inplace`` is ignored.
+
+    Shape:
+        (N, C, L) or unbatched (C, L); the output has the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn.functional as F
+        >>> y = F.dropout1d(lucid.ones(8, 16, 5))
+        >>> bool(((y == 0).all(dim=2) | (y == 2).all(dim=2)).all())
+        True
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (2, 3):
+        raise RuntimeError(
+            f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
+            "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial "
+            "dimension, a channel dimension, and an optional batch dimension (i.e. 2D or 3D "
+            "inputs).")
+    if not training or p == 0.0:
+        return input
+    if input.ndim == 2:
+        return _feature_dropout(input.unsqueeze(0), p).squeeze(0)
+    return _feature_dropout(input, p)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zero whole channels (each ``input[n, c]``) with probability ``p`` and scale the others
+    by ``1 / (1 - p)``, as ``torch.nn.functional.dropout2d``.
+
+    As PyTorch: a 3-D input is read as (N, C, L) (channel-wise 1-D dropout, with PyTorch's
+    warning), and other ranks than 3 or 4 warn that they are deprecated (the mask is then
+    one draw per ``input[n, c]`` of the first two dims). The mask comes from lucid's seeded
+    generator; outside training, or with ``p == 0``, the input is returned as it is.
+    ``inplace`` is ignored.
+
+    Shape:
+        (N, C, H, W); the output has the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn.functional as F
+        >>> y = F.dropout2d(lucid.ones(4, 8, 3, 3), p=0.5)
+        >>> bool(((y == 0).all(dim=(2, 3)) | (y == 2).all(dim=(2, 3))).all())
+        True
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (3, 4):
+        warnings.warn(
+            f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and "
+            "will result in an error in a future release. To retain the behavior and silence "
+            "this warning, please use dropout instead. Note that dropout2d exists to provide "
+            "channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, and "
+            "an optional batch dimension (i.e. 3D or 4D inputs).", stacklevel=2)
+    if input.ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+            "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is "
+            "the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            stacklevel=2)
+    if not training or p == 0.0:
+        return input
+    if input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return _feature_dropout(input, p)

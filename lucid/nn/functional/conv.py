@@ -44,7 +44,7 @@ from typing import Any
 from lucid.autograd import Function, is_grad_enabled
 from lucid.backend import conv_math
 from lucid.nn.functional import im2col_cuda, winograd
-from lucid.nn.functional._pairs import _pair, scratch
+from lucid.nn.functional._pairs import _pair, _single, scratch
 from lucid.ops._util import xp_of
 from lucid.tensor import Tensor
 
@@ -839,3 +839,51 @@ def _conv2d_in_bands(input: Tensor, weight: Tensor, bias: Tensor | None,
             out = xp.empty(y.shape[:2] + (oh,) + y.shape[3:], dtype=y.dtype)
         out[:, :, r0:r1] = y
     return Tensor._wrap(out)
+
+
+# ----------------------------------------------------------------------------- 1-D
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+           stride: int | tuple[int] = 1, padding: str | int | tuple[int] = 0,
+           dilation: int | tuple[int] = 1, groups: int = 1) -> Tensor:
+    """1-D cross-correlation, as ``torch.nn.functional.conv1d``.
+
+    ``out[n, o, x] = bias[o] + sum_{c in group(o), k} weight[o, c, k] *
+    input_padded[n, c, x*s + k*d]``. Runs :func:`conv2d` on a unit height (the input viewed
+    (N, C, 1, L), the weight (C_out, C_in / groups, 1, K)), so its autograd, kernels and GPU
+    path are conv2d's; errors are conv2d's too, worded for the 2-D views.
+
+    Args:
+        input: (N, C_in, L), or (C_in, L) unbatched.
+        weight: (C_out, C_in / groups, K).
+        bias: (C_out,) or None.
+        stride, dilation: int or (s,), positive.
+        padding: int or (p,) zero padding on both sides, ``"valid"`` or ``"same"`` (stride 1
+            only; when ``d*(K-1)`` is odd the extra zero goes at the right, as in PyTorch).
+        groups: split input and output channels into this many independent convolutions.
+
+    Shape:
+        Output (N, C_out, L_out) (no N when the input is unbatched) with
+        ``L_out = (L + 2*p - d*(K-1) - 1) // s + 1``.
+
+    Example:
+        >>> import lucid
+        >>> from lucid.nn.functional import conv1d
+        >>> conv1d(lucid.ones(1, 2, 5), lucid.ones(4, 2, 3), padding=1).shape
+        (1, 4, 5)
+    """
+    if input.ndim not in (2, 3):
+        raise RuntimeError("conv1d: expected 2D (unbatched) or 3D (batched) input, but got "
+                           f"input of size {tuple(input.shape)}")
+    if weight.ndim != 3:
+        raise RuntimeError(f"conv1d: expected a 3D weight (C_out, C_in/groups, K), got size "
+                           f"{tuple(weight.shape)}")
+    (s,), (d,) = _single(stride, "stride"), _single(dilation, "dilation")
+    if isinstance(padding, str):
+        if padding == "same" and s != 1:
+            raise ValueError("conv1d: padding='same' is not supported for strided "
+                             f"convolutions (got stride={stride!r})")
+        pads: str | tuple[int, int] = padding
+    else:
+        pads = (0, _single(padding, "padding")[0])
+    out = conv2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, s), pads, (1, d), groups)
+    return out.squeeze(-2)

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lucid.autograd import Function, is_grad_enabled
-from lucid.nn.functional._pairs import _pair, scratch
+from lucid.nn.functional._pairs import _pair, _single, scratch
 from lucid.nn.functional.conv import (
     Pads,
     _col2im,
@@ -219,3 +219,46 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
         *inputs, stride=stride_, padding=padding_, output_padding=output_padding_,
         dilation=dilation_, groups=groups,
         need_weight_grad=is_grad_enabled() and weight.requires_grad)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+                     output_padding: int | Sequence[int] = 0, groups: int = 1,
+                     dilation: int | Sequence[int] = 1) -> Tensor:
+    """1-D transposed convolution, as ``torch.nn.functional.conv_transpose1d``.
+
+    The adjoint of ``conv1d``. Runs :func:`conv_transpose2d` on a unit height (the input
+    viewed (N, C_in, 1, L), the weight (C_in, C_out / groups, 1, K)), so its autograd and
+    GPU path are conv_transpose2d's; errors are its too, worded for the 2-D views.
+
+    Args:
+        input: (N, C_in, L), or (C_in, L) unbatched.
+        weight: (C_in, C_out / groups, K) (C_in first, unlike conv1d's weight).
+        bias: (C_out,) or None.
+        stride, dilation: int or (s,), positive.
+        padding: int or (p,): elements cropped from each side of the full output.
+        output_padding: int or (op,) extra elements at the right of the output; smaller
+            than the stride or the dilation.
+        groups: split input and output channels into this many independent convolutions.
+
+    Shape:
+        Output (N, C_out, L_out) (no N when the input is unbatched) with
+        ``L_out = (L - 1)*s - 2*p + d*(K - 1) + op + 1``.
+
+    Example:
+        >>> import lucid
+        >>> from lucid.nn.functional import conv_transpose1d
+        >>> conv_transpose1d(lucid.ones(1, 4, 5), lucid.ones(4, 2, 3), stride=2).shape
+        (1, 2, 11)
+    """
+    if input.ndim not in (2, 3):
+        raise RuntimeError("Expected 2D (unbatched) or 3D (batched) input to conv_transpose1d, "
+                           f"but got input of size: {list(input.shape)}")
+    if weight.ndim != 3:
+        raise RuntimeError("conv_transpose1d: expected a 3D weight (C_in, C_out/groups, K), "
+                           f"got size {tuple(weight.shape)}")
+    (s,), (d,) = _single(stride, "stride"), _single(dilation, "dilation")
+    (p,), (op,) = _single(padding, "padding"), _single(output_padding, "output_padding")
+    out = conv_transpose2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, s), (0, p),
+                           (0, op), groups, (1, d))
+    return out.squeeze(-2)

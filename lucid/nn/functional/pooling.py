@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from lucid.autograd import Function, is_grad_enabled
-from lucid.nn.functional._pairs import _pair, scratch
+from lucid.nn.functional._pairs import _pair, _single, scratch
 from lucid.ops._util import xp_of
 from lucid.tensor import Tensor
 
@@ -434,3 +434,92 @@ def adaptive_avg_pool2d(input: Tensor,
     if (oh, ow) == (1, 1):
         return input.mean(dim=(-2, -1), keepdim=True)  # global pooling: one reduction
     return SeparableLinear.apply(input, band_h=_adaptive_band(h, oh), band_w=_adaptive_band(w, ow))
+
+
+# ----------------------------------------------------------------------------- 1-D
+def _check_input_1d(input: Tensor, name: str) -> None:
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"{name}: expected 2D (unbatched) or 3D (batched) input, got input "
+                           f"of size {tuple(input.shape)}")
+
+
+def max_pool1d(input: Tensor, kernel_size: int | tuple[int],
+               stride: int | tuple[int] | None = None, padding: int | tuple[int] = 0,
+               dilation: int | tuple[int] = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """Max over (dilated) windows of the last dim, as ``torch.nn.functional.max_pool1d``.
+
+    Runs :func:`max_pool2d` on a unit height, so its rules hold: -inf padding (at most half
+    the kernel), ``stride`` defaulting to the kernel, ``ceil_mode``'s last window starting
+    inside the input or the left padding, the gradient to the first maximum, NaN propagated.
+
+    Shape:
+        (N, C, L) -> (N, C, L_out), or unbatched (C, L) -> (C, L_out),
+        ``L_out = floor_or_ceil((L + 2p - d*(k-1) - 1) / s) + 1``.
+
+    Returns:
+        The pooled tensor, and with ``return_indices`` also the int64 positions of the
+        maxima along L.
+
+    Example:
+        >>> import lucid
+        >>> from lucid.nn.functional import max_pool1d
+        >>> max_pool1d(lucid.tensor([[[1.0, 3.0, 2.0, 5.0, 4.0]]]), 2)
+        tensor([[[3., 5.]]])
+    """
+    _check_input_1d(input, "max_pool1d")
+    (k,) = _single(kernel_size, "kernel_size")
+    no_stride = stride is None or (isinstance(stride, (list, tuple)) and not stride)
+    (s,) = (k,) if no_stride else _single(stride, "stride")
+    (p,), (d,) = _single(padding, "padding"), _single(dilation, "dilation")
+    out = max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, p), (1, d), ceil_mode=ceil_mode,
+                     return_indices=return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(input: Tensor, kernel_size: int | tuple[int],
+               stride: int | tuple[int] | None = None, padding: int | tuple[int] = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """Mean over windows of the last dim, as ``torch.nn.functional.avg_pool1d``.
+
+    Runs :func:`avg_pool2d` on a unit height, so its rules hold (zero padding at most half
+    the kernel, ``count_include_pad``, ``ceil_mode`` windows clipped to the padded input,
+    int64 input divided in integers).
+
+    Shape:
+        (N, C, L) -> (N, C, L_out), or unbatched (C, L) -> (C, L_out).
+
+    Example:
+        >>> import lucid
+        >>> from lucid.nn.functional import avg_pool1d
+        >>> avg_pool1d(lucid.tensor([[[1.0, 3.0, 2.0, 6.0]]]), 2)
+        tensor([[[2., 4.]]])
+    """
+    _check_input_1d(input, "avg_pool1d")
+    (k,) = _single(kernel_size, "kernel_size")
+    no_stride = stride is None or (isinstance(stride, (list, tuple)) and not stride)
+    (s,) = (k,) if no_stride else _single(stride, "stride")
+    (p,) = _single(padding, "padding")
+    return avg_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, p), ceil_mode=ceil_mode,
+                      count_include_pad=count_include_pad).squeeze(-2)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: int | tuple[int]) -> Tensor:
+    """Average over PyTorch's adaptive bins of the last dim, as
+    ``torch.nn.functional.adaptive_avg_pool1d`` (:func:`adaptive_avg_pool2d` on a unit
+    height).
+
+    Shape:
+        (N, C, L) -> (N, C, output_size), or unbatched (C, L) -> (C, output_size).
+
+    Example:
+        >>> import lucid
+        >>> from lucid.nn.functional import adaptive_avg_pool1d
+        >>> adaptive_avg_pool1d(lucid.tensor([[[1.0, 3.0, 2.0, 6.0]]]), 2)
+        tensor([[[2., 4.]]])
+    """
+    _check_input_1d(input, "adaptive_avg_pool1d")
+    (size,) = _single(output_size, "output_size")
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)

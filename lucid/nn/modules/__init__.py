@@ -30,9 +30,9 @@ from lucid.nn.modules.activation import (
 )
 from lucid.nn.modules.attention import MultiheadAttention
 from lucid.nn.modules.container import ModuleDict, ModuleList, Sequential
-from lucid.nn.modules.conv import Conv2d, ConvTranspose2d
+from lucid.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from lucid.nn.modules.distance import CosineSimilarity, PairwiseDistance
-from lucid.nn.modules.dropout import Dropout
+from lucid.nn.modules.dropout import Dropout, Dropout1d, Dropout2d
 from lucid.nn.modules.flatten import Flatten, Unflatten
 from lucid.nn.modules.fold import Fold, Unfold
 from lucid.nn.modules.linear import Identity, Linear
@@ -49,6 +49,7 @@ from lucid.nn.modules.loss import (
 )
 from lucid.nn.modules.module import Module
 from lucid.nn.modules.normalization import (
+    BatchNorm1d,
     BatchNorm2d,
     GroupNorm,
     InstanceNorm1d,
@@ -56,22 +57,40 @@ from lucid.nn.modules.normalization import (
     InstanceNorm3d,
     LayerNorm,
 )
-from lucid.nn.modules.padding import ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
+from lucid.nn.modules.padding import (
+    ConstantPad1d,
+    ConstantPad2d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ZeroPad1d,
+    ZeroPad2d,
+)
 from lucid.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle
-from lucid.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from lucid.nn.modules.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from lucid.nn.modules.sparse import Embedding
 from lucid.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
-    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "BCELoss", "BCEWithLogitsLoss", "CELU",
-    "ConstantPad2d", "Conv2d", "ConvTranspose2d", "CosineSimilarity", "CrossEntropyLoss", "Dropout",
-    "ELU", "Embedding", "Flatten", "Fold", "GELU", "GLU", "GroupNorm", "Hardshrink", "Hardsigmoid",
-    "Hardswish", "Hardtanh", "HuberLoss", "Identity", "InstanceNorm1d", "InstanceNorm2d",
-    "InstanceNorm3d", "KLDivLoss", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid",
-    "LogSoftmax", "MaxPool2d", "Mish", "Module", "ModuleDict", "ModuleList", "MSELoss",
-    "MultiheadAttention", "NLLLoss", "PairwiseDistance", "PixelShuffle", "PixelUnshuffle", "PReLU",
-    "ReflectionPad2d", "ReLU", "ReLU6", "ReplicationPad2d", "SELU", "Sequential", "Sigmoid", "SiLU",
-    "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Softshrink", "Softsign", "Tanh",
-    "Tanhshrink", "Threshold", "Unflatten", "Unfold", "Upsample", "UpsamplingBilinear2d",
-    "UpsamplingNearest2d", "ZeroPad2d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm1d",
+    "BatchNorm2d", "BCELoss", "BCEWithLogitsLoss", "CELU", "ConstantPad1d", "ConstantPad2d",
+    "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "CosineSimilarity",
+    "CrossEntropyLoss", "Dropout", "Dropout1d", "Dropout2d", "ELU", "Embedding", "Flatten", "Fold",
+    "GELU", "GLU", "GroupNorm", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh", "HuberLoss",
+    "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "KLDivLoss", "L1Loss",
+    "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MaxPool1d", "MaxPool2d",
+    "Mish", "Module", "ModuleDict", "ModuleList", "MSELoss", "MultiheadAttention", "NLLLoss",
+    "PairwiseDistance", "PixelShuffle", "PixelUnshuffle", "PReLU", "ReflectionPad1d",
+    "ReflectionPad2d", "ReLU", "ReLU6", "ReplicationPad1d", "ReplicationPad2d", "SELU",
+    "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Softshrink",
+    "Softsign", "Tanh", "Tanhshrink", "Threshold", "Unflatten", "Unfold", "Upsample",
+    "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d",
 ]

@@ -1,4 +1,5 @@
-"""``Conv2d`` and ``ConvTranspose2d``: 2-D convolution layers over ``lucid.nn.functional``."""
+"""``Conv1d``, ``Conv2d``, ``ConvTranspose1d`` and ``ConvTranspose2d``: convolution layers
+over ``lucid.nn.functional``."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from lucid.creation import empty
 from lucid.dtypes import DTypeLike
 from lucid.functional import pad
 from lucid.nn import init
-from lucid.nn.functional._pairs import _pair
-from lucid.nn.functional.conv import conv2d, reflect_padded_conv2d
-from lucid.nn.functional.conv_transpose import conv_transpose2d
+from lucid.nn.functional._pairs import _pair, _single
+from lucid.nn.functional.conv import conv1d, conv2d, reflect_padded_conv2d
+from lucid.nn.functional.conv_transpose import conv_transpose1d, conv_transpose2d
 from lucid.nn.modules.module import Module
 from lucid.nn.parameter import Parameter
 from lucid.tensor import Tensor
@@ -33,15 +34,16 @@ def _check_groups(in_channels: int, out_channels: int, groups: int) -> None:
 def _init_conv_parameters(weight: Parameter, bias: Parameter | None) -> None:
     """PyTorch's conv init: ``kaiming_uniform_(a=sqrt(5))`` and U(-1/sqrt(fan_in), ...) for
     the bias, ``fan_in = weight.shape[1] * kH * kW`` (for a transposed conv's weight
-    (C_in, C_out / groups, kH, kW) that is C_out / groups * kH * kW, as in PyTorch)."""
+    (C_in, C_out / groups, kH, kW) that is C_out / groups * kH * kW, as in PyTorch; a 1-D
+    conv's kernel is K alone)."""
     init.kaiming_uniform_(weight, a=math.sqrt(5))
     if bias is not None:
-        fan_in = weight.shape[1] * weight.shape[2] * weight.shape[3]
+        fan_in = weight.shape[1] * math.prod(weight.shape[2:])
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
         init.uniform_(bias, -bound, bound)
 
 
-def _add_parameters(conv: Conv2d | ConvTranspose2d, weight_shape: tuple[int, ...], bias: bool,
+def _add_parameters(conv: Module, weight_shape: tuple[int, ...], bias: bool,
                     device: DeviceLike, dtype: DTypeLike) -> None:
     """A conv layer's ``weight`` of ``weight_shape`` and ``bias`` (or None), initialised."""
     conv.weight = Parameter(empty(*weight_shape, device=device, dtype=dtype))
@@ -52,16 +54,17 @@ def _add_parameters(conv: Conv2d | ConvTranspose2d, weight_shape: tuple[int, ...
     conv.reset_parameters()
 
 
-def _conv_repr(conv: Conv2d | ConvTranspose2d) -> str:
+def _conv_repr(conv: Module) -> str:
     """PyTorch's ``extra_repr`` of a conv layer: the arguments that differ from the default."""
     text = (f"{conv.in_channels}, {conv.out_channels}, kernel_size={conv.kernel_size}, "
             f"stride={conv.stride}")
-    if conv.padding != (0, 0):
+    zeros, ones = (0,) * len(conv.kernel_size), (1,) * len(conv.kernel_size)
+    if conv.padding != zeros:
         text += f", padding={conv.padding}"
-    if conv.dilation != (1, 1):
+    if conv.dilation != ones:
         text += f", dilation={conv.dilation}"
-    output_padding = getattr(conv, "output_padding", (0, 0))
-    if output_padding != (0, 0):
+    output_padding = getattr(conv, "output_padding", zeros)
+    if output_padding != zeros:
         text += f", output_padding={output_padding}"
     if conv.groups != 1:
         text += f", groups={conv.groups}"
@@ -306,6 +309,224 @@ class ConvTranspose2d(Module):
 
     def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(input, output_size), self.groups,
+                                self.dilation)
+
+    def extra_repr(self) -> str:
+        return _conv_repr(self)
+
+
+class Conv1d(Module):
+    """1-D convolution (cross-correlation), as ``torch.nn.Conv1d``.
+
+    ``out[n, o] = bias[o] + sum_i weight[o, i] * input[n, g(o) * C_in / groups + i]``, with
+    ``*`` the 1-D cross-correlation. Runs ``lucid.nn.functional.conv1d`` (conv2d on a unit
+    height).
+
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels produced.
+        kernel_size: int or (K,).
+        stride: int or (s,). Default: 1.
+        padding: int, (p,), ``"valid"`` (no padding) or ``"same"`` (output length equals
+            input length; stride must be 1). Default: 0.
+        dilation: spacing between kernel elements. Default: 1.
+        groups: blocked connections from input to output channels. Default: 1.
+        bias: learn an additive bias. Default: True.
+        padding_mode: ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``; the
+            non-zero modes pad with ``lucid.functional.pad`` first, as PyTorch does.
+            Default: ``"zeros"``.
+        device, dtype: where and in which dtype to create the parameters.
+
+    ``weight`` is (out_channels, in_channels / groups, K) and ``bias`` (out_channels,), so
+    PyTorch's state_dict loads. Initialised as PyTorch does: ``kaiming_uniform_(a=sqrt(5))``
+    and U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias, ``fan_in = in_channels / groups * K``.
+
+    Shape:
+        - Input: (N, C_in, L) or (C_in, L).
+        - Output: (N, C_out, L_out) or (C_out, L_out), with
+          ``L_out = (L + 2 * p - d * (K - 1) - 1) // s + 1``.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> conv = nn.Conv1d(3, 8, 3, padding=1, padding_mode="reflect")
+        >>> conv(lucid.randn(2, 3, 16)).shape
+        (2, 8, 16)
+        >>> conv
+        Conv1d(3, 8, kernel_size=(3,), stride=(1,), padding=(1,), padding_mode=reflect)
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] | str = 0,
+        dilation: int | Sequence[int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__()
+        _check_groups(in_channels, out_channels, groups)
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(
+                f"padding_mode must be one of {list(_PADDING_MODES)}, but got "
+                f"padding_mode='{padding_mode}'"
+            )
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = _single(kernel_size, "kernel_size")
+        self.stride = _single(stride, "stride")
+        self.dilation = _single(dilation, "dilation")
+        self.groups = groups
+        self.padding_mode = padding_mode
+        self.padding: tuple[int] | str
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(
+                    f"Invalid padding string {padding!r}, should be one of ['valid', 'same']"
+                )
+            if padding == "same" and self.stride != (1,):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            self.padding = padding
+        else:
+            self.padding = _single(padding, "padding")
+        self._reversed_padding_repeated_twice = self._explicit_padding()
+        _add_parameters(self, (out_channels, in_channels // groups, *self.kernel_size), bias,
+                        device, dtype)
+
+    def _explicit_padding(self) -> tuple[int, int]:
+        """(left, right), the widths ``pad`` takes for the non-zero modes."""
+        if self.padding == "valid":
+            return (0, 0)
+        if self.padding == "same":
+            total = self.dilation[0] * (self.kernel_size[0] - 1)
+            return (total // 2, total - total // 2)  # the extra one after, as in PyTorch
+        return (self.padding[0], self.padding[0])
+
+    def reset_parameters(self) -> None:
+        _init_conv_parameters(self.weight, self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if self.padding_mode != "zeros":
+            padded = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return conv1d(padded, self.weight, self.bias, self.stride, 0, self.dilation,
+                          self.groups)
+        return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                      self.groups)
+
+    def extra_repr(self) -> str:
+        return _conv_repr(self)
+
+
+class ConvTranspose1d(Module):
+    """1-D transposed convolution, as ``torch.nn.ConvTranspose1d``; see :class:`ConvTranspose2d`.
+
+    Runs ``lucid.nn.functional.conv_transpose1d`` (conv_transpose2d on a unit height).
+
+    Args:
+        in_channels, out_channels: channels of the input and of the output.
+        kernel_size: int or (K,).
+        stride: int or (s,). Default: 1.
+        padding: int or (p,): elements cropped from each side of the full output. Default: 0.
+        output_padding: int or (op,) extra elements at the right of the output; smaller
+            than the stride or the dilation. Default: 0.
+        groups: blocked connections from input to output channels. Default: 1.
+        bias: learn an additive bias. Default: True.
+        dilation: spacing between kernel elements. Default: 1.
+        padding_mode: only ``"zeros"``, as in PyTorch (others raise ValueError).
+        device, dtype: where and in which dtype to create the parameters.
+
+    ``weight`` is (in_channels, out_channels / groups, K) and ``bias`` (out_channels,), as in
+    PyTorch; initialised as PyTorch does (``fan_in = out_channels / groups * K``).
+
+    ``forward(input, output_size=None)``: ``output_size`` (L_out,), or the full size with
+    the batch and channel dimensions, picks the output padding that gives it (it overrides
+    ``output_padding``); it must lie between the lengths of output padding 0 and
+    ``stride - 1``, else ValueError.
+
+    Differences from PyTorch: a negative padding or output_padding, or a non-positive stride
+    or dilation, raises ValueError where PyTorch raises RuntimeError (as lucid's conv2d).
+
+    Shape:
+        - Input: (N, C_in, L) or (C_in, L).
+        - Output: (N, C_out, L_out) or (C_out, L_out), with
+          ``L_out = (L - 1) * s - 2 * p + d * (K - 1) + output_padding + 1``.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> up = nn.ConvTranspose1d(16, 8, 3, stride=2, padding=1)
+        >>> x = lucid.randn(1, 16, 6)
+        >>> up(x).shape
+        (1, 8, 11)
+        >>> up(x, output_size=[12]).shape
+        (1, 8, 12)
+        >>> up
+        ConvTranspose1d(16, 8, kernel_size=(3,), stride=(2,), padding=(1,))
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | Sequence[int] = 1,
+        padding_mode: str = "zeros",
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__()
+        if padding_mode != "zeros":
+            raise ValueError(
+                f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        _check_groups(in_channels, out_channels, groups)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = _single(kernel_size, "kernel_size")
+        self.stride = _single(stride, "stride")
+        self.padding = _single(padding, "padding")
+        self.output_padding = _single(output_padding, "output_padding")
+        self.dilation = _single(dilation, "dilation")
+        self.groups = groups
+        self.padding_mode = padding_mode
+        _add_parameters(self, (in_channels, out_channels // groups, *self.kernel_size), bias,
+                        device, dtype)
+
+    def reset_parameters(self) -> None:
+        _init_conv_parameters(self.weight, self.bias)
+
+    def _output_padding(self, input: Tensor, output_size: Sequence[int] | None) -> tuple[int]:
+        """The output padding that gives ``output_size`` (PyTorch's rule), else the layer's."""
+        if output_size is None:
+            return self.output_padding
+        size = [int(s) for s in output_size]
+        batch_dims = 2 if input.ndim == 3 else 1
+        if len(size) == batch_dims + 1:
+            size = size[batch_dims:]
+        if len(size) != 1:
+            raise ValueError(f"ConvTranspose1D: for {input.ndim}D input, output_size must have 1 "
+                             f"or {batch_dims + 1} elements (got {len(size)})")
+        length = input.shape[-1]
+        (s,), (p,), (d,), (k,) = self.stride, self.padding, self.dilation, self.kernel_size
+        low = (length - 1) * s - 2 * p + d * (k - 1) + 1
+        if not low <= size[0] <= low + s - 1:
+            raise ValueError(f"requested an output size of {size}, but valid sizes range from "
+                             f"{[low]} to {[low + s - 1]} (for an input of {(length,)})")
+        return (size[0] - low,)
+
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        return conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
                                 self._output_padding(input, output_size), self.groups,
                                 self.dilation)
 

@@ -1,4 +1,4 @@
-"""Normalisation layers: ``InstanceNorm1d/2d/3d``, ``BatchNorm2d``, ``LayerNorm`` and
+"""Normalisation layers: ``InstanceNorm1d/2d/3d``, ``BatchNorm1d/2d``, ``LayerNorm`` and
 ``GroupNorm``.
 
 A shared base owns the optional affine parameters and running-statistics buffers; the
@@ -251,13 +251,14 @@ class InstanceNorm3d(_InstanceNormBase):
 
 
 class _BatchNorm(_NormBase):
-    """Batch normalisation; subclasses check the input's rank."""
+    """Batch normalisation; subclasses say which input ranks they accept."""
 
-    _expected_ndim: int
+    _expected_ndims: tuple[int, ...]
 
     def forward(self, input: Tensor) -> Tensor:
-        if input.ndim != self._expected_ndim:
-            raise ValueError(f"expected {self._expected_ndim}D input (got {input.ndim}D input)")
+        if input.ndim not in self._expected_ndims:
+            ranks = " or ".join(f"{n}D" for n in self._expected_ndims)
+            raise ValueError(f"expected {ranks} input (got {input.ndim}D input)")
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             momentum = self._step_momentum()
@@ -302,7 +303,37 @@ class BatchNorm2d(_BatchNorm):
         BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
     """
 
-    _expected_ndim = 4
+    _expected_ndims = (4,)
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) input, as ``torch.nn.BatchNorm1d``.
+
+    ``y = (x - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c]`` with statistics over N
+    (and L). Training mode uses the batch statistics and updates the running buffers
+    (unbiased variance; ``momentum=None`` for a cumulative average); evaluation mode uses the
+    running buffers. Arguments as :class:`BatchNorm2d`.
+
+    Difference from PyTorch 2.13 (as BatchNorm2d): no keyword-only ``bias`` switch, so the
+    repr has no ``bias=`` (the reference page's signature is kept).
+
+    Shape:
+        - Input: (N, C) or (N, C, L).
+        - Output: the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> bn = nn.BatchNorm1d(3, momentum=None)
+        >>> bn(lucid.randn(4, 3)).shape
+        (4, 3)
+        >>> bn(lucid.randn(4, 3, 7)).shape
+        (4, 3, 7)
+        >>> bn
+        BatchNorm1d(3, eps=1e-05, momentum=None, affine=True, track_running_stats=True)
+    """
+
+    _expected_ndims = (2, 3)
 
 
 class LayerNorm(Module):

@@ -1,4 +1,4 @@
-"""2-D padding layers over ``lucid.functional.pad``."""
+"""1-D and 2-D padding layers over ``lucid.functional.pad``."""
 
 from __future__ import annotations
 
@@ -122,6 +122,116 @@ class ZeroPad2d(ConstantPad2d):
         >>> import lucid.nn as nn
         >>> nn.ZeroPad2d((1, 1, 2, 0))(lucid.ones(1, 1, 3, 3)).shape
         (1, 1, 5, 5)
+    """
+
+    def __init__(self, padding: int | Sequence[int]) -> None:
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+def _widths_1d(padding: int | Sequence[int]) -> tuple[int, int]:
+    """``p -> (p, p)``; a 2-sequence is (left, right)."""
+    if isinstance(padding, int):
+        return (padding, padding)
+    widths = tuple(int(p) for p in padding)
+    if len(widths) != 2:
+        raise ValueError(f"expected an int or 2 padding widths (left, right), "
+                         f"got {tuple(padding)}")
+    return widths  # type: ignore[return-value]
+
+
+class _Pad1d(_Pad2d):
+    def __init__(self, padding: int | Sequence[int]) -> None:
+        Module.__init__(self)
+        self.padding = _widths_1d(padding)
+
+
+class ReflectionPad1d(_Pad1d):
+    """Pad the last dim with the reflection of the input (the edge is not repeated).
+
+    Args:
+        padding: int, or (left, right); each must be smaller than the padded dimension.
+
+    Shape:
+        - Input: (N, C, L) or (C, L).
+        - Output: (N, C, L + left + right), or without N.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.ReflectionPad1d((2, 1))(lucid.arange(4.0).reshape(1, 1, 4))
+        tensor([[[2., 1., 0., 1., 2., 3., 2.]]])
+    """
+
+    mode = "reflect"
+
+
+class ReplicationPad1d(_Pad1d):
+    """Pad the last dim by repeating the edge values.
+
+    Args:
+        padding: int, or (left, right).
+
+    Shape:
+        - Input: (N, C, L) or (C, L).
+        - Output: (N, C, L + left + right), or without N.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.ReplicationPad1d((2, 1))(lucid.arange(3.0).reshape(1, 3))
+        tensor([[0., 0., 0., 1., 2., 2.]])
+    """
+
+    mode = "replicate"
+
+
+class ConstantPad1d(_Pad1d):
+    """Pad the last dim with a constant ``value``.
+
+    Args:
+        padding: int, or (left, right); negative widths crop.
+        value: the fill value.
+
+    Shape:
+        - Input: (N, C, L) or (C, L).
+        - Output: (N, C, L + left + right), or without N.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.ConstantPad1d((1, 2), 3.5)(lucid.zeros(1, 2))
+        tensor([[3.5, 0. , 0. , 3.5, 3.5]])
+    """
+
+    def __init__(self, padding: int | Sequence[int], value: float) -> None:
+        super().__init__(padding)
+        self.value = value
+
+    def forward(self, input: Tensor) -> Tensor:
+        return pad(input, self.padding, mode="constant", value=self.value)
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ZeroPad1d(ConstantPad1d):
+    """Pad the last dim with zeros.
+
+    Args:
+        padding: int, or (left, right); negative widths crop.
+
+    Shape:
+        - Input: (N, C, L) or (C, L).
+        - Output: (N, C, L + left + right), or without N.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.ZeroPad1d((1, 2))(lucid.ones(1, 1, 3)).shape
+        (1, 1, 6)
     """
 
     def __init__(self, padding: int | Sequence[int]) -> None:

@@ -1,10 +1,18 @@
-"""2-D pooling layers over ``lucid.nn.functional``'s pooling ops."""
+"""1-D and 2-D pooling layers over ``lucid.nn.functional``'s pooling ops."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lucid.nn.functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from lucid.nn.functional._pairs import _single
+from lucid.nn.functional.pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 from lucid.nn.modules.module import Module
 from lucid.tensor import Tensor
 
@@ -119,6 +127,104 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class MaxPool1d(MaxPool2d):
+    """The maximum over each ``kernel_size`` window of the last dim, as ``torch.nn.MaxPool1d``.
+
+    Args:
+        kernel_size: int or (k,).
+        stride: int or (s,). Default: ``kernel_size``.
+        padding: implicit padding with -inf on both sides, at most half the kernel. Default: 0.
+        dilation: spacing between window elements. Default: 1.
+        return_indices: also return the position along L of each maximum. Default: False.
+        ceil_mode: round the output size up instead of down. Default: False.
+
+    Shape:
+        - Input: (N, C, L) or (C, L).
+        - Output: (N, C, L_out) or (C, L_out), ``L_out = (L + 2p - d(k - 1) - 1) // s + 1``.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.MaxPool1d(2)(lucid.randn(1, 3, 9)).shape
+        (1, 3, 4)
+        >>> nn.MaxPool1d(3, stride=2, padding=1)
+        MaxPool1d(kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False)
+    """
+
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                          ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
+class AvgPool1d(Module):
+    """The mean over each ``kernel_size`` window of the last dim, as ``torch.nn.AvgPool1d``.
+
+    Args:
+        kernel_size: int or (k,).
+        stride: int or (s,). Default: ``kernel_size``.
+        padding: implicit zero padding on both sides, at most half the kernel. Default: 0.
+        ceil_mode: round the output size up instead of down. Default: False.
+        count_include_pad: count the padding zeros in the mean. Default: True.
+
+    Shape:
+        - Input: (N, C, L) or (C, L).
+        - Output: (N, C, L_out) or (C, L_out), ``L_out = (L + 2p - k) // s + 1``.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.AvgPool1d(2)(lucid.ones(1, 1, 5))
+        tensor([[[1., 1.]]])
+        >>> nn.AvgPool1d(3, stride=2)
+        AvgPool1d(kernel_size=(3,), stride=(2,), padding=(0,))
+    """
+
+    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                 padding: IntOrPair = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        self.kernel_size = _single(kernel_size, "kernel_size")
+        self.stride = _single(stride if stride is not None else kernel_size, "stride")
+        self.padding = _single(padding, "padding")
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, input: Tensor) -> Tensor:
+        return avg_pool1d(input, self.kernel_size, self.stride, self.padding,
+                          ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool1d(Module):
+    """Average pooling of the last dim to a fixed length, as ``torch.nn.AdaptiveAvgPool1d``.
+
+    Args:
+        output_size: int, the output length.
+
+    Shape:
+        - Input: (N, C, L) or (C, L).
+        - Output: (N, C, output_size) or (C, output_size).
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.AdaptiveAvgPool1d(3)(lucid.randn(2, 5, 7)).shape
+        (2, 5, 3)
+    """
+
+    def __init__(self, output_size: int | Sequence[int]) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return adaptive_avg_pool1d(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
