@@ -96,6 +96,12 @@ def _sigmoid_array(x: Any) -> Any:
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def _log_sigmoid_array(x: Any) -> Any:
+    """``log(sigmoid(x))`` as ``min(x, 0) - log1p(exp(-|x|))``: finite for every finite x."""
+    xp = xp_of(x)
+    return xp.minimum(x, x.dtype.type(0)) - xp.log1p(xp.exp(-xp.abs(x)))
+
+
 def _softplus_array(x: Any) -> Any:
     """``log(1 + exp(x))`` as ``max(x, 0) + log1p(exp(-|x|))``: finite for every finite x."""
     xp = xp_of(x)
@@ -158,9 +164,7 @@ class _LogSigmoid(Function):
 
     def forward(self, a: Any) -> Any:
         self.save_for_backward(a)
-        x = _opmath(a)
-        xp = xp_of(x)
-        return (xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))).astype(a.dtype, copy=False)
+        return _log_sigmoid_array(_opmath(a)).astype(a.dtype, copy=False)
 
     def backward(self, gy: Any) -> Any:
         (a,) = self.saved_tensors

@@ -12,7 +12,7 @@ import numpy as np
 import lucid
 from lucid import autograd
 from lucid.autograd import Function
-from lucid.nn.functional.activation import log_softmax
+from lucid.nn.functional.activation import _log_sigmoid_array, _sigmoid_array, log_softmax
 from lucid.ops._util import unbroadcast, xp_of
 from lucid.tensor import Tensor
 
@@ -235,16 +235,6 @@ def _back(grad: Any, like: Any) -> Any:
     return unbroadcast(grad, like.shape).astype(like.dtype, copy=False)
 
 
-def _log_sigmoid(xp: Any, x: Any) -> Any:
-    """``log(sigmoid(x))`` for any ``x``: ``min(x, 0) - log1p(exp(-|x|))`` never overflows."""
-    return xp.minimum(x, x.dtype.type(0)) - xp.log1p(xp.exp(-xp.abs(x)))
-
-
-def _sigmoid(xp: Any, x: Any) -> Any:
-    e = xp.exp(-xp.abs(x))  # split by sign so exp never overflows
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-
-
 # ---- binary cross-entropy ------------------------------------------------------------------
 
 _BCE_FLOOR = np.float32(1e-12)  # PyTorch's EPSILON is a C float: 9.99999996e-13 in float64
@@ -342,10 +332,9 @@ class _BinaryCrossEntropyWithLogits(Function):
 
     def forward(self, x: Any, t: Any, *weights: Any, has_weight: bool = False,
                 has_pos_weight: bool = False) -> Any:
-        xp = xp_of(x, t)
         w = weights[0] if has_weight else None
         pw = weights[-1] if has_pos_weight else None
-        log_sigmoid = _log_sigmoid(xp, x)
+        log_sigmoid = _log_sigmoid_array(x)
         if pw is not None:
             log_sigmoid = log_sigmoid * ((pw - 1) * t + 1)
         loss = (1 - t) * x - log_sigmoid
@@ -354,22 +343,21 @@ class _BinaryCrossEntropyWithLogits(Function):
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         x, t, w, pw = self.saved_tensors
-        xp = xp_of(x, t)
         if w is not None:
             gy = gy * w
         gx = gt = None
         if self.needs[0]:
             if pw is None:
-                gx = (_sigmoid(xp, x) - t) * gy
+                gx = (_sigmoid_array(x) - t) * gy
             else:
                 positive = pw * t
-                gx = ((positive + 1 - t) * _sigmoid(xp, x) - positive) * gy
+                gx = ((positive + 1 - t) * _sigmoid_array(x) - positive) * gy
             gx = _back(gx, x)
         if self.needs[1]:
             if pw is None:
                 gt = -x * gy
             else:
-                gt = (_log_sigmoid(xp, -x) - _log_sigmoid(xp, x) * pw) * gy
+                gt = (_log_sigmoid_array(-x) - _log_sigmoid_array(x) * pw) * gy
             gt = _back(gt, t)
         return (gx, gt) + (None,) * ((w is not None) + (pw is not None))
 
