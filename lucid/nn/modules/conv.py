@@ -75,7 +75,154 @@ def _conv_repr(conv: Module) -> str:
     return text
 
 
-class Conv2d(Module):
+class _ConvNd(Module):
+    """What ``Conv1d`` and ``Conv2d`` share (as PyTorch's ``_ConvNd``): arguments, checks,
+    parameters and the padding the non-zero padding modes add. A subclass names its
+    convolution and how it reads a size argument (``_pair`` or ``_single``)."""
+
+    _ntuple = staticmethod(_pair)
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] | str = 0,
+        dilation: int | Sequence[int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__()
+        _check_groups(in_channels, out_channels, groups)
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(
+                f"padding_mode must be one of {list(_PADDING_MODES)}, but got "
+                f"padding_mode='{padding_mode}'"
+            )
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = self._ntuple(kernel_size, "kernel_size")
+        self.stride = self._ntuple(stride, "stride")
+        self.dilation = self._ntuple(dilation, "dilation")
+        self.groups = groups
+        self.padding_mode = padding_mode
+        self.padding: tuple[int, ...] | str
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(
+                    f"Invalid padding string {padding!r}, should be one of ['valid', 'same']"
+                )
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            self.padding = padding
+        else:
+            self.padding = self._ntuple(padding, "padding")
+        self._reversed_padding_repeated_twice = self._explicit_padding()
+        _add_parameters(self, (out_channels, in_channels // groups, *self.kernel_size), bias,
+                        device, dtype)
+
+    def _explicit_padding(self) -> tuple[int, ...]:
+        """The widths ``pad`` takes for the non-zero modes: (left, right[, top, bottom])."""
+        widths: list[int] = []
+        for i in reversed(range(len(self.kernel_size))):
+            if self.padding == "valid":
+                widths += [0, 0]
+            elif self.padding == "same":  # for an even kernel the extra one goes after, as PyTorch
+                total = self.dilation[i] * (self.kernel_size[i] - 1)
+                widths += [total // 2, total - total // 2]
+            else:
+                widths += [self.padding[i]] * 2
+        return tuple(widths)
+
+    def reset_parameters(self) -> None:
+        _init_conv_parameters(self.weight, self.bias)
+
+    def _conv(self, input: Tensor, padding: tuple[int, ...] | str | int) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, input: Tensor) -> Tensor:
+        if self.padding_mode != "zeros":
+            padded = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return self._conv(padded, 0)
+        return self._conv(input, self.padding)
+
+    def extra_repr(self) -> str:
+        return _conv_repr(self)
+
+
+class _ConvTransposeNd(Module):
+    """What ``ConvTranspose1d`` and ``ConvTranspose2d`` share: arguments, checks, parameters
+    and PyTorch's rule for the output padding that gives a requested ``output_size``."""
+
+    _ntuple = staticmethod(_pair)
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | Sequence[int] = 1,
+        padding_mode: str = "zeros",
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__()
+        if padding_mode != "zeros":
+            raise ValueError(
+                f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        _check_groups(in_channels, out_channels, groups)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = self._ntuple(kernel_size, "kernel_size")
+        self.stride = self._ntuple(stride, "stride")
+        self.padding = self._ntuple(padding, "padding")
+        self.output_padding = self._ntuple(output_padding, "output_padding")
+        self.dilation = self._ntuple(dilation, "dilation")
+        self.groups = groups
+        self.padding_mode = padding_mode
+        _add_parameters(self, (in_channels, out_channels // groups, *self.kernel_size), bias,
+                        device, dtype)
+
+    def reset_parameters(self) -> None:
+        _init_conv_parameters(self.weight, self.bias)
+
+    def _output_padding(self, input: Tensor,
+                        output_size: Sequence[int] | None) -> tuple[int, ...]:
+        """The output padding that gives ``output_size`` (PyTorch's rule), else the layer's."""
+        if output_size is None:
+            return self.output_padding
+        n = len(self.kernel_size)
+        size = [int(s) for s in output_size]
+        batch_dims = 2 if input.ndim == n + 2 else 1
+        if len(size) == batch_dims + n:
+            size = size[batch_dims:]
+        if len(size) != n:
+            raise ValueError(f"ConvTranspose{n}D: for {input.ndim}D input, output_size must have "
+                             f"{n} or {batch_dims + n} elements (got {len(size)})")
+        in_sizes = tuple(input.shape[-n:])
+        min_sizes = [(i - 1) * s - 2 * p + d * (k - 1) + 1 for i, s, p, d, k in zip(
+            in_sizes, self.stride, self.padding, self.dilation, self.kernel_size, strict=True)]
+        max_sizes = [m + s - 1 for m, s in zip(min_sizes, self.stride, strict=True)]
+        if any(not lo <= want <= hi
+               for want, lo, hi in zip(size, min_sizes, max_sizes, strict=True)):
+            raise ValueError(f"requested an output size of {size}, but valid sizes range from "
+                             f"{min_sizes} to {max_sizes} (for an input of {in_sizes})")
+        return tuple(want - lo for want, lo in zip(size, min_sizes, strict=True))
+
+    def extra_repr(self) -> str:
+        return _conv_repr(self)
+
+
+class Conv2d(_ConvNd):
     """2-D convolution (cross-correlation, as in every deep-learning library).
 
     ``out[n, o] = bias[o] + sum_i weight[o, i] * input[n, g(o) * C_in / groups + i]``, with
@@ -114,65 +261,9 @@ class Conv2d(Module):
         Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), padding_mode=reflect)
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | Sequence[int],
-        stride: int | Sequence[int] = 1,
-        padding: int | Sequence[int] | str = 0,
-        dilation: int | Sequence[int] = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: DeviceLike = None,
-        dtype: DTypeLike = None,
-    ) -> None:
-        super().__init__()
-        _check_groups(in_channels, out_channels, groups)
-        if padding_mode not in _PADDING_MODES:
-            raise ValueError(
-                f"padding_mode must be one of {list(_PADDING_MODES)}, but got "
-                f"padding_mode='{padding_mode}'"
-            )
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
-        self.dilation = _pair(dilation, "dilation")
-        self.groups = groups
-        self.padding_mode = padding_mode
-        self.padding: tuple[int, int] | str
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(
-                    f"Invalid padding string {padding!r}, should be one of ['valid', 'same']"
-                )
-            if padding == "same" and any(s != 1 for s in self.stride):
-                raise ValueError("padding='same' is not supported for strided convolutions")
-            self.padding = padding
-        else:
-            self.padding = _pair(padding, "padding")
-        self._reversed_padding_repeated_twice = self._explicit_padding()
-        _add_parameters(self, (out_channels, in_channels // groups, *self.kernel_size), bias,
-                        device, dtype)
-
-    def _explicit_padding(self) -> tuple[int, int, int, int]:
-        """(left, right, top, bottom), the widths ``pad`` takes for the non-zero modes."""
-        if self.padding == "valid":
-            return (0, 0, 0, 0)
-        if self.padding == "same":
-            widths: list[int] = []
-            # for an even kernel the extra row/column goes after, as in PyTorch
-            for d, k in reversed(list(zip(self.dilation, self.kernel_size, strict=True))):
-                total = d * (k - 1)
-                widths += [total // 2, total - total // 2]
-            return tuple(widths)  # type: ignore[return-value]
-        ph, pw = self.padding
-        return (pw, pw, ph, ph)
-
-    def reset_parameters(self) -> None:
-        _init_conv_parameters(self.weight, self.bias)
+    def _conv(self, input: Tensor, padding: tuple[int, ...] | str | int) -> Tensor:
+        return conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation,
+                      self.groups)
 
     def forward(self, input: Tensor) -> Tensor:
         if self.padding_mode == "reflect" and isinstance(self.padding, tuple):
@@ -180,18 +271,10 @@ class Conv2d(Module):
                                         self.dilation, self.groups)
             if out is not None:  # inference on Winograd: the padding read, not copied
                 return out
-        if self.padding_mode != "zeros":
-            padded = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation,
-                          self.groups)
-        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups)
-
-    def extra_repr(self) -> str:
-        return _conv_repr(self)
+        return super().forward(input)
 
 
-class ConvTranspose2d(Module):
+class ConvTranspose2d(_ConvTransposeNd):
     """2-D transposed convolution ("deconvolution", fractionally-strided convolution).
 
     The gradient of ``Conv2d`` with respect to its input, as a layer: a ``Conv2d`` and a
@@ -251,72 +334,13 @@ class ConvTranspose2d(Module):
         ConvTranspose2d(16, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | Sequence[int],
-        stride: int | Sequence[int] = 1,
-        padding: int | Sequence[int] = 0,
-        output_padding: int | Sequence[int] = 0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation: int | Sequence[int] = 1,
-        padding_mode: str = "zeros",
-        device: DeviceLike = None,
-        dtype: DTypeLike = None,
-    ) -> None:
-        super().__init__()
-        if padding_mode != "zeros":
-            raise ValueError(
-                f'Only "zeros" padding mode is supported for {type(self).__name__}')
-        _check_groups(in_channels, out_channels, groups)
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
-        self.padding = _pair(padding, "padding")
-        self.output_padding = _pair(output_padding, "output_padding")
-        self.dilation = _pair(dilation, "dilation")
-        self.groups = groups
-        self.padding_mode = padding_mode
-        _add_parameters(self, (in_channels, out_channels // groups, *self.kernel_size), bias,
-                        device, dtype)
-
-    def reset_parameters(self) -> None:
-        _init_conv_parameters(self.weight, self.bias)
-
-    def _output_padding(self, input: Tensor,
-                        output_size: Sequence[int] | None) -> tuple[int, int]:
-        """The output padding that gives ``output_size`` (PyTorch's rule), else the layer's."""
-        if output_size is None:
-            return self.output_padding
-        size = [int(s) for s in output_size]
-        batch_dims = 2 if input.ndim == 4 else 1
-        if len(size) == batch_dims + 2:
-            size = size[batch_dims:]
-        if len(size) != 2:
-            raise ValueError(f"ConvTranspose2D: for {input.ndim}D input, output_size must have 2 "
-                             f"or {batch_dims + 2} elements (got {len(size)})")
-        in_hw = tuple(input.shape[-2:])
-        min_sizes = [(i - 1) * s - 2 * p + d * (k - 1) + 1 for i, s, p, d, k in zip(
-            in_hw, self.stride, self.padding, self.dilation, self.kernel_size, strict=True)]
-        max_sizes = [m + s - 1 for m, s in zip(min_sizes, self.stride, strict=True)]
-        if any(not lo <= n <= hi for n, lo, hi in zip(size, min_sizes, max_sizes, strict=True)):
-            raise ValueError(f"requested an output size of {size}, but valid sizes range from "
-                             f"{min_sizes} to {max_sizes} (for an input of {in_hw})")
-        return (size[0] - min_sizes[0], size[1] - min_sizes[1])
-
     def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
                                 self._output_padding(input, output_size), self.groups,
                                 self.dilation)
 
-    def extra_repr(self) -> str:
-        return _conv_repr(self)
 
-
-class Conv1d(Module):
+class Conv1d(_ConvNd):
     """1-D convolution (cross-correlation), as ``torch.nn.Conv1d``.
 
     ``out[n, o] = bias[o] + sum_i weight[o, i] * input[n, g(o) * C_in / groups + i]``, with
@@ -357,74 +381,14 @@ class Conv1d(Module):
         Conv1d(3, 8, kernel_size=(3,), stride=(1,), padding=(1,), padding_mode=reflect)
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | Sequence[int],
-        stride: int | Sequence[int] = 1,
-        padding: int | Sequence[int] | str = 0,
-        dilation: int | Sequence[int] = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: DeviceLike = None,
-        dtype: DTypeLike = None,
-    ) -> None:
-        super().__init__()
-        _check_groups(in_channels, out_channels, groups)
-        if padding_mode not in _PADDING_MODES:
-            raise ValueError(
-                f"padding_mode must be one of {list(_PADDING_MODES)}, but got "
-                f"padding_mode='{padding_mode}'"
-            )
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = _single(kernel_size, "kernel_size")
-        self.stride = _single(stride, "stride")
-        self.dilation = _single(dilation, "dilation")
-        self.groups = groups
-        self.padding_mode = padding_mode
-        self.padding: tuple[int] | str
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(
-                    f"Invalid padding string {padding!r}, should be one of ['valid', 'same']"
-                )
-            if padding == "same" and self.stride != (1,):
-                raise ValueError("padding='same' is not supported for strided convolutions")
-            self.padding = padding
-        else:
-            self.padding = _single(padding, "padding")
-        self._reversed_padding_repeated_twice = self._explicit_padding()
-        _add_parameters(self, (out_channels, in_channels // groups, *self.kernel_size), bias,
-                        device, dtype)
+    _ntuple = staticmethod(_single)
 
-    def _explicit_padding(self) -> tuple[int, int]:
-        """(left, right), the widths ``pad`` takes for the non-zero modes."""
-        if self.padding == "valid":
-            return (0, 0)
-        if self.padding == "same":
-            total = self.dilation[0] * (self.kernel_size[0] - 1)
-            return (total // 2, total - total // 2)  # the extra one after, as in PyTorch
-        return (self.padding[0], self.padding[0])
-
-    def reset_parameters(self) -> None:
-        _init_conv_parameters(self.weight, self.bias)
-
-    def forward(self, input: Tensor) -> Tensor:
-        if self.padding_mode != "zeros":
-            padded = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return conv1d(padded, self.weight, self.bias, self.stride, 0, self.dilation,
-                          self.groups)
-        return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+    def _conv(self, input: Tensor, padding: tuple[int, ...] | str | int) -> Tensor:
+        return conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation,
                       self.groups)
 
-    def extra_repr(self) -> str:
-        return _conv_repr(self)
 
-
-class ConvTranspose1d(Module):
+class ConvTranspose1d(_ConvTransposeNd):
     """1-D transposed convolution, as ``torch.nn.ConvTranspose1d``; see :class:`ConvTranspose2d`.
 
     Runs ``lucid.nn.functional.conv_transpose1d`` (conv_transpose2d on a unit height).
@@ -471,64 +435,9 @@ class ConvTranspose1d(Module):
         ConvTranspose1d(16, 8, kernel_size=(3,), stride=(2,), padding=(1,))
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | Sequence[int],
-        stride: int | Sequence[int] = 1,
-        padding: int | Sequence[int] = 0,
-        output_padding: int | Sequence[int] = 0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation: int | Sequence[int] = 1,
-        padding_mode: str = "zeros",
-        device: DeviceLike = None,
-        dtype: DTypeLike = None,
-    ) -> None:
-        super().__init__()
-        if padding_mode != "zeros":
-            raise ValueError(
-                f'Only "zeros" padding mode is supported for {type(self).__name__}')
-        _check_groups(in_channels, out_channels, groups)
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = _single(kernel_size, "kernel_size")
-        self.stride = _single(stride, "stride")
-        self.padding = _single(padding, "padding")
-        self.output_padding = _single(output_padding, "output_padding")
-        self.dilation = _single(dilation, "dilation")
-        self.groups = groups
-        self.padding_mode = padding_mode
-        _add_parameters(self, (in_channels, out_channels // groups, *self.kernel_size), bias,
-                        device, dtype)
-
-    def reset_parameters(self) -> None:
-        _init_conv_parameters(self.weight, self.bias)
-
-    def _output_padding(self, input: Tensor, output_size: Sequence[int] | None) -> tuple[int]:
-        """The output padding that gives ``output_size`` (PyTorch's rule), else the layer's."""
-        if output_size is None:
-            return self.output_padding
-        size = [int(s) for s in output_size]
-        batch_dims = 2 if input.ndim == 3 else 1
-        if len(size) == batch_dims + 1:
-            size = size[batch_dims:]
-        if len(size) != 1:
-            raise ValueError(f"ConvTranspose1D: for {input.ndim}D input, output_size must have 1 "
-                             f"or {batch_dims + 1} elements (got {len(size)})")
-        length = input.shape[-1]
-        (s,), (p,), (d,), (k,) = self.stride, self.padding, self.dilation, self.kernel_size
-        low = (length - 1) * s - 2 * p + d * (k - 1) + 1
-        if not low <= size[0] <= low + s - 1:
-            raise ValueError(f"requested an output size of {size}, but valid sizes range from "
-                             f"{[low]} to {[low + s - 1]} (for an input of {(length,)})")
-        return (size[0] - low,)
+    _ntuple = staticmethod(_single)
 
     def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         return conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
                                 self._output_padding(input, output_size), self.groups,
                                 self.dilation)
-
-    def extra_repr(self) -> str:
-        return _conv_repr(self)
