@@ -318,6 +318,7 @@ def test_refusals_match_torch() -> None:
     both(lambda m: m.nn.functional.one_hot(m.tensor([True])), RuntimeError, "LongTensor")
 
 
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss:UserWarning")
 def test_deprecated_size_average_and_reduce_as_torch() -> None:
     """PyTorch's legacy arguments: positional as in its signatures, they decide the reduction
     (size_average=False: sum, reduce=False: none) and warn; the layers take them too."""
