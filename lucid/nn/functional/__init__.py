@@ -60,6 +60,7 @@ from lucid.nn.functional.normalization import (
     instance_norm,
     layer_norm,
     normalize,
+    rms_norm,
 )
 from lucid.nn.functional.pixelshuffle import pixel_shuffle, pixel_unshuffle
 from lucid.nn.functional.pooling import (
@@ -82,7 +83,7 @@ __all__ = [
     "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu",
     "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "mish", "mse_loss",
     "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle",
-    "pixel_unshuffle", "prelu", "relu", "relu6", "scaled_dot_product_attention", "selu", "sigmoid",
-    "silu", "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
-    "tanhshrink", "threshold", "unfold",
+    "pixel_unshuffle", "prelu", "relu", "relu6", "rms_norm", "scaled_dot_product_attention",
+    "selu", "sigmoid", "silu", "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink",
+    "softsign", "tanh", "tanhshrink", "threshold", "unfold",
 ]

@@ -1,4 +1,4 @@
-"""Normalisation: instance, batch, layer and group norm, AdaIN built on instance norm, and
+"""Normalisation: instance, batch, layer, RMS and group norm, AdaIN built on instance norm, and
 ``normalize`` (vectors scaled to unit norm).
 
 Both norms share one fused op, ``_Normalize``: normalise with statistics of the input taken
@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from lucid import autograd
 from lucid.autograd import Function
@@ -354,6 +356,59 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
         out = out * weight
     if bias is not None:
         out = out + bias
+    return out
+
+
+def rms_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """Root-mean-square norm over the last dims, those of ``normalized_shape``, as
+    ``torch.nn.functional.rms_norm``::
+
+        y = x / sqrt(mean(x ** 2 over normalized_shape) + eps) * weight
+
+    No mean is subtracted and there is no bias. ``eps=None`` is the machine epsilon of the
+    dtype the statistics are computed in: the input's for float32 and float64; float16 is
+    computed in float32 (as PyTorch's opmath), so its default eps is float32's, as PyTorch's
+    actual result (its docs say ``torch.finfo(input.dtype).eps``). Differentiable in the
+    input and ``weight``.
+
+    Shape:
+        - Input: (*, *normalized_shape). ``weight``: ``normalized_shape``. Output: the
+          input's shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn.functional as F
+        >>> y = F.rms_norm(lucid.tensor([[3.0, 4.0]], dtype=lucid.float64), [2], eps=0.0)
+        >>> [round(v, 4) for v in y[0].tolist()]
+        [0.8485, 1.1314]
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if not shape:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
+                           "containing at least one element, but got normalized_shape = []")
+    if input.ndim < len(shape):
+        raise ValueError(f"Input tensor must have at least {len(shape)} dimensions, but got "
+                         f"{input.ndim}")
+    if input.shape[input.ndim - len(shape):] != shape:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, shape))}], but got input of size "
+                           f"{list(input.shape)}")
+    if weight is not None and weight.shape != shape:
+        raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got "
+                           f"weight of shape {list(weight.shape)} and normalized_shape = "
+                           f"{list(shape)}")
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+
+    def normalized(x: Tensor) -> Tensor:
+        if not x.numel():  # nothing to normalise (numpy would warn about empty means)
+            return x * 1
+        e = float(np.finfo(x.dtype).eps) if eps is None else eps
+        return x * ((x * x).mean(dim=axes, keepdim=True) + e).rsqrt()
+
+    out = input._in_float32(normalized)  # float16's squares overflow past 256
+    if weight is not None:
+        out = out * weight
     return out
 
 

@@ -29,7 +29,13 @@ from lucid.nn.modules.activation import (
     Threshold,
 )
 from lucid.nn.modules.attention import MultiheadAttention
-from lucid.nn.modules.container import ModuleDict, ModuleList, Sequential
+from lucid.nn.modules.container import (
+    ModuleDict,
+    ModuleList,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+)
 from lucid.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from lucid.nn.modules.distance import CosineSimilarity, PairwiseDistance
 from lucid.nn.modules.dropout import Dropout, Dropout1d, Dropout2d
@@ -56,6 +62,7 @@ from lucid.nn.modules.normalization import (
     InstanceNorm2d,
     InstanceNorm3d,
     LayerNorm,
+    RMSNorm,
 )
 from lucid.nn.modules.padding import (
     ConstantPad1d,
@@ -88,9 +95,9 @@ __all__ = [
     "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "KLDivLoss", "L1Loss",
     "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MaxPool1d", "MaxPool2d",
     "Mish", "Module", "ModuleDict", "ModuleList", "MSELoss", "MultiheadAttention", "NLLLoss",
-    "PairwiseDistance", "PixelShuffle", "PixelUnshuffle", "PReLU", "ReflectionPad1d",
-    "ReflectionPad2d", "ReLU", "ReLU6", "ReplicationPad1d", "ReplicationPad2d", "SELU",
-    "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Softshrink",
-    "Softsign", "Tanh", "Tanhshrink", "Threshold", "Unflatten", "Unfold", "Upsample",
-    "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d",
+    "PairwiseDistance", "ParameterDict", "ParameterList", "PixelShuffle", "PixelUnshuffle", "PReLU",
+    "ReflectionPad1d", "ReflectionPad2d", "ReLU", "ReLU6", "ReplicationPad1d", "ReplicationPad2d",
+    "RMSNorm", "SELU", "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax", "Softmin",
+    "Softplus", "Softshrink", "Softsign", "Tanh", "Tanhshrink", "Threshold", "Unflatten", "Unfold",
+    "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d",
 ]

@@ -1,5 +1,5 @@
-"""Normalisation layers: ``InstanceNorm1d/2d/3d``, ``BatchNorm1d/2d``, ``LayerNorm`` and
-``GroupNorm``.
+"""Normalisation layers: ``InstanceNorm1d/2d/3d``, ``BatchNorm1d/2d``, ``LayerNorm``,
+``RMSNorm`` and ``GroupNorm``.
 
 A shared base owns the optional affine parameters and running-statistics buffers; the
 private bases do the input checks and call the functional form; the public classes only
@@ -369,6 +369,55 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalisation over the last dims (``normalized_shape``) of each
+    sample, then an elementwise ``weight`` (``elementwise_affine``) of that shape, as
+    ``torch.nn.RMSNorm``::
+
+        y = x / sqrt(mean(x ** 2 over normalized_shape) + eps) * weight
+
+    ``eps=None`` (the default) is the machine epsilon of the computation's dtype; see
+    :func:`lucid.nn.functional.rms_norm`.
+
+    Shape:
+        - Input: (*, *normalized_shape). Output: the same shape.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> norm = nn.RMSNorm(8)
+        >>> norm
+        RMSNorm((8,), eps=None, elementwise_affine=True)
+        >>> y = norm(lucid.randn(4, 8))
+        >>> bool(((y * y).mean(dim=1) - 1).abs().max() < 1e-4)
+        True
+    """
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float | None = None,
+                 elementwise_affine: bool = True, device: DeviceLike = None,
+                 dtype: DTypeLike = None) -> None:
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
+            else tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(ones(*self.normalized_shape, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
 
 
 class GroupNorm(Module):
