@@ -523,3 +523,226 @@ def adaptive_avg_pool1d(input: Tensor, output_size: int | tuple[int]) -> Tensor:
     _check_input_1d(input, "adaptive_avg_pool1d")
     (size,) = _single(output_size, "output_size")
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
+
+
+# ----------------------------------------------------------------------------- adaptive max
+def _adaptive_output_size(name: str, input: Tensor,
+                          output_size: int | None | Sequence[int | None]) -> tuple[int, int]:
+    h, w = input.shape[-2:]
+    sizes = (output_size, output_size) if output_size is None or isinstance(output_size, int) \
+        else tuple(output_size)
+    if len(sizes) != 2:
+        raise ValueError(f"{name}: output_size must be an int or a pair, got {output_size!r}")
+    oh, ow = (h if sizes[0] is None else int(sizes[0])), (w if sizes[1] is None else int(sizes[1]))
+    if oh <= 0 or ow <= 0:
+        raise ValueError(f"{name}: output_size must be positive, got {output_size!r}")
+    return oh, ow
+
+
+def _adaptive_max_axis(x: Any, axis: int, out: int) -> tuple[Any, Any]:
+    """Max over PyTorch's adaptive bins along ``axis``, and each maximum's input position.
+
+    Taps are visited in order with ``val > best or isnan(val)`` (PyTorch's rule): the first
+    maximum wins, or the last NaN. Bins shorter than the widest repeat their last element,
+    which can never displace the current winner by another position.
+    """
+    xp = xp_of(x)
+    size = x.shape[axis]
+    starts = np.array([(o * size) // out for o in range(out)])
+    ends = np.array([-((-(o + 1) * size) // out) for o in range(out)])
+    bshape = (1,) * (axis % x.ndim) + (-1,) + (1,) * (x.ndim - axis % x.ndim - 1)
+    best = pos = None
+    for t in range(int((ends - starts).max())):
+        idx = np.minimum(starts + t, ends - 1)
+        part = xp.take(x, xp.asarray(idx), axis=axis)
+        taps = xp.asarray(idx).reshape(bshape)
+        if best is None:
+            best = part
+            pos = xp.broadcast_to(taps, part.shape).astype(np.int64)
+            continue
+        wins = (part > best) | (part != part)
+        best = xp.where(wins, part, best)
+        pos = xp.where(wins, taps, pos)
+    return best, pos
+
+
+class AdaptiveMaxPool2dFunction(Function):
+    """Max over adaptive bins of the last two axes; the gradient goes to each bin's maximum
+    (scatter-added: bins may overlap). Separable: a bin's first row-major maximum is the first
+    maximum of the first row whose maximum is the bin's; likewise for the last NaN.
+    """
+
+    def forward(self, x: Any, *, out_hw: tuple[int, int],
+                sink: list[AdaptiveMaxPool2dFunction] | None = None) -> Any:
+        xp = xp_of(x)
+        if sink is not None:
+            sink.append(self)
+        oh, ow = out_hw
+        row_best, cols = _adaptive_max_axis(x, -1, ow)  # (..., H, ow)
+        best, rows = _adaptive_max_axis(row_best, -2, oh)  # (..., oh, ow)
+        col = xp.take_along_axis(cols, rows, axis=-2)
+        self.flat = rows * x.shape[-1] + col
+        self.in_shape = x.shape
+        return best
+
+    def backward(self, gy: Any) -> Any:
+        xp = xp_of(gy)
+        shape = self.in_shape
+        plane = shape[-2] * shape[-1]
+        lead = int(np.prod(shape[:-2], dtype=np.int64))
+        gx = xp.zeros(lead * plane, dtype=gy.dtype)
+        offsets = (xp.arange(lead, dtype=np.int64) * plane).reshape(-1, 1)
+        index = (self.flat.reshape(lead, -1) + offsets).ravel()
+        xp.add.at(gx, index, gy.reshape(-1))
+        return gx.reshape(shape)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: int | None | Sequence[int | None],
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """Max over PyTorch's adaptive bins, as ``torch.nn.functional.adaptive_max_pool2d``.
+
+    Output cell ``o`` of an axis of length ``L`` covers ``[floor(o*L/out), ceil((o+1)*L/out))``
+    (bins may overlap, or repeat input elements when ``out > L``). ``None`` in ``output_size``
+    keeps that axis' size. The gradient flows to each bin's first maximum in row-major order
+    (summed where bins overlap); a bin holding NaN pools to NaN, its index and gradient going
+    to its last NaN (PyTorch's CPU rule).
+
+    Shape:
+        (N, C, H, W) -> (N, C, *output_size), or unbatched (C, H, W) -> (C, *output_size).
+
+    Returns:
+        The pooled tensor, and with ``return_indices`` also int64 flat indices ``h * W + w``
+        of the maxima in each input plane.
+
+    Example:
+        >>> import lucid
+        >>> from lucid.nn.functional import adaptive_max_pool2d
+        >>> adaptive_max_pool2d(lucid.arange(16.0).reshape(1, 1, 4, 4), 2)
+        tensor([[[[ 5.,  7.],
+                  [13., 15.]]]])
+    """
+    _check_input(input, "adaptive_max_pool2d")
+    _check_floating(input, "adaptive_max_pool2d")
+    if min(input.shape[-2:]) < 1:
+        raise RuntimeError(f"adaptive_max_pool2d: expected non-empty spatial dims, got input of "
+                           f"size {tuple(input.shape)}")
+    out_hw = _adaptive_output_size("adaptive_max_pool2d", input, output_size)
+    sink: list[AdaptiveMaxPool2dFunction] = []
+    out = AdaptiveMaxPool2dFunction.apply(input, out_hw=out_hw, sink=sink)
+    if not return_indices:
+        return out
+    return out, Tensor._wrap(sink[0].flat)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: int | tuple[int],
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """Max over PyTorch's adaptive bins of the last dim, as
+    ``torch.nn.functional.adaptive_max_pool1d`` (:func:`adaptive_max_pool2d` on a unit
+    height, so its rules for ties and NaN hold).
+
+    Shape:
+        (N, C, L) -> (N, C, output_size), or unbatched (C, L) -> (C, output_size).
+
+    Returns:
+        The pooled tensor, and with ``return_indices`` also the int64 positions of the
+        maxima along L.
+
+    Example:
+        >>> import lucid
+        >>> from lucid.nn.functional import adaptive_max_pool1d
+        >>> adaptive_max_pool1d(lucid.tensor([[[1.0, 3.0, 2.0, 6.0]]]), 2)
+        tensor([[[3., 6.]]])
+    """
+    _check_input_1d(input, "adaptive_max_pool1d")
+    (size,) = _single(output_size, "output_size")
+    out = adaptive_max_pool2d(input.unsqueeze(-2), (1, size), return_indices=return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+# ----------------------------------------------------------------------------- max unpooling
+class MaxUnpool2dFunction(Function):
+    """Scatter each plane's values to their flat indices in a zero plane; backward gathers."""
+
+    def forward(self, x: Any, *, index: Any, out_hw: tuple[int, int]) -> Any:
+        xp = xp_of(x)
+        lead = x.shape[:-2]
+        planes = int(np.prod(lead, dtype=np.int64))
+        size = out_hw[0] * out_hw[1]
+        self.index = index.reshape(planes, -1)
+        self.in_shape = x.shape
+        out = xp.zeros((planes, size), dtype=x.dtype)
+        rows = xp.arange(planes).reshape(-1, 1)
+        out[rows, self.index] = x.reshape(planes, -1)
+        return out.reshape(lead + tuple(out_hw))
+
+    def backward(self, gy: Any) -> Any:
+        xp = xp_of(gy)
+        planes = self.index.shape[0]
+        flat = gy.reshape(planes, -1)
+        return xp.take_along_axis(flat, self.index, axis=1).reshape(self.in_shape)
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] | None = None,
+                 padding: int | tuple[int, int] = 0,
+                 output_size: Sequence[int] | None = None) -> Tensor:
+    """Partial inverse of :func:`max_pool2d`, as ``torch.nn.functional.max_unpool2d``.
+
+    Each value goes to its flat index ``h * W_out + w`` in a zero plane; everything else is
+    zero. The default output is ``(H - 1) * stride - 2 * padding + kernel_size`` per axis;
+    ``output_size`` ((H, W), or a full shape whose last two are used) may differ from it by
+    less than ``stride``. The gradient gathers back from the indices. Where several values
+    share an index the last one in memory order is kept (PyTorch leaves this unspecified).
+    Indices outside the output raise ``RuntimeError`` (as PyTorch's CPU kernel).
+
+    Shape:
+        (N, C, H, W) -> (N, C, H_out, W_out), or unbatched (C, H, W) -> (C, H_out, W_out).
+
+    Example:
+        >>> import lucid
+        >>> from lucid.nn.functional import max_pool2d, max_unpool2d
+        >>> out, idx = max_pool2d(lucid.arange(16.0).reshape(1, 1, 4, 4), 2, return_indices=True)
+        >>> max_unpool2d(out, idx, 2)
+        tensor([[[[ 0.,  0.,  0.,  0.],
+                  [ 0.,  5.,  0.,  7.],
+                  [ 0.,  0.,  0.,  0.],
+                  [ 0., 13.,  0., 15.]]]])
+    """
+    _check_input(input, "max_unpool2d")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"max_unpool2d: expected shape of indices to be same as that of the "
+                           f"input tensor ({tuple(input.shape)}) but got indices tensor with "
+                           f"shape: {tuple(indices.shape)}")
+    if indices.dtype != np.int64:
+        raise RuntimeError(f"max_unpool2d: expected indices to have dtype int64, got "
+                           f"{indices.dtype}")
+    kernel = _pair(kernel_size, "kernel_size")
+    strides = kernel if stride is None or (isinstance(stride, (list, tuple)) and not stride) \
+        else _pair(stride, "stride")
+    pads = _pair(padding, "padding")
+    default = tuple((s - 1) * st - 2 * p + k for s, st, p, k in
+                    zip(input.shape[-2:], strides, pads, kernel, strict=True))
+    if output_size is None:
+        out_hw = default
+    else:
+        sizes = tuple(int(s) for s in output_size)
+        if len(sizes) == input.ndim:
+            sizes = sizes[-2:]
+        if len(sizes) != 2:
+            raise ValueError(f"max_unpool2d: output_size must have 2 or {input.ndim} elements, "
+                             f"got {output_size!r}")
+        for d in range(2):
+            if not default[d] - strides[d] < sizes[d] < default[d] + strides[d]:
+                raise ValueError(f"max_unpool2d: invalid output_size {output_size!r} (dim {d} "
+                                 f"must be between {default[d] - strides[d]} and "
+                                 f"{default[d] + strides[d]})")
+        out_hw = sizes
+    if min(out_hw) < 1:
+        raise ValueError(f"max_unpool2d: output size {out_hw} must be positive")
+    index = indices.data
+    if index.size and (int(index.min()) < 0 or int(index.max()) >= out_hw[0] * out_hw[1]):
+        raise RuntimeError(f"max_unpool2d: found an invalid max index (outside an output of "
+                           f"size {out_hw[0]}x{out_hw[1]})")
+    return MaxUnpool2dFunction.apply(input, index=index, out_hw=tuple(out_hw))

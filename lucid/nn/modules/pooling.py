@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lucid.nn.functional._pairs import _single
+from lucid.nn.functional._pairs import _pair, _single
 from lucid.nn.functional.pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
     avg_pool1d,
     avg_pool2d,
     max_pool1d,
     max_pool2d,
+    max_unpool2d,
 )
 from lucid.nn.modules.module import Module
 from lucid.tensor import Tensor
@@ -228,3 +231,110 @@ class AdaptiveAvgPool1d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max pooling to a fixed output size, whatever the input size, as
+    ``torch.nn.AdaptiveMaxPool2d``.
+
+    Args:
+        output_size: int or (H_out, W_out); None in a position keeps the input's size there.
+        return_indices: also return the flat (H * W) index of each maximum. Default: False.
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W).
+        - Output: (N, C, H_out, W_out) or (C, H_out, W_out).
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.AdaptiveMaxPool2d((3, None))(lucid.randn(2, 5, 7, 9)).shape
+        (2, 5, 3, 9)
+        >>> nn.AdaptiveMaxPool2d(1)
+        AdaptiveMaxPool2d(output_size=1)
+    """
+
+    def __init__(self, output_size: int | None | Sequence[int | None],
+                 return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(Module):
+    """Max pooling of the last dim to a fixed length, as ``torch.nn.AdaptiveMaxPool1d``.
+
+    Args:
+        output_size: int, the output length.
+        return_indices: also return the position along L of each maximum. Default: False.
+
+    Shape:
+        - Input: (N, C, L) or (C, L).
+        - Output: (N, C, output_size) or (C, output_size).
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.AdaptiveMaxPool1d(3)(lucid.randn(2, 5, 7)).shape
+        (2, 5, 3)
+    """
+
+    def __init__(self, output_size: int | Sequence[int], return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class MaxUnpool2d(Module):
+    """Partial inverse of :class:`MaxPool2d`: each value to its index in a zero plane, as
+    ``torch.nn.MaxUnpool2d``.
+
+    Args:
+        kernel_size: int or (kH, kW).
+        stride: int or (sH, sW). Default: ``kernel_size``.
+        padding: the padding of the pooling being inverted. Default: 0.
+
+    ``forward(input, indices, output_size=None)``: ``indices`` as returned by
+    ``MaxPool2d(..., return_indices=True)``; ``output_size`` picks among the sizes that pool
+    to the input's.
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W).
+        - Output: (N, C, H_out, W_out), ``H_out = (H - 1) * s - 2p + k`` by default.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> out, idx = nn.MaxPool2d(2, return_indices=True)(lucid.randn(1, 3, 8, 8))
+        >>> nn.MaxUnpool2d(2)(out, idx).shape
+        (1, 3, 8, 8)
+        >>> nn.MaxUnpool2d(2)
+        MaxUnpool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))
+    """
+
+    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                 padding: IntOrPair = 0) -> None:
+        super().__init__()
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride = _pair(stride if stride is not None else kernel_size, "stride")
+        self.padding = _pair(padding, "padding")
+
+    def forward(self, input: Tensor, indices: Tensor,
+                output_size: Sequence[int] | None = None) -> Tensor:
+        return max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding,
+                            output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
