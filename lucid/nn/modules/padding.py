@@ -8,24 +8,29 @@ from lucid.functional import pad
 from lucid.nn.modules.module import Module
 from lucid.tensor import Tensor
 
+_SIDES = ("left", "right", "top", "bottom")
 
-def _quadruple(padding: int | Sequence[int]) -> tuple[int, int, int, int]:
-    """``p -> (p, p, p, p)``; a 4-sequence is (left, right, top, bottom)."""
+
+def _widths(padding: int | Sequence[int], count: int) -> tuple[int, ...]:
+    """``p -> (p,) * count``; a sequence of ``count`` is (left, right[, top, bottom])."""
     if isinstance(padding, int):
-        return (padding,) * 4
+        return (padding,) * count
     widths = tuple(int(p) for p in padding)
-    if len(widths) != 4:
-        raise ValueError(f"expected an int or 4 padding widths (left, right, top, bottom), "
-                         f"got {tuple(padding)}")
-    return widths  # type: ignore[return-value]
+    if len(widths) != count:
+        raise ValueError(f"expected an int or {count} padding widths "
+                         f"({', '.join(_SIDES[:count])}), got {tuple(padding)}")
+    return widths
 
 
-class _Pad2d(Module):
+class _PadNd(Module):
+    """Pads the last ``dims`` dims in ``mode``: what every padding layer shares."""
+
     mode = "constant"
+    dims = 2
 
     def __init__(self, padding: int | Sequence[int]) -> None:
         super().__init__()
-        self.padding = _quadruple(padding)
+        self.padding = _widths(padding, 2 * self.dims)
 
     def forward(self, input: Tensor) -> Tensor:
         return pad(input, self.padding, mode=self.mode)
@@ -34,7 +39,33 @@ class _Pad2d(Module):
         return f"{self.padding}"
 
 
-class ReflectionPad2d(_Pad2d):
+class _ConstantPadNd(_PadNd):
+    """Pads with a constant ``value``."""
+
+    def __init__(self, padding: int | Sequence[int], value: float) -> None:
+        super().__init__(padding)
+        self.value = value
+
+    def forward(self, input: Tensor) -> Tensor:
+        return pad(input, self.padding, mode="constant", value=self.value)
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
+
+
+class _Zeros:
+    """Mixin of ``ZeroPad1d`` and ``ZeroPad2d``: a constant pad of 0, shown as its widths."""
+
+    padding: tuple[int, ...]
+
+    def __init__(self, padding: int | Sequence[int]) -> None:
+        super().__init__(padding, 0.0)  # type: ignore[call-arg]
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ReflectionPad2d(_PadNd):
     """Pad the last two dims with the reflection of the input (the edge is not repeated).
 
     Args:
@@ -58,7 +89,7 @@ class ReflectionPad2d(_Pad2d):
     mode = "reflect"
 
 
-class ReplicationPad2d(_Pad2d):
+class ReplicationPad2d(_PadNd):
     """Pad the last two dims by repeating the edge values.
 
     Args:
@@ -78,7 +109,7 @@ class ReplicationPad2d(_Pad2d):
     mode = "replicate"
 
 
-class ConstantPad2d(_Pad2d):
+class ConstantPad2d(_ConstantPadNd):
     """Pad the last two dims with a constant ``value``.
 
     Args:
@@ -96,18 +127,8 @@ class ConstantPad2d(_Pad2d):
         tensor([3.5, 3.5, 3.5])
     """
 
-    def __init__(self, padding: int | Sequence[int], value: float) -> None:
-        super().__init__(padding)
-        self.value = value
 
-    def forward(self, input: Tensor) -> Tensor:
-        return pad(input, self.padding, mode="constant", value=self.value)
-
-    def extra_repr(self) -> str:
-        return f"padding={self.padding}, value={self.value}"
-
-
-class ZeroPad2d(ConstantPad2d):
+class ZeroPad2d(_Zeros, ConstantPad2d):
     """Pad the last two dims with zeros.
 
     Args:
@@ -124,31 +145,8 @@ class ZeroPad2d(ConstantPad2d):
         (1, 1, 5, 5)
     """
 
-    def __init__(self, padding: int | Sequence[int]) -> None:
-        super().__init__(padding, 0.0)
 
-    def extra_repr(self) -> str:
-        return f"{self.padding}"
-
-
-def _widths_1d(padding: int | Sequence[int]) -> tuple[int, int]:
-    """``p -> (p, p)``; a 2-sequence is (left, right)."""
-    if isinstance(padding, int):
-        return (padding, padding)
-    widths = tuple(int(p) for p in padding)
-    if len(widths) != 2:
-        raise ValueError(f"expected an int or 2 padding widths (left, right), "
-                         f"got {tuple(padding)}")
-    return widths  # type: ignore[return-value]
-
-
-class _Pad1d(_Pad2d):
-    def __init__(self, padding: int | Sequence[int]) -> None:
-        Module.__init__(self)
-        self.padding = _widths_1d(padding)
-
-
-class ReflectionPad1d(_Pad1d):
+class ReflectionPad1d(_PadNd):
     """Pad the last dim with the reflection of the input (the edge is not repeated).
 
     Args:
@@ -166,9 +164,10 @@ class ReflectionPad1d(_Pad1d):
     """
 
     mode = "reflect"
+    dims = 1
 
 
-class ReplicationPad1d(_Pad1d):
+class ReplicationPad1d(_PadNd):
     """Pad the last dim by repeating the edge values.
 
     Args:
@@ -186,9 +185,10 @@ class ReplicationPad1d(_Pad1d):
     """
 
     mode = "replicate"
+    dims = 1
 
 
-class ConstantPad1d(_Pad1d):
+class ConstantPad1d(_ConstantPadNd):
     """Pad the last dim with a constant ``value``.
 
     Args:
@@ -206,18 +206,10 @@ class ConstantPad1d(_Pad1d):
         tensor([[3.5, 0. , 0. , 3.5, 3.5]])
     """
 
-    def __init__(self, padding: int | Sequence[int], value: float) -> None:
-        super().__init__(padding)
-        self.value = value
-
-    def forward(self, input: Tensor) -> Tensor:
-        return pad(input, self.padding, mode="constant", value=self.value)
-
-    def extra_repr(self) -> str:
-        return f"padding={self.padding}, value={self.value}"
+    dims = 1
 
 
-class ZeroPad1d(ConstantPad1d):
+class ZeroPad1d(_Zeros, ConstantPad1d):
     """Pad the last dim with zeros.
 
     Args:
@@ -233,9 +225,3 @@ class ZeroPad1d(ConstantPad1d):
         >>> nn.ZeroPad1d((1, 2))(lucid.ones(1, 1, 3)).shape
         (1, 1, 6)
     """
-
-    def __init__(self, padding: int | Sequence[int]) -> None:
-        super().__init__(padding, 0.0)
-
-    def extra_repr(self) -> str:
-        return f"{self.padding}"
