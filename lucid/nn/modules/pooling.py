@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from lucid.nn.functional._pairs import _pair, _single
 from lucid.nn.functional.pooling import (
@@ -107,7 +108,34 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AdaptiveAvgPool2d(Module):
+class _AdaptivePoolNd(Module):
+    """What the adaptive pooling layers share: the output size (and, for max pooling,
+    ``return_indices``), handed to the subclass's ``_pool``."""
+
+    _pool: Callable[..., Any]
+
+    def __init__(self, output_size: int | None | Sequence[int | None]) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._pool(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
+    def __init__(self, output_size: int | None | Sequence[int | None],
+                 return_indices: bool = False) -> None:
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return self._pool(input, self.output_size, self.return_indices)
+
+
+class AdaptiveAvgPool2d(_AdaptivePoolNd):
     """Average pooling to a fixed output size, whatever the input size.
 
     Args:
@@ -124,15 +152,7 @@ class AdaptiveAvgPool2d(Module):
         (2, 5, 1, 1)
     """
 
-    def __init__(self, output_size: int | Sequence[int | None]) -> None:
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, input: Tensor) -> Tensor:
-        return adaptive_avg_pool2d(input, self.output_size)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
+    _pool = staticmethod(adaptive_avg_pool2d)
 
 
 class MaxPool1d(MaxPool2d):
@@ -205,7 +225,7 @@ class AvgPool1d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AdaptiveAvgPool1d(Module):
+class AdaptiveAvgPool1d(_AdaptivePoolNd):
     """Average pooling of the last dim to a fixed length, as ``torch.nn.AdaptiveAvgPool1d``.
 
     Args:
@@ -222,18 +242,10 @@ class AdaptiveAvgPool1d(Module):
         (2, 5, 3)
     """
 
-    def __init__(self, output_size: int | Sequence[int]) -> None:
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, input: Tensor) -> Tensor:
-        return adaptive_avg_pool1d(input, self.output_size)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
+    _pool = staticmethod(adaptive_avg_pool1d)
 
 
-class AdaptiveMaxPool2d(Module):
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     """Max pooling to a fixed output size, whatever the input size, as
     ``torch.nn.AdaptiveMaxPool2d``.
 
@@ -254,20 +266,10 @@ class AdaptiveMaxPool2d(Module):
         AdaptiveMaxPool2d(output_size=1)
     """
 
-    def __init__(self, output_size: int | None | Sequence[int | None],
-                 return_indices: bool = False) -> None:
-        super().__init__()
-        self.output_size = output_size
-        self.return_indices = return_indices
-
-    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
-        return adaptive_max_pool2d(input, self.output_size, self.return_indices)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
+    _pool = staticmethod(adaptive_max_pool2d)
 
 
-class AdaptiveMaxPool1d(Module):
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     """Max pooling of the last dim to a fixed length, as ``torch.nn.AdaptiveMaxPool1d``.
 
     Args:
@@ -285,16 +287,7 @@ class AdaptiveMaxPool1d(Module):
         (2, 5, 3)
     """
 
-    def __init__(self, output_size: int | Sequence[int], return_indices: bool = False) -> None:
-        super().__init__()
-        self.output_size = output_size
-        self.return_indices = return_indices
-
-    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
-        return adaptive_max_pool1d(input, self.output_size, self.return_indices)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
+    _pool = staticmethod(adaptive_max_pool1d)
 
 
 class MaxUnpool2d(Module):
