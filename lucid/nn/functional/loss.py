@@ -484,6 +484,9 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     if beta == 0.0:
         return _reduce((input - target).abs(), reduction)
+    if np.result_type(input.dtype, target.dtype).kind != "f":
+        raise RuntimeError(f"smooth_l1_loss: not implemented for "
+                           f"{np.result_type(input.dtype, target.dtype)}")
     return _reduce(_SmoothL1.apply(*input._operand(target), beta=float(beta)), reduction)
 
 
@@ -519,6 +522,8 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     if weight is not None and weight.shape != input.shape:
         raise ValueError("Weights and input must have the same size.")
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"huber_loss: not implemented for {input.dtype}")
     if target.dtype != input.dtype:
         target = target.to(input.dtype)
     loss = _SmoothL1.apply(input, target, beta=float(delta), huber=True)

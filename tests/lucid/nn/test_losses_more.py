@@ -487,3 +487,25 @@ def test_the_new_names_are_exported() -> None:
                  "CosineSimilarity", "PairwiseDistance"):
         assert name in lucid.nn.__all__ and name in lucid.nn.modules.__all__
         assert issubclass(getattr(lucid.nn, name), lucid.nn.Module)
+
+
+def test_smooth_l1_and_huber_refuse_integer_inputs_as_torch() -> None:
+    """PyTorch has no integer kernel for either loss (smooth L1 with beta 0 is l1's
+    subtraction, which it keeps); lucid computed them with an integer 0.5 (that is, 0)."""
+    a, b = np.array([1, 2]), np.array([1, 3])
+    for name, kwargs in (("smooth_l1_loss", {}), ("huber_loss", {}),
+                         ("huber_loss", {"reduction": "none"})):
+        with pytest.raises(RuntimeError):
+            getattr(TF, name)(torch.tensor(a), torch.tensor(b), **kwargs)
+        with pytest.raises(RuntimeError):
+            getattr(F, name)(lucid.tensor(a), lucid.tensor(b), **kwargs)
+    with pytest.raises(RuntimeError):
+        TF.huber_loss(torch.tensor(a), torch.tensor(b, dtype=torch.float32))
+    with pytest.raises(RuntimeError):
+        F.huber_loss(lucid.tensor(a), lucid.tensor(b.astype(np.float32)))
+    # an integer input with a float target is promoted, and beta=0 keeps integers, as torch's
+    mixed = F.smooth_l1_loss(lucid.tensor(a), lucid.tensor(b.astype(np.float32)),
+                             reduction="none")
+    assert mixed.dtype == lucid.float32 and mixed.tolist() == [0.0, 0.5]
+    assert F.smooth_l1_loss(lucid.tensor(a), lucid.tensor(b), beta=0.0,
+                            reduction="none").tolist() == [0, 1]
