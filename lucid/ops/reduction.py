@@ -97,7 +97,7 @@ class Amax(Function):
             mask |= (a != a) & (y != y)
         count = mask.sum(axis=axes, keepdims=True).astype(gy.dtype)
         if nan == "zero":  # no element equals a NaN result: nothing to share
-            count[count == 0] = xp_of(count).inf
+            count = xp_of(a).where(count == 0, gy.dtype.type("inf"), count)  # 0-d: a scalar
         return _expand_back(gy, shape, axes, keepdim) * mask / count
 
 

@@ -660,6 +660,20 @@ def test_norm_gradient_at_zeros_matches_torch(p: float, torch) -> None:
     np.testing.assert_allclose(*grads, rtol=1e-12)
 
 
+@pytest.mark.parametrize("p", [float("inf"), float("-inf")])
+def test_infinity_norm_of_a_0d_tensor_matches_torch(p: float, torch) -> None:
+    """Its backward failed (a reduction over no dims of a 0-d array gives numpy a scalar,
+    which the NaN rule wrote into); so did normalize(p=inf) and pairwise_distance(p=inf)
+    of 0-d tensors."""
+    results = []
+    for m in (lucid, torch):
+        x = m.tensor(-3.0, requires_grad=True)
+        y = x.norm(p, 0) + m.nn.functional.normalize(x, p=p, dim=0)
+        y.backward()
+        results.append((y.item(), x.grad.item()))
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
+
+
 @pytest.mark.parametrize(("values", "p"), [
     ([np.nan, 1.0], float("inf")), ([np.nan, 1.0, 3.0], float("-inf")), ([3e38], 2),
     ([1e-30], 2), ([-2.0], "fro"), ([0.0], 0.5), ([-3e38], 1), ([3e38, 1.0], 2), ([np.nan], 2),

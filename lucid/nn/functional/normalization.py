@@ -408,7 +408,7 @@ def rms_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tenso
 
     out = input._in_float32(normalized)  # float16's squares overflow past 256
     if weight is not None:
-        out = out * weight
+        out = out * weight.to(out.dtype)  # in the input's dtype whatever the weight's, as torch
     return out
 
 

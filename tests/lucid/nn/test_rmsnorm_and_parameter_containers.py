@@ -1,6 +1,7 @@
 """``F.rms_norm`` / ``nn.RMSNorm`` and ``nn.ParameterList`` / ``nn.ParameterDict`` against
 PyTorch: values, gradients, shape errors, reprs, registration and optimiser steps."""
 
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -248,3 +249,29 @@ def test_containers_share_the_wrapped_tensor():
     plist, pdict = nn.ParameterList([t]), nn.ParameterDict({"t": t})
     t.data[0] = 5.0
     assert plist[0].detach().numpy()[0] == pdict["t"].detach().numpy()[0] == 5.0
+
+
+@pytest.mark.parametrize(("input_dtype", "weight_dtype"), [("float32", "float64"),
+                                                           ("float64", "float32"),
+                                                           ("float16", "float32")])
+def test_rms_norm_gives_the_inputs_dtype_whatever_the_weights(input_dtype: str,
+                                                              weight_dtype: str) -> None:
+    """A float32 input with a float64 weight gave float64 (torch: float32); each gradient
+    comes back in its own tensor's dtype, as torch's."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x0, w0 = rng.standard_normal((2, 3)), rng.standard_normal(3)
+    results = []
+    for m in (lucid, torch):
+        x = m.tensor(x0, dtype=getattr(m, input_dtype), requires_grad=True)
+        w = m.tensor(w0, dtype=getattr(m, weight_dtype), requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch: no fused kernel for mixed dtypes
+            y = m.nn.functional.rms_norm(x, (3,), w)
+        y.sum().backward()
+        results.append((y, x.grad, w.grad))
+    for ours, theirs in zip(*results, strict=True):
+        assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+        np.testing.assert_allclose(ours.detach().numpy().astype(np.float64),
+                                   theirs.detach().numpy().astype(np.float64),
+                                   rtol=2e-3 if "float16" in (input_dtype,) else 1e-6)
