@@ -197,7 +197,8 @@ def batch_norm(
     """Normalise each channel over the batch and spatial positions, as PyTorch's ``batch_norm``.
 
     In training the batch statistics are used (and the running buffers, when given, updated
-    with the unbiased variance); otherwise the running buffers are used.
+    with the unbiased variance); otherwise the running buffers are used. An empty input
+    (e.g. a 0-size batch) gives an empty output in training too, the buffers unchanged.
 
     Shape:
         - Input: (N, C) or (N, C, *).
@@ -220,10 +221,12 @@ def batch_norm(
         return _normalize_with(input, running_mean, running_var, weight, bias, eps)
     axes = (0,) + tuple(range(2, input.ndim))
     count = input.numel() // max(channels, 1)
-    if count <= 1:
+    if count == 1:
         raise ValueError(
             f"Expected more than 1 value per channel when training, got input size {input.shape}"
         )
+    if input.numel() == 0:  # as PyTorch: an empty result, the running buffers left alone
+        return input * 1.0
     x = input.data
     mean = x.mean(axis=axes, keepdims=True)
     var = x.var(axis=axes, keepdims=True)

@@ -692,9 +692,10 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: int | tuple[int, i
 
     Each value goes to its flat index ``h * W_out + w`` in a zero plane; everything else is
     zero. The default output is ``(H - 1) * stride - 2 * padding + kernel_size`` per axis;
-    ``output_size`` ((H, W), or a full shape whose last two are used) may differ from it by
-    less than ``stride``. The gradient gathers back from the indices. Where several values
-    share an index the last one in memory order is kept (PyTorch leaves this unspecified).
+    ``output_size`` ((H, W), or four sizes (N, C, H, W) whose last two are used, also for an
+    unbatched input, as PyTorch) may differ from it by less than ``stride``. The gradient
+    gathers back from the indices. Where several values share an index the last one in memory
+    order is kept (PyTorch leaves this unspecified).
     Indices outside the output raise ``RuntimeError`` (as PyTorch's CPU kernel).
 
     Shape:
@@ -728,11 +729,11 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: int | tuple[int, i
         out_hw = default
     else:
         sizes = tuple(int(s) for s in output_size)
-        if len(sizes) == input.ndim:
+        if len(sizes) == 4:  # as PyTorch: a full (N, C, H, W) shape, even for unbatched input
             sizes = sizes[-2:]
         if len(sizes) != 2:
-            raise ValueError(f"max_unpool2d: output_size must have 2 or {input.ndim} elements, "
-                             f"got {output_size!r}")
+            raise ValueError(f"max_unpool2d: output_size must have 2 or 4 elements, got "
+                             f"{output_size!r}")
         for d in range(2):
             if not default[d] - strides[d] < sizes[d] < default[d] + strides[d]:
                 raise ValueError(f"max_unpool2d: invalid output_size {output_size!r} (dim {d} "

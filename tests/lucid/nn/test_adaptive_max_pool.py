@@ -194,6 +194,14 @@ def test_max_unpool2d_rejects_bad_arguments() -> None:
         max_unpool2d(x, lucid.full((1, 1, 2, 2), 16, dtype=lucid.int64), 2)  # out of range
 
 
+def test_max_unpool2d_unbatched_output_size_lengths_as_torch() -> None:
+    # PyTorch takes 2 or 4 sizes whatever the input's rank: 4 for a (C, H, W) input too, never 3
+    x, idx = max_pool2d(lucid.randn(3, 6, 6), 2, return_indices=True)
+    assert max_unpool2d(x, idx, 2, output_size=(1, 3, 7, 7)).shape == (3, 7, 7)
+    with pytest.raises(ValueError):
+        max_unpool2d(x, idx, 2, output_size=(3, 7, 7))
+
+
 def test_reprs_match_torch() -> None:
     torch = pytest.importorskip("torch")
     pairs = [

@@ -357,6 +357,18 @@ def test_batch_norm1d_state_dict_round_trip_and_errors() -> None:
         layer(lucid.ones(1, 4))
 
 
+def test_batch_norm1d_empty_batch_in_training_as_torch() -> None:
+    # PyTorch: only exactly one value per channel raises; a 0-size batch gives an empty output,
+    # the running statistics unchanged and num_batches_tracked counted
+    layer = nn.BatchNorm1d(3)
+    for shape in [(0, 3), (0, 3, 4)]:
+        y = layer(lucid.randn(*shape))
+        assert y.shape == shape and y.dtype == np.float32
+    np.testing.assert_array_equal(_np(layer.running_mean), np.zeros(3, np.float32))
+    np.testing.assert_array_equal(_np(layer.running_var), np.ones(3, np.float32))
+    assert int(layer.num_batches_tracked.item()) == 2
+
+
 # ----------------------------------------------------------------------------- dropout
 @pytest.mark.parametrize(("cls", "fn", "shape"), [
     (nn.Dropout1d, F.dropout1d, (40, 50, 3)),
