@@ -226,7 +226,8 @@ def batch_norm(
             f"Expected more than 1 value per channel when training, got input size {input.shape}"
         )
     if input.numel() == 0:  # as PyTorch: an empty result, the running buffers left alone
-        return input * 1.0
+        none = xp_of(input.data).zeros((1, channels) + (1,) * (input.ndim - 2), input.dtype)
+        return _normalize(input, axes, none, none + 1, weight, bias, eps)  # zero affine grads
     x = input.data
     mean = x.mean(axis=axes, keepdims=True)
     var = x.var(axis=axes, keepdims=True)

@@ -367,6 +367,10 @@ def test_batch_norm1d_empty_batch_in_training_as_torch() -> None:
     np.testing.assert_array_equal(_np(layer.running_mean), np.zeros(3, np.float32))
     np.testing.assert_array_equal(_np(layer.running_var), np.ones(3, np.float32))
     assert int(layer.num_batches_tracked.item()) == 2
+    # the affine parameters get zero gradients (they were left None), as PyTorch's
+    layer(lucid.randn(0, 3, requires_grad=True)).sum().backward()
+    for parameter in (layer.weight, layer.bias):
+        np.testing.assert_array_equal(_np(parameter.grad), np.zeros(3, np.float32))
 
 
 # ----------------------------------------------------------------------------- dropout
