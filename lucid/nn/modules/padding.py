@@ -188,6 +188,48 @@ class ReplicationPad1d(_PadNd):
     dims = 1
 
 
+class CircularPad2d(_PadNd):
+    """Pad the last two dims by wrapping the input around (the far edge's values first).
+
+    Args:
+        padding: int, or (left, right, top, bottom); each at most the padded dimension.
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W).
+        - Output: (N, C, H + top + bottom, W + left + right), or without N.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.CircularPad2d((1, 0, 0, 0))(lucid.arange(4.0).reshape(1, 1, 2, 2))[0, 0]
+        tensor([[1., 0., 1.],
+                [3., 2., 3.]])
+    """
+
+    mode = "circular"
+
+
+class CircularPad1d(_PadNd):
+    """Pad the last dim by wrapping the input around (the far edge's values first).
+
+    Args:
+        padding: int, or (left, right); each at most the padded dimension.
+
+    Shape:
+        - Input: (N, C, L) or (C, L).
+        - Output: (N, C, L + left + right), or without N.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> nn.CircularPad1d((2, 1))(lucid.arange(3.0).reshape(1, 3))
+        tensor([[1., 2., 0., 1., 2., 0.]])
+    """
+
+    mode = "circular"
+    dims = 1
+
+
 class ConstantPad1d(_ConstantPadNd):
     """Pad the last dim with a constant ``value``.
 

@@ -442,6 +442,7 @@ def test_dropout_reprs_and_warnings_match_torch() -> None:
     ("ReplicationPad1d", (2,)), ("ReplicationPad1d", ((0, 4),)),
     ("ConstantPad1d", (2, 3.5)), ("ConstantPad1d", ((1, -2), -1.0)),
     ("ZeroPad1d", (2,)), ("ZeroPad1d", ((3, 0),)),
+    ("CircularPad1d", (2,)), ("CircularPad1d", ((3, 1),)),
 ])
 @pytest.mark.parametrize("shape", [(2, 3, 5), (3, 4)], ids=str)
 def test_padding_1d_matches_torch(name: str, args: tuple, shape: tuple[int, ...], dtype: Any,
@@ -455,6 +456,17 @@ def test_padding_1d_matches_torch(name: str, args: tuple, shape: tuple[int, ...]
     assert gradcheck(layer, [xg])
 
 
+@pytest.mark.parametrize("padding", [1, (1, 0, 2, 3)], ids=str)
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (3, 4, 4)], ids=str)
+def test_circular_pad_2d_matches_torch(padding: Any, shape: tuple[int, ...],
+                                       device: str) -> None:
+    torch = pytest.importorskip("torch")
+    layer, ref = nn.CircularPad2d(padding), torch.nn.CircularPad2d(padding)
+    assert repr(layer) == repr(ref)
+    x = np.random.default_rng(1).standard_normal(shape)
+    _compare(layer, ref, [x], [True], np.float64, device)
+
+
 def test_padding_1d_errors() -> None:
     with pytest.raises(ValueError, match="2 padding widths"):
         nn.ReflectionPad1d((1, 2, 3, 4))
@@ -463,7 +475,7 @@ def test_padding_1d_errors() -> None:
 def test_exports() -> None:
     for name in ("Conv1d", "ConvTranspose1d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
                  "BatchNorm1d", "Dropout1d", "Dropout2d", "ConstantPad1d", "ReflectionPad1d",
-                 "ReplicationPad1d", "ZeroPad1d"):
+                 "ReplicationPad1d", "ZeroPad1d", "CircularPad1d", "CircularPad2d"):
         assert name in nn.__all__ and getattr(nn, name) is getattr(nn.modules, name)
     for name in ("conv1d", "conv_transpose1d", "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d",
                  "dropout1d", "dropout2d"):
