@@ -366,15 +366,19 @@ class Relu(Function):
         return gy * ~(self.saved_tensors[0] <= 0)
 
 
+def sigmoid_array(a: Any) -> Any:
+    """``1 / (1 + exp(-a))`` of an array, in its dtype, split by sign so exp never overflows."""
+    xp = xp_of(a)
+    e = xp.exp(-xp.abs(a))
+    return xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+
 class Sigmoid(Function):
     reads_inputs = False
     saves_output = True
 
     def forward(self, a: Any) -> Any:
-        xp = xp_of(a)
-        # split by sign so exp never overflows
-        e = xp.exp(-xp.abs(a))
-        y = xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        y = sigmoid_array(a)
         self.save_for_backward(y)
         return y
 

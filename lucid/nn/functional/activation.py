@@ -89,13 +89,6 @@ def _opmath(a: Any) -> Any:
     return a.astype(np.float32) if a.dtype == np.float16 else a
 
 
-def _sigmoid_array(x: Any) -> Any:
-    """``1 / (1 + exp(-x))``, split by sign so that exp never overflows."""
-    xp = xp_of(x)
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
 def _log_sigmoid_array(x: Any) -> Any:
     """``log(sigmoid(x))`` as ``min(x, 0) - log1p(exp(-|x|))``: finite for every finite x."""
     xp = xp_of(x)
@@ -155,7 +148,7 @@ class _Softplus(Function):
         x, g = _opmath(a), _opmath(gy)
         t = x.dtype.type
         z = x * t(beta)
-        return xp_of(x).where(z > t(threshold), g, g * _sigmoid_array(z)).astype(
+        return xp_of(x).where(z > t(threshold), g, g * ew.sigmoid_array(z)).astype(
             gy.dtype, copy=False)
 
 
@@ -188,7 +181,7 @@ class _Mish(Function):
         (a,) = self.saved_tensors
         x, g = _opmath(a), _opmath(gy)
         tanh = xp_of(x).tanh(_softplus_array(x))
-        return (g * (tanh + x * _sigmoid_array(x) * (1 - tanh * tanh))).astype(gy.dtype,
+        return (g * (tanh + x * ew.sigmoid_array(x) * (1 - tanh * tanh))).astype(gy.dtype,
                                                                               copy=False)
 
 

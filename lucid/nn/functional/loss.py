@@ -12,7 +12,8 @@ import numpy as np
 import lucid
 from lucid import autograd
 from lucid.autograd import Function
-from lucid.nn.functional.activation import _log_sigmoid_array, _sigmoid_array, log_softmax
+from lucid.nn.functional.activation import _log_sigmoid_array, log_softmax
+from lucid.ops import elementwise as ew
 from lucid.ops._util import unbroadcast, xp_of
 from lucid.tensor import Tensor
 
@@ -348,10 +349,10 @@ class _BinaryCrossEntropyWithLogits(Function):
         gx = gt = None
         if self.needs[0]:
             if pw is None:
-                gx = (_sigmoid_array(x) - t) * gy
+                gx = (ew.sigmoid_array(x) - t) * gy
             else:
                 positive = pw * t
-                gx = ((positive + 1 - t) * _sigmoid_array(x) - positive) * gy
+                gx = ((positive + 1 - t) * ew.sigmoid_array(x) - positive) * gy
             gx = _back(gx, x)
         if self.needs[1]:
             if pw is None:
