@@ -203,3 +203,34 @@ def test_a_style_term_weight_is_an_option_a_run_can_change(data, tmp_path: Path,
     carried = train("--resume", "--iterations", "2", f"--{term}-weight", "0.5", *common)
     assert carried.exit_code == 0, carried.output
     assert read_info(model).provenance["recipe"][f"{term}_weight"] == 0.5
+
+
+@pytest.mark.parametrize("damage", ["model file", "no optimiser", "other architecture"])
+def test_a_checkpoint_that_is_not_one_is_named_in_one_line(data, tmp_path: Path,
+                                                           damage: str) -> None:
+    """--resume over a safetensors file that is not this trainer's checkpoint (a model file
+    copied in, a damaged checkpoint, one whose weights and options disagree) names the file
+    in one line, exit 1; a traceback (KeyError, RuntimeError) once. Nothing is changed."""
+    import json
+
+    from lucid import serialization
+
+    run, model, common = one_step_run(data, tmp_path)
+    checkpoint = run / "checkpoint.safetensors"
+    arrays, metadata = serialization.load_with_metadata(checkpoint)
+    if damage == "model file":
+        checkpoint.write_bytes(model.read_bytes())
+    elif damage == "no optimiser":
+        serialization.save({k: v for k, v in arrays.items() if not k.startswith("optim.")},
+                           checkpoint, metadata=metadata)
+    else:
+        options = json.loads(metadata["train.options"])
+        options["config"]["decoder"]["layers"] = [["conv", 64], ["up"], ["conv", 3, "none"]]
+        serialization.save(arrays, checkpoint,
+                           metadata={**metadata, "train.options": json.dumps(options)})
+    before = checkpoint.read_bytes()
+    result = train("--resume", "--iterations", "2", *common)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and f"{checkpoint}: not a training checkpoint" in lines[0]
+    assert checkpoint.read_bytes() == before
