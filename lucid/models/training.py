@@ -596,7 +596,14 @@ class Trainer:
         the moving average of its trained weights unless ``average`` is False."""
         options = self.options
         averaged = average and self.ema is not None
-        save_model(self.averaged_model() if averaged else self.model, path, provenance={
+        model = self.averaged_model() if averaged else self.model
+        broken = [name for name, value in model.state_dict().items()
+                  if not np.isfinite(value.cpu().numpy()).all()]
+        if broken:  # a file no one could paint with (load_model refuses it)
+            raise ValueError(f"{path}: not written: {len(broken)} weight tensor(s) hold NaN or "
+                             f"infinite values (the run diverged by step {self.iteration}: "
+                             "train again with a lower learning rate or loss weights)")
+        save_model(model, path, provenance={
             "trained_by": f"lucid train (lucid {lucid.__version__})",
             "iterations": self.iteration,
             "train_seconds": round(self.elapsed),

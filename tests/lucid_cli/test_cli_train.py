@@ -234,3 +234,17 @@ def test_a_checkpoint_that_is_not_one_is_named_in_one_line(data, tmp_path: Path,
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and f"{checkpoint}: not a training checkpoint" in lines[0]
     assert checkpoint.read_bytes() == before
+
+
+def test_a_run_that_diverged_writes_no_model_file(data, tmp_path: Path) -> None:
+    """A learning rate far too high turns every weight to NaN: the model file, which no
+    command could paint with, is refused in one line, exit 1 (it was written, exit 0); the
+    run's checkpoint is kept."""
+    content, style = data
+    run, model = tmp_path / "run", tmp_path / "model.safetensors"
+    result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "2",
+                   "--batch-size", "2", "--crop-size", "32", "--lr", "1e30", "--run-dir",
+                   str(run), "-o", str(model), "--device", "cpu", "-q")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "model.safetensors: not written" in result.output and "diverged" in result.output
+    assert not model.exists() and (run / "checkpoint.safetensors").exists()
