@@ -86,7 +86,9 @@ def train(
         if resume:
             if not (run_dir / Trainer.CHECKPOINT).exists():
                 fail(f"{run_dir}: no checkpoint to resume from")
-            check_model_output(output, overwrite)
+            stored = Trainer.stored_options(run_dir)
+            check_model_output(output, overwrite, inputs=_inputs(
+                stored.content_dir, stored.style_dir, run_dir / Trainer.CHECKPOINT))
             trainer = Trainer.resume(run_dir, where, **_given_on_resume(ctx, run_dir))
             if encoder_lr is not None and encoder_lr != trainer.options.encoder_lr:
                 if trainer.critic is not None:
@@ -98,7 +100,8 @@ def train(
                 fail("--content-dir and --style-dir are required (or --resume)", code=2)
             if (run_dir / Trainer.CHECKPOINT).exists():
                 fail(f"{run_dir}: holds a checkpoint already; use --resume, or another --run-dir")
-            check_model_output(output, overwrite)
+            check_model_output(output, overwrite, inputs=_inputs(
+                content_dir, style_dir, encoder_weights))
             options = TrainOptions(
                 content_dir=str(content_dir), style_dir=str(style_dir), run_dir=str(run_dir),
                 iterations=iterations, batch_size=batch_size, crop_size=crop_size, lr=lr,
@@ -124,6 +127,17 @@ def train(
         trainer.export_model(output)
         if not quiet:
             console.print(f"wrote {output}")
+
+
+def _inputs(content_dir: str | Path, style_dir: str | Path,
+            file: Path | None) -> list[Path]:
+    """What a run reads, which its model file must not replace: the pictures in its folders
+    (those that are folders) and ``file``, its checkpoint or encoder weights."""
+    from lucid.models.data import list_images
+
+    folders = [Path(folder) for folder in (content_dir, style_dir) if Path(folder).is_dir()]
+    return [path for folder in folders for path in list_images(folder)] + (
+        [file] if file is not None else [])
 
 
 # options of ``lucid train`` that are TrainOptions' fields of the same name

@@ -248,3 +248,24 @@ def test_a_run_that_diverged_writes_no_model_file(data, tmp_path: Path) -> None:
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     assert "model.safetensors: not written" in result.output and "diverged" in result.output
     assert not model.exists() and (run / "checkpoint.safetensors").exists()
+
+
+def test_the_model_file_never_replaces_what_the_run_reads(data, tmp_path: Path) -> None:
+    """-o naming a training picture, or the run's own checkpoint, is refused even with
+    --overwrite (as ``lucid stylize`` refuses an output that is an input): both were
+    replaced by the model file."""
+    content, style = data
+    picture = content / "0.png"
+    before = picture.read_bytes()
+    new_run = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "1",
+                    "--batch-size", "2", "--crop-size", "32", "--run-dir", str(tmp_path / "new"),
+                    "-o", str(picture), "--overwrite", "--device", "cpu", "-q")
+    assert new_run.exit_code == 1 and "is one of the inputs" in new_run.output, new_run.output
+    assert picture.read_bytes() == before
+
+    run, _, common = one_step_run(data, tmp_path)
+    checkpoint = run / "checkpoint.safetensors"
+    before = checkpoint.read_bytes()
+    resumed = train("--resume", "--iterations", "2", *common, "-o", str(checkpoint))
+    assert resumed.exit_code == 1 and "is one of the inputs" in resumed.output, resumed.output
+    assert checkpoint.read_bytes() == before
