@@ -74,7 +74,8 @@ def train(
     workers: Annotated[int | None, typer.Option(
         min=1, help="Shards per batch, one thread each (CPU; default: one per core's BLAS "
                     "thread).")] = None,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "-q", "--quiet", help="No progress, checkpoints or summary; errors only.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """Train a style-transfer decoder (AdaIN objective) on folders of photos and paintings."""

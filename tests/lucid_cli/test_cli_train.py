@@ -269,3 +269,14 @@ def test_the_model_file_never_replaces_what_the_run_reads(data, tmp_path: Path) 
     resumed = train("--resume", "--iterations", "2", *common, "-o", str(checkpoint))
     assert resumed.exit_code == 1 and "is one of the inputs" in resumed.output, resumed.output
     assert checkpoint.read_bytes() == before
+
+
+def test_quiet_prints_nothing_but_errors(data, tmp_path: Path) -> None:
+    """-q is errors only, as for ``lucid stylize``: each checkpoint's line was printed."""
+    content, style = data
+    result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "2",
+                   "--batch-size", "2", "--crop-size", "32", "--checkpoint-every", "1",
+                   "--run-dir", str(tmp_path / "run"), "-o", str(tmp_path / "m.safetensors"),
+                   "--device", "cpu", "-q")
+    assert result.exit_code == 0, result.output
+    assert result.output == "" and (tmp_path / "m.safetensors").exists()
