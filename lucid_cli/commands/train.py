@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -82,6 +83,9 @@ def train(
     from lucid.models.training import Trainer, TrainOptions, trunk_config
     from lucid_cli.train import run_training
 
+    for name, value in ctx.params.items():  # Typer takes "inf" as a float at least 0
+        if isinstance(value, float) and not math.isfinite(value):
+            fail(f"--{name.replace('_', '-')}: {value} is not a finite number", code=2)
     with reported(debug):
         where = resolve_device(device)
         if resume:

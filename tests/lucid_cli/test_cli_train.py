@@ -280,3 +280,17 @@ def test_quiet_prints_nothing_but_errors(data, tmp_path: Path) -> None:
                    "--device", "cpu", "-q")
     assert result.exit_code == 0, result.output
     assert result.output == "" and (tmp_path / "m.safetensors").exists()
+
+
+@pytest.mark.parametrize("option", ["--lr", "--style-weight", "--encoder-lr"])
+def test_an_infinite_number_is_a_usage_error(data, tmp_path: Path, option: str) -> None:
+    """Typer takes "inf" for a float option at least 0: the run trained to NaN, numpy's
+    warnings on stderr."""
+    content, style = data
+    result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "1",
+                   "--batch-size", "2", "--crop-size", "32", option, "inf", "--run-dir",
+                   str(tmp_path / "run"), "-o", str(tmp_path / "m.safetensors"), "--device",
+                   "cpu", "-q")
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == f"error: {option}: inf is not a finite number"
+    assert not (tmp_path / "run").exists()
