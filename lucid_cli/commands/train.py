@@ -125,7 +125,12 @@ def train(
             trainer = Trainer(options, where)
         if workers is not None:
             trainer.workers = workers
-        run_training(trainer, console, quiet=quiet)
+        try:
+            run_training(trainer, console, quiet=quiet)
+        except MemoryError:
+            if debug:
+                raise
+            fail("out of memory; try a smaller --batch-size or --crop-size")
         if output.exists() and not overwrite:  # appeared while it trained
             fail(f"{output}: appeared meanwhile; the run is kept: export it with lucid train "
                  f"--resume --run-dir {run_dir} --iterations {trainer.iteration} -o OTHER_FILE")

@@ -294,3 +294,16 @@ def test_an_infinite_number_is_a_usage_error(data, tmp_path: Path, option: str) 
     assert result.exit_code == 2, result.output
     assert result.output.strip() == f"error: {option}: inf is not a finite number"
     assert not (tmp_path / "run").exists()
+
+
+def test_a_batch_too_large_for_memory_is_one_line(data, tmp_path: Path) -> None:
+    """numpy's MemoryError (a batch of petabytes) was a traceback."""
+    content, style = data
+    result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "1",
+                   "--batch-size", str(10**13), "--crop-size", "32", "--run-dir",
+                   str(tmp_path / "run"), "-o", str(tmp_path / "m.safetensors"), "--device",
+                   "cpu", "-q")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert result.output.strip() == ("error: out of memory; try a smaller --batch-size or "
+                                     "--crop-size")
+    assert not (tmp_path / "m.safetensors").exists()
