@@ -88,6 +88,8 @@ def train(
             fail(f"--{name.replace('_', '-')}: {value} is not a finite number", code=2)
     with reported(debug):
         where = resolve_device(device)
+        if run_dir.exists() and not run_dir.is_dir():
+            fail(f"{run_dir}: a file, not a folder (--run-dir)")
         if resume:
             if not (run_dir / Trainer.CHECKPOINT).exists():
                 fail(f"{run_dir}: no checkpoint to resume from")

@@ -307,3 +307,19 @@ def test_a_batch_too_large_for_memory_is_one_line(data, tmp_path: Path) -> None:
     assert result.output.strip() == ("error: out of memory; try a smaller --batch-size or "
                                      "--crop-size")
     assert not (tmp_path / "m.safetensors").exists()
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_run_folder_that_is_a_file_is_named(data, tmp_path: Path, resume: bool) -> None:
+    """--run-dir naming a file said "file exists" (after the folders were read), or "no
+    checkpoint to resume from"."""
+    content, style = data
+    run = tmp_path / "notes.txt"
+    run.write_text("mine")
+    args = ["--resume"] if resume else ["--content-dir", str(content), "--style-dir", str(style)]
+    result = train(*args, "--iterations", "1", "--batch-size", "2", "--crop-size", "32",
+                   "--run-dir", str(run), "-o", str(tmp_path / "m.safetensors"), "--device",
+                   "cpu", "-q")
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == f"error: {run}: a file, not a folder (--run-dir)"
+    assert run.read_text() == "mine"
