@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -45,16 +45,26 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def check_model_output(output: Path, overwrite: bool) -> None:
+def check_model_output(output: Path, overwrite: bool, inputs: Iterable[Path] = ()) -> None:
     """Fail (one line) unless ``output`` can take a new model file: not an existing file
-    without ``overwrite``, not a folder, in a folder that exists. Checked before the work, so
-    that no conversion or training is done for nothing."""
+    without ``overwrite``, not one of the command's ``inputs`` even with it, not a folder, in
+    a folder that exists. Checked before the work, so that no conversion or training is done
+    for nothing."""
     if output.is_dir():
         fail(f"{output}: is a folder; give a file name for the model")
+    if output.exists() and any(_same_file(output, path) for path in inputs):
+        fail(f"{output}: is one of the inputs; refusing to overwrite it")
     if output.exists() and not overwrite:
         fail(f"{output}: already exists; pass --overwrite to replace it")
     if not output.parent.is_dir():
         fail(f"{output.parent}: no such folder for the output")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # b missing or unreadable: not the same file as an existing a
+        return False
 
 
 @contextlib.contextmanager

@@ -127,7 +127,7 @@ def _train_with_progress(trainer: Trainer, progress: Progress, log: TrainLog,
                 progress.update(task, completed=report.iteration, status=(
                     f"{1 / max(report.seconds_per_step, 1e-9):.2f} it/s  "
                     f"content {report.content_loss:.3f}  style {report.style_loss:.3f}"))
-            else:
+            elif not progress.disable:  # --quiet: errors only
                 progress.console.print(
                     f"checkpoint {report.iteration}: {report.path}"
                     + (f", sheet {report.sheet}" if report.sheet else ""))

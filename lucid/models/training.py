@@ -455,8 +455,12 @@ class Trainer:
     @classmethod
     def stored_options(cls, run_dir: str | Path) -> TrainOptions:
         """The options of the run checkpointed in ``run_dir`` (its weights are not read)."""
-        metadata = serialization.load_metadata(Path(run_dir) / cls.CHECKPOINT)
-        return TrainOptions(**json.loads(metadata["train.options"]))
+        path = Path(run_dir) / cls.CHECKPOINT
+        metadata = serialization.load_metadata(path)
+        try:
+            return TrainOptions(**json.loads(metadata["train.options"]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise _not_a_checkpoint(path, error) from error
 
     @classmethod
     def resume(cls, run_dir: str | Path, device: DeviceLike = "cpu",
@@ -478,27 +482,34 @@ class Trainer:
         options = TrainOptions(**{**json.loads(metadata["train.options"]), **overrides})
         options.run_dir = str(run_dir)
         trainer = cls(options, device, load_encoder=False, images=images)
+        try:
+            trainer._restore(arrays, metadata)
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            raise _not_a_checkpoint(path, error) from error
+        return trainer
+
+    def _restore(self, arrays: dict[str, Any], metadata: dict[str, str]) -> None:
+        """The state of a checkpoint's ``arrays`` and ``metadata`` (:meth:`resume`)."""
         state = json.loads(metadata["train.state"])
-        trainer.model.load_state_dict(
+        self.model.load_state_dict(
             {k[len("model."):]: v for k, v in arrays.items() if k.startswith("model.")})
         ema = {k[len("ema."):]: v for k, v in arrays.items() if k.startswith("ema.")}
-        if ema and options.ema_decay > 0:  # runs from before the average start one now
-            trainer.ema = {k: lucid.tensor(v, device=trainer.device) for k, v in ema.items()}
-        if trainer.critic is not None:
+        if ema and self.options.ema_decay > 0:  # runs from before the average start one now
+            self.ema = {k: lucid.tensor(v, device=self.device) for k, v in ema.items()}
+        if self.critic is not None:
             critic = {k[len("critic."):]: v for k, v in arrays.items() if k.startswith("critic.")}
             if critic:
-                trainer.critic.load_state_dict(critic)
-            elif options.encoder_weights:  # a checkpoint from before the critic was saved
-                _load_trunk(trainer.critic, Path(options.encoder_weights))
-        trainer.optimizer.load_state_dict(unflatten_state_dict(
+                self.critic.load_state_dict(critic)
+            elif self.options.encoder_weights:  # a checkpoint from before the critic was saved
+                _load_trunk(self.critic, Path(self.options.encoder_weights))
+        self.optimizer.load_state_dict(unflatten_state_dict(
             {k[len("optim."):]: v for k, v in arrays.items() if k.startswith("optim.")},
             state["optimizer"]))
-        trainer.scheduler.load_state_dict(state["scheduler"])
-        trainer.rng.bit_generator.state = state["data_rng"]
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.rng.bit_generator.state = state["data_rng"]
         lucid.set_rng_state(state["lucid_rng"])
-        trainer.iteration = int(state["iteration"])
-        trainer.elapsed = float(state["elapsed"])
-        return trainer
+        self.iteration = int(state["iteration"])
+        self.elapsed = float(state["elapsed"])
 
     def graft(self, config: dict[str, Any], run_dir: str | Path,
               encoder_weights: str | Path | None = None) -> Trainer:
@@ -585,7 +596,14 @@ class Trainer:
         the moving average of its trained weights unless ``average`` is False."""
         options = self.options
         averaged = average and self.ema is not None
-        save_model(self.averaged_model() if averaged else self.model, path, provenance={
+        model = self.averaged_model() if averaged else self.model
+        broken = [name for name, value in model.state_dict().items()
+                  if not np.isfinite(value.cpu().numpy()).all()]
+        if broken:  # a file no one could paint with (load_model refuses it)
+            raise ValueError(f"{path}: not written: {len(broken)} weight tensor(s) hold NaN or "
+                             f"infinite values (the run diverged by step {self.iteration}: "
+                             "train again with a lower learning rate or loss weights)")
+        save_model(model, path, provenance={
             "trained_by": f"lucid train (lucid {lucid.__version__})",
             "iterations": self.iteration,
             "train_seconds": round(self.elapsed),
@@ -675,6 +693,19 @@ def _images_in(folder: str) -> list[Path]:
     if not paths:
         raise ValueError(f"{folder}: no training images ({', '.join(IMAGE_SUFFIXES)})")
     return paths
+
+
+def _not_a_checkpoint(path: Path, error: Exception) -> ValueError:
+    """The one-line error for a file that is not a checkpoint of this trainer (another
+    kind of safetensors file, another version's, one damaged), naming it."""
+    if isinstance(error, KeyError) and error.args:
+        key = str(error.args[0])
+        reason = key if " " in key else f"no {key!r}"
+    elif isinstance(error, RuntimeError):  # load_state_dict's list of every mismatch
+        reason = "its weights do not match the architecture in its options"
+    else:
+        reason = (str(error).splitlines() or [type(error).__name__])[0]
+    return ValueError(f"{path}: not a training checkpoint, or a damaged one ({reason})")
 
 
 def _load_trunk(encoder: nn.Module, path: Path) -> None:

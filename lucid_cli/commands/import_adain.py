@@ -37,6 +37,6 @@ def import_adain(
         for path in (vgg, decoder):
             if not path.is_file():
                 fail(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
-        check_model_output(output, overwrite)
+        check_model_output(output, overwrite, inputs=(vgg, decoder))
         convert(vgg, decoder, output)
     console.print(f"wrote {escape(str(output))}", highlight=False, soft_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -74,19 +75,27 @@ def train(
     workers: Annotated[int | None, typer.Option(
         min=1, help="Shards per batch, one thread each (CPU; default: one per core's BLAS "
                     "thread).")] = None,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "-q", "--quiet", help="No progress, checkpoints or summary; errors only.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """Train a style-transfer decoder (AdaIN objective) on folders of photos and paintings."""
     from lucid.models.training import Trainer, TrainOptions, trunk_config
     from lucid_cli.train import run_training
 
+    for name, value in ctx.params.items():  # Typer takes "inf" as a float at least 0
+        if isinstance(value, float) and not math.isfinite(value):
+            fail(f"--{name.replace('_', '-')}: {value} is not a finite number", code=2)
     with reported(debug):
         where = resolve_device(device)
+        if run_dir.exists() and not run_dir.is_dir():
+            fail(f"{run_dir}: a file, not a folder (--run-dir)")
         if resume:
             if not (run_dir / Trainer.CHECKPOINT).exists():
                 fail(f"{run_dir}: no checkpoint to resume from")
-            check_model_output(output, overwrite)
+            stored = Trainer.stored_options(run_dir)
+            check_model_output(output, overwrite, inputs=_inputs(
+                stored.content_dir, stored.style_dir, run_dir / Trainer.CHECKPOINT))
             trainer = Trainer.resume(run_dir, where, **_given_on_resume(ctx, run_dir))
             if encoder_lr is not None and encoder_lr != trainer.options.encoder_lr:
                 if trainer.critic is not None:
@@ -98,7 +107,8 @@ def train(
                 fail("--content-dir and --style-dir are required (or --resume)", code=2)
             if (run_dir / Trainer.CHECKPOINT).exists():
                 fail(f"{run_dir}: holds a checkpoint already; use --resume, or another --run-dir")
-            check_model_output(output, overwrite)
+            check_model_output(output, overwrite, inputs=_inputs(
+                content_dir, style_dir, encoder_weights))
             options = TrainOptions(
                 content_dir=str(content_dir), style_dir=str(style_dir), run_dir=str(run_dir),
                 iterations=iterations, batch_size=batch_size, crop_size=crop_size, lr=lr,
@@ -117,13 +127,29 @@ def train(
             trainer = Trainer(options, where)
         if workers is not None:
             trainer.workers = workers
-        run_training(trainer, console, quiet=quiet)
+        try:
+            run_training(trainer, console, quiet=quiet)
+        except MemoryError:
+            if debug:
+                raise
+            fail("out of memory; try a smaller --batch-size or --crop-size")
         if output.exists() and not overwrite:  # appeared while it trained
             fail(f"{output}: appeared meanwhile; the run is kept: export it with lucid train "
                  f"--resume --run-dir {run_dir} --iterations {trainer.iteration} -o OTHER_FILE")
         trainer.export_model(output)
         if not quiet:
             console.print(f"wrote {output}")
+
+
+def _inputs(content_dir: str | Path, style_dir: str | Path,
+            file: Path | None) -> list[Path]:
+    """What a run reads, which its model file must not replace: the pictures in its folders
+    (those that are folders) and ``file``, its checkpoint or encoder weights."""
+    from lucid.models.data import list_images
+
+    folders = [Path(folder) for folder in (content_dir, style_dir) if Path(folder).is_dir()]
+    return [path for folder in folders for path in list_images(folder)] + (
+        [file] if file is not None else [])
 
 
 # options of ``lucid train`` that are TrainOptions' fields of the same name

@@ -203,3 +203,123 @@ def test_a_style_term_weight_is_an_option_a_run_can_change(data, tmp_path: Path,
     carried = train("--resume", "--iterations", "2", f"--{term}-weight", "0.5", *common)
     assert carried.exit_code == 0, carried.output
     assert read_info(model).provenance["recipe"][f"{term}_weight"] == 0.5
+
+
+@pytest.mark.parametrize("damage", ["model file", "no optimiser", "other architecture"])
+def test_a_checkpoint_that_is_not_one_is_named_in_one_line(data, tmp_path: Path,
+                                                           damage: str) -> None:
+    """--resume over a safetensors file that is not this trainer's checkpoint (a model file
+    copied in, a damaged checkpoint, one whose weights and options disagree) names the file
+    in one line, exit 1; a traceback (KeyError, RuntimeError) once. Nothing is changed."""
+    import json
+
+    from lucid import serialization
+
+    run, model, common = one_step_run(data, tmp_path)
+    checkpoint = run / "checkpoint.safetensors"
+    arrays, metadata = serialization.load_with_metadata(checkpoint)
+    if damage == "model file":
+        checkpoint.write_bytes(model.read_bytes())
+    elif damage == "no optimiser":
+        serialization.save({k: v for k, v in arrays.items() if not k.startswith("optim.")},
+                           checkpoint, metadata=metadata)
+    else:
+        options = json.loads(metadata["train.options"])
+        options["config"]["decoder"]["layers"] = [["conv", 64], ["up"], ["conv", 3, "none"]]
+        serialization.save(arrays, checkpoint,
+                           metadata={**metadata, "train.options": json.dumps(options)})
+    before = checkpoint.read_bytes()
+    result = train("--resume", "--iterations", "2", *common)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and f"{checkpoint}: not a training checkpoint" in lines[0]
+    assert checkpoint.read_bytes() == before
+
+
+def test_a_run_that_diverged_writes_no_model_file(data, tmp_path: Path) -> None:
+    """A learning rate far too high turns every weight to NaN: the model file, which no
+    command could paint with, is refused in one line, exit 1 (it was written, exit 0); the
+    run's checkpoint is kept."""
+    content, style = data
+    run, model = tmp_path / "run", tmp_path / "model.safetensors"
+    result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "2",
+                   "--batch-size", "2", "--crop-size", "32", "--lr", "1e30", "--run-dir",
+                   str(run), "-o", str(model), "--device", "cpu", "-q")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "model.safetensors: not written" in result.output and "diverged" in result.output
+    assert not model.exists() and (run / "checkpoint.safetensors").exists()
+
+
+def test_the_model_file_never_replaces_what_the_run_reads(data, tmp_path: Path) -> None:
+    """-o naming a training picture, or the run's own checkpoint, is refused even with
+    --overwrite (as ``lucid stylize`` refuses an output that is an input): both were
+    replaced by the model file."""
+    content, style = data
+    picture = content / "0.png"
+    before = picture.read_bytes()
+    new_run = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "1",
+                    "--batch-size", "2", "--crop-size", "32", "--run-dir", str(tmp_path / "new"),
+                    "-o", str(picture), "--overwrite", "--device", "cpu", "-q")
+    assert new_run.exit_code == 1 and "is one of the inputs" in new_run.output, new_run.output
+    assert picture.read_bytes() == before
+
+    run, _, common = one_step_run(data, tmp_path)
+    checkpoint = run / "checkpoint.safetensors"
+    before = checkpoint.read_bytes()
+    resumed = train("--resume", "--iterations", "2", *common, "-o", str(checkpoint))
+    assert resumed.exit_code == 1 and "is one of the inputs" in resumed.output, resumed.output
+    assert checkpoint.read_bytes() == before
+
+
+def test_quiet_prints_nothing_but_errors(data, tmp_path: Path) -> None:
+    """-q is errors only, as for ``lucid stylize``: each checkpoint's line was printed."""
+    content, style = data
+    result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "2",
+                   "--batch-size", "2", "--crop-size", "32", "--checkpoint-every", "1",
+                   "--run-dir", str(tmp_path / "run"), "-o", str(tmp_path / "m.safetensors"),
+                   "--device", "cpu", "-q")
+    assert result.exit_code == 0, result.output
+    assert result.output == "" and (tmp_path / "m.safetensors").exists()
+
+
+@pytest.mark.parametrize("option", ["--lr", "--style-weight", "--encoder-lr"])
+def test_an_infinite_number_is_a_usage_error(data, tmp_path: Path, option: str) -> None:
+    """Typer takes "inf" for a float option at least 0: the run trained to NaN, numpy's
+    warnings on stderr."""
+    content, style = data
+    result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "1",
+                   "--batch-size", "2", "--crop-size", "32", option, "inf", "--run-dir",
+                   str(tmp_path / "run"), "-o", str(tmp_path / "m.safetensors"), "--device",
+                   "cpu", "-q")
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == f"error: {option}: inf is not a finite number"
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_batch_too_large_for_memory_is_one_line(data, tmp_path: Path) -> None:
+    """numpy's MemoryError (a batch of petabytes) was a traceback."""
+    content, style = data
+    result = train("--content-dir", str(content), "--style-dir", str(style), "--iterations", "1",
+                   "--batch-size", str(10**13), "--crop-size", "32", "--run-dir",
+                   str(tmp_path / "run"), "-o", str(tmp_path / "m.safetensors"), "--device",
+                   "cpu", "-q")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert result.output.strip() == ("error: out of memory; try a smaller --batch-size or "
+                                     "--crop-size")
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_run_folder_that_is_a_file_is_named(data, tmp_path: Path, resume: bool) -> None:
+    """--run-dir naming a file said "file exists" (after the folders were read), or "no
+    checkpoint to resume from"."""
+    content, style = data
+    run = tmp_path / "notes.txt"
+    run.write_text("mine")
+    args = ["--resume"] if resume else ["--content-dir", str(content), "--style-dir", str(style)]
+    result = train(*args, "--iterations", "1", "--batch-size", "2", "--crop-size", "32",
+                   "--run-dir", str(run), "-o", str(tmp_path / "m.safetensors"), "--device",
+                   "cpu", "-q")
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == f"error: {run}: a file, not a folder (--run-dir)"
+    assert run.read_text() == "mine"

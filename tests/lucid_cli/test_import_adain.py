@@ -324,3 +324,14 @@ def test_swapped_files_are_named(adain: dict[str, Any], tmp_path: Path) -> None:
     assert result.exit_code == 1
     line = _one_error_line(result)
     assert "decoder.pth: this is pytorch-AdaIN's decoder.pth" in line and "swapped" in line
+
+
+def test_the_output_never_replaces_an_input(tmp_path: Path) -> None:
+    """-o naming one of the .pth files is refused even with --overwrite; it was replaced."""
+    vgg = tmp_path / "vgg.pth"
+    vgg.write_text("the only copy")
+    result = CliRunner().invoke(app, ["import-adain", str(vgg), str(vgg), "-o", str(vgg),
+                                      "--overwrite"])
+    assert result.exit_code == 1
+    assert f"{vgg}: is one of the inputs" in _one_error_line(result)
+    assert vgg.read_text() == "the only copy"

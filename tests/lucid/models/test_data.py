@@ -54,3 +54,20 @@ def test_a_bad_file_is_named_in_the_command_lines_words(folder: Path) -> None:
         with pytest.raises(ImageError) as stylize:
             load_image(path)
         assert str(training.value) == str(stylize.value), path
+
+
+@pytest.mark.parametrize("mode", ["I;16", "F", "F stretched"])
+def test_deep_greyscale_pictures_are_scaled_not_clipped(tmp_path: Path, mode: str) -> None:
+    """A 16-bit or float greyscale picture trains as ``lucid stylize`` reads it; Pillow's
+    ``convert("RGB")`` clipped each value past 255, so a 16-bit photo trained as white."""
+    ramp = np.linspace(0.0, 1.0, 40 * 40).reshape(40, 40)
+    if mode == "I;16":
+        image = Image.fromarray(np.round(ramp * 65535).astype(np.uint16))
+    else:
+        image = Image.fromarray((ramp * (1000 if mode == "F stretched" else 1)).astype(np.float32))
+    path = tmp_path / ("deep.png" if mode == "I;16" else "deep.tif")
+    image.save(path)
+    loaded = load_rgb(path, 16).astype(np.float64)
+    expected = load_image(path).rgb * 255
+    assert loaded.shape == (40, 40, 3)
+    assert np.abs(loaded - expected).max() <= 1, mode
