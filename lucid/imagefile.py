@@ -1,6 +1,6 @@
 """Opening picture files with Pillow, for the training loader (:mod:`lucid.models.data`) and the
-command line's image loader alike: Pillow's decoding limits, and why a file cannot be read, in a
-user's words."""
+command line's image loader alike: Pillow's decoding limits, why a file cannot be read, in a
+user's words, and deep (16-bit, float) pixels scaled to [0, 1]."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 
+import numpy as np
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 #: Pixel budget for decoding. Pillow's default (~89 Mpx) rejects ordinary large photos;
@@ -92,3 +93,34 @@ def read_error_reason(exc: Exception) -> str:
         return (f"more than {MAX_TEXT_BYTES // 2**20} MB of text metadata; "
                 "save the picture again without it")
     return "truncated or corrupt image data"
+
+
+def pixels_to_float(img: Image.Image) -> np.ndarray:
+    """A single- or multi-band 8/16/32-bit or float picture as float32 in [0, 1], its bands
+    as they are (16-bit: 65535 is white; 32-bit integer: widened 16-bit data when it fits; float:
+    [0, 1], stretched when outside). ``lucid stylize`` and the training images read pictures
+    through it alike."""
+    mode = img.mode
+    if mode.startswith("I;16"):
+        return np.asarray(img, dtype=np.float32) / 65535.0
+    if mode == "I":
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
+        if lo >= 0 and hi <= 65535:
+            # 32-bit integer images from Pillow are almost always widened 16-bit data.
+            return (arr / 65535.0).astype(np.float32)
+        return _minmax(arr)
+    if mode == "F":
+        arr = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0, posinf=1.0, neginf=0.0)
+        if arr.size and (arr.min() < 0 or arr.max() > 1):
+            # No convention for the range of float images outside [0, 1]: stretch.
+            return _minmax(arr)
+        return arr.astype(np.float32)
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def _minmax(arr: np.ndarray) -> np.ndarray:
+    lo, hi = float(arr.min()), float(arr.max())
+    if hi <= lo:
+        return np.zeros(arr.shape, np.float32)
+    return ((arr - lo) / (hi - lo)).astype(np.float32)

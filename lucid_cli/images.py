@@ -24,7 +24,13 @@ from types import MappingProxyType
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from lucid.imagefile import MAX_IMAGE_PIXELS, decoding_limits, os_error_reason, read_error_reason
+from lucid.imagefile import (
+    MAX_IMAGE_PIXELS,
+    decoding_limits,
+    os_error_reason,
+    pixels_to_float,
+    read_error_reason,
+)
 
 __all__ = [
     "ImageError",
@@ -112,34 +118,6 @@ class LoadedImage:
 
 
 # --------------------------------------------------------------------------- loading
-
-
-def _to_float(img: Image.Image) -> np.ndarray:
-    """Single- or multi-band 8/16/32-bit image -> float32 in [0, 1] (no channel fixing)."""
-    mode = img.mode
-    if mode.startswith("I;16"):
-        return np.asarray(img, dtype=np.float32) / 65535.0
-    if mode == "I":
-        arr = np.asarray(img, dtype=np.float64)
-        lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
-        if lo >= 0 and hi <= 65535:
-            # 32-bit integer images from Pillow are almost always widened 16-bit data.
-            return (arr / 65535.0).astype(np.float32)
-        return _minmax(arr)
-    if mode == "F":
-        arr = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0, posinf=1.0, neginf=0.0)
-        if arr.size and (arr.min() < 0 or arr.max() > 1):
-            # No convention for the range of float images outside [0, 1]: stretch.
-            return _minmax(arr)
-        return arr.astype(np.float32)
-    return np.asarray(img, dtype=np.float32) / 255.0
-
-
-def _minmax(arr: np.ndarray) -> np.ndarray:
-    lo, hi = float(arr.min()), float(arr.max())
-    if hi <= lo:
-        return np.zeros(arr.shape, np.float32)
-    return ((arr - lo) / (hi - lo)).astype(np.float32)
 
 
 def _split_alpha(img: Image.Image) -> tuple[Image.Image, np.ndarray | None]:
@@ -282,7 +260,7 @@ def load_image(path: str | os.PathLike[str], shorter_side: int = 0) -> LoadedIma
     if color.mode == "CMYK":
         color = color.convert("RGB")
 
-    arr = _to_float(color)
+    arr = pixels_to_float(color)
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
     rgb = np.ascontiguousarray(arr[:, :, :3], dtype=np.float32)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lucid.imagefile import decoding_limits, read_error_reason
+from lucid.imagefile import decoding_limits, pixels_to_float, read_error_reason
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -68,20 +68,12 @@ def load_rgb(path: Path, min_side: int) -> np.ndarray:
 
 
 def _eight_bit(image: Image.Image) -> Image.Image:
-    """A 16-bit or floating-point greyscale picture as an 8-bit one, scaled as ``lucid
-    stylize`` reads it (16-bit: 65535 is white; float: [0, 1], else stretched), where Pillow's
-    ``convert`` clips every value past 255 (a 16-bit photo comes out white); others as they
-    are."""
+    """A 16-bit or floating-point greyscale picture as an 8-bit one, scaled by
+    :func:`pixels_to_float`, where Pillow's ``convert`` clips every value past 255 (a 16-bit
+    photo comes out white); others as they are."""
     if not (image.mode.startswith("I;16") or image.mode in ("I", "F")):
         return image
-    values = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=1.0, neginf=0.0)
-    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
-    top = 1.0 if image.mode == "F" else 65535.0
-    if low < 0 or high > top:  # no convention for the range: stretched
-        values = (values - low) / max(high - low, 1e-12)
-    else:
-        values = values / top
-    return Image.fromarray(np.round(values * 255).astype(np.uint8), "L")
+    return Image.fromarray(np.round(pixels_to_float(image) * 255).astype(np.uint8), "L")
 
 
 def load_all(paths: Sequence[Path], min_side: int) -> list[np.ndarray]:
