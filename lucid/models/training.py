@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import platform
 import time
 from collections.abc import Callable
@@ -654,7 +655,11 @@ class Trainer:
 
     def run(self, callback: Callback | None = None,
             on_checkpoint: Callable[[Trainer], Path | None] | None = None) -> None:
-        """Train until ``options.iterations``; checkpoint every N steps and on Ctrl-C."""
+        """Train until ``options.iterations``; checkpoint every N steps and on Ctrl-C.
+
+        Raises:
+            ValueError: the loss stopped being finite (the run diverged); no checkpoint is
+                written then, and the last one is kept."""
         self._load_data()
         self.model.train()
         options = self.options
@@ -663,6 +668,11 @@ class Trainer:
             while self.iteration < options.iterations:
                 started = time.perf_counter()
                 content_loss, style_loss = self.step()
+                if not math.isfinite(content_loss + style_loss):
+                    raise ValueError(
+                        f"training diverged at iteration {self.iteration} (the loss is not a "
+                        "number): lower the learning rate or the loss weights; the last "
+                        "checkpoint is kept")
                 self.elapsed += time.perf_counter() - started
                 window_steps += 1
                 if callback and (self.iteration % options.log_every == 0

@@ -616,3 +616,23 @@ def test_the_identity_term_paints_the_painting_back(folders, tmp_path: Path) -> 
     assert expected > 0
 
     switched_on_when_resumed(trainer, tmp_path, "identity_weight")
+
+
+def test_a_model_whose_weights_are_not_numbers_is_not_written(folders, tmp_path: Path) -> None:
+    """Export refuses weights holding NaN (a file load_model would refuse), naming the file."""
+    trainer = Trainer(options(folders, tmp_path / "run"))
+    weight = next(iter(trainer.model.decoder.parameters()))
+    weight.data = weight.data * float("nan")
+    with pytest.raises(ValueError, match="model.safetensors: not written"):
+        trainer.export_model(tmp_path / "model.safetensors", average=False)
+    assert not (tmp_path / "model.safetensors").exists()
+
+
+def test_a_diverging_run_stops_without_a_checkpoint(folders, tmp_path: Path) -> None:
+    """The first loss that is not a number stops the run with ValueError; no checkpoint of
+    the broken weights is written (the run's last sound checkpoint stays)."""
+    trainer = Trainer(options(folders, tmp_path / "run", iterations=50, lr=1e30))
+    with pytest.raises(ValueError, match="diverged at iteration"):
+        trainer.run()
+    assert trainer.iteration < 10
+    assert not (tmp_path / "run" / "checkpoint.safetensors").exists()
