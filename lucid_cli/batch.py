@@ -417,6 +417,33 @@ def _resolved(path: Path) -> Path:
         return Path(os.path.abspath(path))
 
 
+def _without_outputs(content_files: Sequence[InputFile], style_files: Sequence[InputFile],
+                     styles: Sequence[Path], options: StylizeOptions) -> list[InputFile]:
+    """``style_files`` less the ones found in a style folder that are this batch's outputs,
+    written by an earlier run (-r over the folder that holds output/, -o into the style
+    folder): painted with, each re-run would add pictures and refuse to overwrite its own
+    inputs. A style named directly stays (the run refuses it as an output, naming it)."""
+    folder = _resolved(options.output if options.output is not None else DEFAULT_OUTPUT_DIR)
+    given = {_resolved(Path(path)) for path in styles}
+    prefixes = tuple(f"{item.path.stem}_stylized_" for item in content_files)
+    suspects = {key for item in style_files
+                if (key := _resolved(item.path)) not in given
+                and (key == folder or key.is_relative_to(folder)
+                     and item.path.name.startswith(prefixes))}
+    if not suspects:
+        return list(style_files)
+    kept = tuple(item.path for item in style_files if _resolved(item.path) not in suspects)
+    outputs = {folder}  # the -o file itself
+    for item in content_files:
+        suffix = _suffix_for(item.path, options)
+        for job_styles in [kept] if options.blends else [(s.path,) for s in style_files]:
+            name = Path(output_name(item.path, job_styles, suffix))
+            tail = f"-{_inputs_tag(item.path, job_styles)}{suffix}"
+            outputs |= {_resolved(folder / item.subdir / name.name),
+                        _resolved(folder / item.subdir / (_fit_stem(name.stem, tail) + tail))}
+    return [item for item in style_files if _resolved(item.path) not in suspects & outputs]
+
+
 def plan_batch(contents: Sequence[Path], styles: Sequence[Path],
                options: StylizeOptions) -> BatchPlan:
     """List the jobs: every (content, style) pair, or one blend per content.
@@ -427,6 +454,7 @@ def plan_batch(contents: Sequence[Path], styles: Sequence[Path],
     content_files, problems = expand_inputs(contents, options.recursive)
     style_files, style_problems = _list_inputs(styles, options.recursive)
     style_files, repeated = _unique(style_files)
+    style_files = _without_outputs(content_files, style_files, styles, options)
     problems += style_problems
     # a blend of "whatever styles could be read" is not what was asked for: no jobs then,
     # and the unreadable style folder is the one problem reported (not a miscount)

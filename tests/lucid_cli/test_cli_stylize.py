@@ -209,6 +209,28 @@ def test_a_rerun_over_its_own_outputs_does_nothing(work: Path, model_file: Path,
     assert sorted(p for p in (work / "photos").rglob("*") if p.is_file()) == before
 
 
+@pytest.mark.parametrize("args", [
+    ["content.jpg", "."],  # "-r" added: the style folder holds the default output/
+    ["content.jpg", "paintings", "-o", "paintings"],
+    ["content.jpg", "paintings", "-o", "paintings/", "--weights", "1,3"],
+    ["content.jpg", "paintings", "-o", "paintings/", "--mask", "style1.png"],
+    ["content.jpg", "paintings", "-o", "paintings/blend.png", "--weights", "1,3"],
+])
+def test_a_rerun_does_not_paint_with_its_own_outputs(work: Path, model_file: Path,
+                                                     args: list[str]) -> None:
+    """Outputs an earlier run wrote into a style folder are not styles of the next run: it
+    skips what exists and writes nothing (they were painted with, refused as outputs that
+    are inputs, or miscounted against --weights and --mask)."""
+    _folders(work)
+    args = [*args, "-r"] if args[1] == "." else args
+    assert stylize(model_file, *args).exit_code == 0
+    before = {p: _digest(p) for p in work.rglob("*") if p.is_file()}
+    result = stylize(model_file, *args, "-v")
+    _no_traceback(result)
+    assert result.exit_code == 0, result.stderr
+    assert {p: _digest(p) for p in work.rglob("*") if p.is_file()} == before
+
+
 def test_a_tiny_style_is_stretched_not_painted_black(work: Path, model_file: Path) -> None:
     """A style of a pixel or two leaves the deepest features one position, whose standard
     deviation is NaN: it is stretched to 4 encoder strides a side before encoding."""
