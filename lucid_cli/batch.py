@@ -124,8 +124,9 @@ class StylizeOptions:
             larger: the content is first painted at 1/stroke_scale of its size (with the
             style encoded at 1/stroke_scale of ``style_size``), and the enlarged result is
             repainted at full size, which keeps the big strokes and adds fine ones
-            (neural-style's multi-resolution recipe). ``alpha``, ``weights`` and ``mask``
-            apply to both passes.
+            (neural-style's multi-resolution recipe). ``weights`` and ``mask`` apply to both
+            passes; ``alpha`` < 1 brings the content's own features back at the last (0: the
+            content).
         output: a file when the batch has exactly one result, else a folder
             (default ``output/``). A string ending in a path separator (``"out.png/"``)
             is taken as a folder whatever its suffix; it is stored as a Path, with
@@ -828,8 +829,10 @@ def paint(model: StyleNet, content: np.ndarray, styles: Sequence[list[StyleStati
     """``content`` repainted in one pass, or (``stroke_scale`` > 1, see
     :class:`StylizeOptions`) first at 1/stroke_scale of its size and then, enlarged, at full
     size. ``styles`` holds each style's :func:`encode_style` for the same ``stroke_scale``;
-    ``weights``, ``alpha`` and ``mask`` are ``lucid.models.inference.stylize``'s, for every
-    pass; ``on_tile`` follows the last; ``grain`` (see :class:`StylizeOptions`) is added to
+    ``weights`` and ``mask`` are ``lucid.models.inference.stylize``'s, for every pass;
+    ``alpha`` < 1 mixes the content's own features back in at the last pass (the passes
+    before paint at full style), so that 0 gives the content at any ``stroke_scale``;
+    ``on_tile`` follows the last pass; ``grain`` (see :class:`StylizeOptions`) is added to
     each pass's input at the size that pass paints, so larger strokes get grain as strong.
     """
     from lucid.models.inference import add_grain, stylize
@@ -844,9 +847,10 @@ def paint(model: StyleNet, content: np.ndarray, styles: Sequence[list[StyleStati
         last = step == len(scales) - 1
         picture = stylize(model, add_grain(_shrink(picture, scale), grain),
                           [s[step] for s in styles],
-                          weights=weights, alpha=alpha,
+                          weights=weights, alpha=alpha if last else 1.0,
                           mask=None if mask is None else _shrink(mask, scale),
-                          on_tile=on_tile if last else None)
+                          on_tile=on_tile if last else None,
+                          alpha_towards=add_grain(content, grain) if step else None)
         if not last:
             picture = resize_to(picture, content.shape[:2])
     return picture

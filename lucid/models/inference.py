@@ -129,6 +129,7 @@ def stylize(
     mask: np.ndarray | None = None,
     tile_size: int = TILE_SIZE,
     on_tile: Callable[[int, int], None] | None = None,
+    alpha_towards: np.ndarray | None = None,
 ) -> np.ndarray:
     """Repaint ``content`` with one style, a weighted blend of several, or two under a mask.
 
@@ -147,6 +148,8 @@ def stylize(
             the second (Huang and Belongie's spatial control).
         tile_size: core size of a tile in pixels.
         on_tile: called with (tiles done, tiles in all) as work progresses.
+        alpha_towards: the picture ``alpha`` < 1 mixes back in, the size of ``content``
+            (default: ``content``): a repainting pass brings back the photo it started from.
 
     Returns:
         (H, W, 3) float32 in [0, 1], the size of ``content``.
@@ -161,6 +164,13 @@ def stylize(
     # reflection looks best; images smaller than their padding replicate their edges instead
     mode = "reflect" if max(top, bottom) < height and max(left, right) < width else "edge"
     padded = np.pad(content.astype(np.float32), ((top, bottom), (left, right), (0, 0)), mode=mode)
+    mixed_in = None
+    if alpha_towards is not None and alpha < 1.0:
+        if alpha_towards.shape[:2] != content.shape[:2]:
+            raise ValueError(f"alpha_towards is {alpha_towards.shape[:2]}, the content "
+                             f"{content.shape[:2]}: they must be the same size")
+        mixed_in = np.pad(alpha_towards.astype(np.float32),
+                          ((top, bottom), (left, right), (0, 0)), mode=mode)
     small_masks: dict[int, Tensor] = {}  # the mask at each AdaIN layer's stride
 
     def mask_at(scale: int) -> Tensor:
@@ -202,16 +212,21 @@ def stylize(
             for t in tiles)
         for tile, ((r0, r1), (c0, c1)), (rows, cols) in plans:
             features = features_of(tile)
+            mix = None
+            if mixed_in is not None:
+                (w0, w1), (v0, v1) = tile.window_rows, tile.window_cols
+                mix = model.content_features(_to_batch(mixed_in[w0:w1, v0:v1], model))
             if mask is not None:
-                first = model.blend(features, styles[0], alpha, content_stats)
-                second = model.blend(features, styles[1], alpha, content_stats)
+                first = model.blend(features, styles[0], alpha, content_stats, mix)
+                second = model.blend(features, styles[1], alpha, content_stats, mix)
                 target = {}
                 for tap, x in first.items():
                     tile_mask = mask_of(tile, x)
                     target[tap] = x * tile_mask + second[tap] * (1.0 - tile_mask)
             else:
                 target = _weighted_sum(
-                    (model.blend(features, stats, alpha, content_stats), weight / total_weight)
+                    (model.blend(features, stats, alpha, content_stats, mix),
+                     weight / total_weight)
                     for stats, weight in zip(styles, weights) if weight != 0)
             image = model.decode({tap: _crop(tile, x, rows, cols) for tap, x in target.items()})
             image = image.clamp(0.0, 1.0).cpu().numpy()[0].transpose(1, 2, 0)

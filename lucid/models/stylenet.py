@@ -83,9 +83,11 @@ class StyleNet(nn.Module):
         return {tap: calc_mean_std(x) for tap, x in self.content_features(image).items()}
 
     def blend(self, content_features: Features, style: StyleStatistics, alpha: float = 1.0,
-              content_stats: dict[str, ContentStatistics] | None = None) -> Features:
+              content_stats: dict[str, ContentStatistics] | None = None,
+              mix: Features | None = None) -> Features:
         """AdaIN targets: content normalised per channel, then given the style's statistics,
-        at each AdaIN layer; ``alpha`` < 1 mixes the content features back in.
+        at each AdaIN layer; ``alpha`` < 1 mixes the content features back in (or ``mix``,
+        another picture's features of the same shape).
 
         ``content_stats`` normalises with statistics gathered elsewhere, e.g. over a whole
         image processed in tiles: InstanceNorm's evaluation mode with tracked statistics.
@@ -96,7 +98,7 @@ class StyleNet(nn.Module):
             stats = None if content_stats is None else content_stats[tap]
             target = self.normalize(features, stats) * std + mean
             if alpha < 1.0:
-                target = target * alpha + features * (1.0 - alpha)
+                target = target * alpha + (features if mix is None else mix[tap]) * (1.0 - alpha)
             targets[tap] = target
         return targets
 

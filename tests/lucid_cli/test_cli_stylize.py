@@ -863,6 +863,26 @@ def test_larger_strokes_paint_twice_and_encode_each_style_once_per_pass(
     assert np.abs(got - one_pass).max() > 2 / 255  # past 8-bit rounding (the tiny net paints dark)
 
 
+def test_alpha_with_larger_strokes_brings_back_the_photo() -> None:
+    """--alpha with --stroke-scale: the first pass paints at full style, the last mixes the
+    photo's own features back in, so alpha 0 gives the photo as one pass does (alpha applied
+    to both passes gave a blurred photo: the first pass's enlarged reconstruction)."""
+    from lucid_cli.batch import encode_style, paint
+
+    lucid.manual_seed(3)
+    net = StyleNet(tiny_config()).eval()
+    rng = np.random.default_rng(0)
+    photo = rng.random((32, 40, 3), dtype=np.float32)
+    style = rng.random((24, 24, 3), dtype=np.float32)
+    one_pass = paint(net, photo, [encode_style(net, style, 1)], 1, alpha=0.0)
+    for scale in (2, 3):
+        got = paint(net, photo, [encode_style(net, style, scale)], scale, alpha=0.0)
+        np.testing.assert_allclose(got, one_pass, atol=1e-6)
+    full = paint(net, photo, [encode_style(net, style, 2)], 2)
+    half = paint(net, photo, [encode_style(net, style, 2)], 2, alpha=0.5)
+    assert np.abs(half - full).max() > 1e-3 and np.abs(half - one_pass).max() > 1e-3
+
+
 def test_larger_strokes_keep_a_small_style_encodable() -> None:
     """The first pass's style is never shrunk below 4 encoder strides a side (the deepest
     features need positions for a standard deviation); statistics and passes must match."""

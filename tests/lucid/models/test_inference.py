@@ -244,3 +244,23 @@ def test_content_and_style_encoded_on_two_threads_paint_the_same(monkeypatch) ->
         with lucid.no_grad():
             results.append(net(content, style, alpha=0.7).numpy())
     np.testing.assert_allclose(results[1], results[0], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("skip", [False, True], ids=["plain", "skip"])
+def test_alpha_mixes_back_the_picture_it_is_told(skip: bool) -> None:
+    """``alpha_towards``: alpha < 1 mixes that picture's features back in, not the content's:
+    at alpha 0 the result is that picture's reconstruction; the content's own is the default;
+    in tiles as in one pass."""
+    model = tiny_model(skip)
+    content, photo = picture(90, 130, 1), picture(90, 130, 2)
+    style = style_statistics(model, picture(40, 40, 7))
+    assert np.array_equal(stylize(model, content, [style], alpha=0.0, alpha_towards=photo),
+                          stylize(model, photo, [style], alpha=0.0))
+    assert np.array_equal(stylize(model, content, [style], alpha=0.4, alpha_towards=content),
+                          stylize(model, content, [style], alpha=0.4))
+    halfway = stylize(model, content, [style], alpha=0.4, alpha_towards=photo)
+    assert np.abs(halfway - stylize(model, content, [style], alpha=0.4)).max() > 1e-3
+    tiled = stylize(model, content, [style], alpha=0.4, alpha_towards=photo, tile_size=32)
+    assert np.abs(halfway - tiled).max() < 2e-3
+    with pytest.raises(ValueError, match="same size"):
+        stylize(model, content, [style], alpha=0.5, alpha_towards=photo[:, :-1])
