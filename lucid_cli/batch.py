@@ -176,6 +176,9 @@ class StylizeOptions:
     def __post_init__(self) -> None:
         if self.output == "":  # an unset "$OUT" in a script: not the current folder
             raise OptionError("output", "is empty: give a file or a folder")
+        if self.output == "-":  # read as standard output; a folder named '-' is './-'
+            raise OptionError("output", "'-' (standard output) is not supported: give a file "
+                                        "or a folder ('./-' for a folder of that name)")
         if isinstance(self.output, str):  # a Path would have dropped a trailing separator
             if self.output.endswith(_SEPARATORS):
                 object.__setattr__(self, "output_is_dir", True)

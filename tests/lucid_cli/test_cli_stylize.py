@@ -533,6 +533,18 @@ def test_an_empty_output_is_a_usage_error(work: Path, model_file: Path) -> None:
     assert sorted(work.iterdir()) == before
 
 
+
+def test_standard_output_is_a_usage_error(work: Path, model_file: Path) -> None:
+    """``-o -`` (standard output, by the usual convention) made a folder named '-'; ``./-``
+    still names that folder."""
+    before = sorted(work.iterdir())
+    result = stylize(model_file, "content.jpg", "style1.png", "-o", "-")
+    assert result.exit_code == 2
+    assert "--output" in result.stderr and "standard output" in result.stderr
+    assert sorted(work.iterdir()) == before
+    assert stylize(model_file, "content.jpg", "style1.png", "-o", "./-").exit_code == 0
+    assert (work / "-" / "content_stylized_style1.jpg").is_file()
+
 # --------------------------------------------------------------------------- existing files
 
 
