@@ -421,6 +421,18 @@ def _resolved(path: Path) -> Path:
         return Path(os.path.abspath(path))
 
 
+def _target(folder: Path, item: InputFile, styles: Sequence[Path],
+            options: StylizeOptions) -> Path:
+    """Where a job of ``item`` with ``styles`` writes in ``folder``, untagged."""
+    return folder / item.subdir / output_name(item.path, styles, _suffix_for(item.path, options))
+
+
+def _tagged(target: Path, content: Path, styles: Sequence[Path]) -> Path:
+    """``target`` with a short tag of the job's inputs, for jobs that would share a name."""
+    tail = f"-{_inputs_tag(content, styles)}{target.suffix}"
+    return target.with_name(_fit_stem(target.stem, tail) + tail)
+
+
 def _without_outputs(content_files: Sequence[InputFile], style_files: Sequence[InputFile],
                      styles: Sequence[Path], options: StylizeOptions) -> list[InputFile]:
     """``style_files`` less the ones found in a style folder that are this batch's outputs,
@@ -439,12 +451,9 @@ def _without_outputs(content_files: Sequence[InputFile], style_files: Sequence[I
     kept = tuple(item.path for item in style_files if _resolved(item.path) not in suspects)
     outputs = {folder}  # the -o file itself
     for item in content_files:
-        suffix = _suffix_for(item.path, options)
         for job_styles in [kept] if options.blends else [(s.path,) for s in style_files]:
-            name = Path(output_name(item.path, job_styles, suffix))
-            tail = f"-{_inputs_tag(item.path, job_styles)}{suffix}"
-            outputs |= {_resolved(folder / item.subdir / name.name),
-                        _resolved(folder / item.subdir / (_fit_stem(name.stem, tail) + tail))}
+            target = _target(folder, item, job_styles, options)
+            outputs |= {_resolved(target), _resolved(_tagged(target, item.path, job_styles))}
     return [item for item in style_files if _resolved(item.path) not in suspects & outputs]
 
 
@@ -501,9 +510,7 @@ def plan_batch(contents: Sequence[Path], styles: Sequence[Path],
     if not output_is_file and folder.exists() and not folder.is_dir():
         raise OptionError("output", f"{folder} is a file, not a folder")
 
-    targets = [output if output_is_file else
-               folder / item.subdir / output_name(item.path, job_styles,
-                                                  _suffix_for(item.path, options))
+    targets = [output if output_is_file else _target(folder, item, job_styles, options)
                for item, job_styles in pairs]
     # jobs that would share a name (x.jpg and x.png; a/x.jpg and b/x.jpg; two wave.jpg
     # styles) must not overwrite each other: each gets a tag of its own inputs, the same
@@ -513,8 +520,7 @@ def plan_batch(contents: Sequence[Path], styles: Sequence[Path],
     jobs = []
     for (item, job_styles), target in zip(pairs, targets, strict=True):
         if not output_is_file and shared[_resolved(target)] > 1:
-            tail = f"-{_inputs_tag(item.path, job_styles)}{target.suffix}"
-            target = target.with_name(_fit_stem(target.stem, tail) + tail)
+            target = _tagged(target, item.path, job_styles)
         jobs.append(Job(item.path, job_styles, target))
     # a file this batch writes is not one of its contents: a folder that holds the outputs of
     # an earlier run (-o into the content folder, output/ under a recursive one) must not
@@ -853,7 +859,8 @@ def paint(model: StyleNet, content: np.ndarray, styles: Sequence[list[StyleStati
                           weights=weights, alpha=alpha if last else 1.0,
                           mask=None if mask is None else _shrink(mask, scale),
                           on_tile=on_tile if last else None,
-                          alpha_towards=add_grain(content, grain) if step else None)
+                          alpha_towards=add_grain(content, grain)
+                          if step and alpha < 1.0 else None)
         if not last:
             picture = resize_to(picture, content.shape[:2])
     return picture

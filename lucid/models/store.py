@@ -203,6 +203,14 @@ def _mismatch(model: StyleNet, weights: dict[str, Any]) -> str:
     return f"{counts}; first {what}: {keys[0]}"
 
 
+def nonfinite_weights(weights: dict[str, Any]) -> list[str]:
+    """The names of the weights (arrays or tensors) holding NaN or infinite values: a model
+    with any cannot paint (``load_model`` refuses it, and ``lucid train`` will not write one)."""
+    return [key for key, value in weights.items()
+            if not np.isfinite(value.cpu().numpy() if isinstance(value, lucid.Tensor)
+                               else value).all()]
+
+
 def load_model(name_or_path: str | os.PathLike[str] | None = None) -> StyleNet:
     """Build the network a model file describes and load its weights (strictly)."""
     path = resolve_model(name_or_path)
@@ -223,7 +231,7 @@ def load_model(name_or_path: str | os.PathLike[str] | None = None) -> StyleNet:
     except RuntimeError as error:
         raise ModelError(f"{path}: weights do not match its architecture "
                          f"({_mismatch(model, weights)})") from error
-    broken = [key for key, value in weights.items() if not np.isfinite(value).all()]
+    broken = nonfinite_weights(weights)
     if broken:
         raise ModelError(f"{path}: {len(broken)} weight tensor(s) hold NaN or infinite values "
                          f"(first: {broken[0]})")

@@ -35,7 +35,7 @@ from lucid.models.data import (
     split_holdout,
 )
 from lucid.models.encoders import lite_blocks
-from lucid.models.store import PACKAGE_WEIGHTS, save_model
+from lucid.models.store import PACKAGE_WEIGHTS, nonfinite_weights, save_model
 from lucid.models.stylenet import StyleNet
 from lucid.optim import Adam, Optimizer
 from lucid.optim.lr_scheduler import InverseDecayLR
@@ -598,8 +598,7 @@ class Trainer:
         options = self.options
         averaged = average and self.ema is not None
         model = self.averaged_model() if averaged else self.model
-        broken = [name for name, value in model.state_dict().items()
-                  if not np.isfinite(value.cpu().numpy()).all()]
+        broken = nonfinite_weights(model.state_dict())
         if broken:  # a file no one could paint with (load_model refuses it)
             raise ValueError(f"{path}: not written: {len(broken)} weight tensor(s) hold NaN or "
                              f"infinite values (the run diverged by step {self.iteration}: "
